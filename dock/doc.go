@@ -1,0 +1,14 @@
+// Package dock is the domain core of Dock Agent: the dock hardware behind
+// small interfaces (periph.io gpio pins, byte streams), actuator sequencing
+// with timeouts and interlocks (the safety invariants of DESIGN.md §4), the
+// weather station, the sortie engine, the scheduler and dispatcher.
+//
+// The types in state.go, phase.go, event.go, errors.go, command.go and
+// vehicle.go are the contract between dock and its neighbours: telemetry
+// publishes State snapshots and Events and calls a Commander; the app wires a
+// MAVLink vehicle client behind Vehicle.
+//
+// dock must not import paho, go.bug.st/serial, net, mavlink or telemetry
+// (see deps_test.go): it talks to the outside only through the interfaces it
+// declares here.
+package dock
