@@ -1,0 +1,687 @@
+package dock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"periph.io/x/conn/v3/gpio"
+)
+
+// ErrNotRunning is returned by Controller methods called after Run returned.
+var ErrNotRunning = errors.New("dock controller not running")
+
+// ErrPowerLost is why motions are refused or cut while mains power is
+// missing: the motors cannot run on battery backup.
+var ErrPowerLost = errors.New("mains power lost: motors cannot run on battery backup")
+
+// ErrStopped ends a motion that was stopped by a request (a stop, a reversal
+// or the controller shutting down) before it arrived.
+var ErrStopped = errors.New("motion stopped")
+
+// Controller drives the dock hardware and guards it. One goroutine, the one
+// running Run, owns all dock state: every input read, every output write,
+// every interlock decision happens there. Other goroutines talk to it through
+// methods that send a request over a channel and wait for the answer, and
+// read immutable State snapshots (Snapshot, Subscribe). All methods are safe
+// for concurrent use.
+//
+// The safety invariants of DESIGN.md §4 that concern the dock hardware are
+// enforced here, not by callers: 1 (lid closes only over a docked or cleared
+// vehicle), 2 (ArmPermitted), 3 (arms never move under an armed vehicle), 4
+// (e-stop latch), 5 (charger only for a docked, disarmed vehicle), 6 (motion
+// timeouts); for 7 it offers LidOpenEstimate and lid reversal.
+type Controller struct {
+	hw      Hardware
+	outs    [numOutputs]namedOut
+	opts    ControllerOptions
+	clock   clockwork.Clock
+	log     *slog.Logger
+	sink    EventSink
+	vehicle func() VehicleState
+
+	reqs   chan request
+	nudge  chan struct{}
+	exited chan struct{}
+
+	runMu   sync.Mutex // guards running and ran
+	running bool
+	ran     bool
+
+	snap       atomic.Pointer[State]
+	selfReport atomic.Pointer[Report]
+	lidOpenEst atomic.Int64 // ns; last measured lid opening, 0 none
+
+	subMu sync.Mutex
+	subs  map[*subscriber]struct{}
+
+	extMu  sync.Mutex // guards ext and extVer
+	ext    externals
+	extVer uint64
+
+	// Everything below is owned by the goroutine running Run.
+	level        [numOutputs]bool
+	in           inputs
+	veh          VehicleState
+	estopLatched bool
+	estopNoted   bool // the release of a latched e-stop was reported
+	fault        string
+	faults       map[string]bool // reasons reported since the last reset
+	mode         Mode
+	chargerWant  bool
+	heater, fan  bool
+	strobeOn     bool
+	strobeActive bool
+	strobeOrigin time.Time
+	lid, arms    *motion
+	lastCut      [numOutputs]time.Time
+	lastWatchdog time.Time
+	lastView     view
+	lastExtVer   uint64
+	published    bool
+	weatherStale bool
+}
+
+// externals are the inputs other components feed without waiting for the
+// loop (SetWeather, SetSortie, SetCircles, SetClockSynced).
+type externals struct {
+	weather     Weather
+	insideC     *float64
+	insideAt    time.Time
+	sortie      *SortieRef
+	circles     Circles
+	clockSynced bool
+}
+
+// inputs are the logical levels read in one loop iteration.
+type inputs struct {
+	lidOpen, lidClosed        bool
+	armsReleased, armsClamped bool
+	charging                  bool
+	estop                     bool
+	mains                     bool
+	rain                      bool
+}
+
+type request struct {
+	fn   func(now time.Time)
+	done chan struct{}
+}
+
+type subscriber struct{ ch chan State }
+
+// NewController returns a Controller for hw. vehicle returns the latest
+// vehicle snapshot (Vehicle.State fits) and is called from the loop every
+// poll; it must not block. sink receives the durable events (fault,
+// fault.cleared, estop, selftest, command.progress). Nothing moves and no pin
+// is touched until Run.
+func NewController(opts ControllerOptions, hw Hardware, vehicle func() VehicleState, sink EventSink) (*Controller, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := hw.validate(); err != nil {
+		return nil, err
+	}
+	if vehicle == nil {
+		return nil, errors.New("dock controller: no vehicle state source")
+	}
+	if sink == nil {
+		return nil, errors.New("dock controller: no event sink")
+	}
+	c := &Controller{
+		hw:      hw,
+		outs:    hw.outputs(),
+		opts:    opts,
+		clock:   opts.Clock,
+		log:     opts.Logger.With("component", "dock"),
+		sink:    sink,
+		vehicle: vehicle,
+		reqs:    make(chan request),
+		nudge:   make(chan struct{}, 1),
+		exited:  make(chan struct{}),
+		subs:    make(map[*subscriber]struct{}),
+		faults:  make(map[string]bool),
+		mode:    opts.Mode,
+	}
+	c.snap.Store(&State{Lid: LidUnknown, Arms: ArmsUnknown, Mode: opts.Mode})
+	return c, nil
+}
+
+// Run runs the self-test, reconciles with what the switches and the vehicle
+// say, then owns the dock hardware until ctx ends. On return every output is
+// de-energised and every pending motion has ended with ErrStopped. It returns
+// nil when ctx ends; it may be called once.
+func (c *Controller) Run(ctx context.Context) error {
+	c.runMu.Lock()
+	if c.ran {
+		c.runMu.Unlock()
+		return errors.New("dock controller: Run called twice")
+	}
+	c.ran, c.running = true, true
+	c.runMu.Unlock()
+	defer func() {
+		c.runMu.Lock()
+		c.running = false
+		c.runMu.Unlock()
+		close(c.exited)
+	}()
+
+	report := c.selfTest()
+	ticker := c.clock.NewTicker(c.opts.PollInterval)
+	defer ticker.Stop()
+	// Start-up reconciliation: read every switch and the vehicle before
+	// anything may move. Nothing is moved here: a half-open lid shows as
+	// stopped, an airborne vehicle keeps whatever lid it has.
+	c.tick()
+	c.reportStartup(report)
+
+	for {
+		select {
+		case <-ctx.Done():
+			c.shutdown()
+			return nil
+		case <-ticker.Chan():
+			c.tick()
+		case r := <-c.reqs:
+			// A tick that is due is handled first, so a request always
+			// sees inputs at least as fresh as the clock.
+			select {
+			case <-ticker.Chan():
+				c.tick()
+			default:
+			}
+			now := c.clock.Now()
+			r.fn(now)
+			c.evaluate(now)
+			close(r.done)
+		case <-c.nudge:
+			c.publish(c.clock.Now())
+		}
+	}
+}
+
+// do runs fn on the loop goroutine and waits for it. fn must not block.
+func (c *Controller) do(ctx context.Context, fn func(now time.Time)) error {
+	r := request{fn: fn, done: make(chan struct{})}
+	select {
+	case c.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.exited:
+		return ErrNotRunning
+	}
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// tick reads every input and the vehicle, then evaluates.
+func (c *Controller) tick() {
+	now := c.clock.Now()
+	c.readInputs()
+	c.veh = c.vehicle()
+	c.evaluate(now)
+}
+
+func (c *Controller) readInputs() {
+	rd := func(p gpio.PinIn) bool { return p != nil && p.Read() == gpio.High }
+	c.in = inputs{
+		lidOpen:      rd(c.hw.LidOpenLimit),
+		lidClosed:    rd(c.hw.LidClosedLimit),
+		armsReleased: rd(c.hw.ArmsReleasedLimit),
+		armsClamped:  rd(c.hw.ArmsClampedLimit),
+		charging:     rd(c.hw.ChargerStatus),
+		estop:        rd(c.hw.EStop),
+		mains:        rd(c.hw.Mains),
+		rain:         rd(c.hw.Rain),
+	}
+}
+
+// evaluate applies every rule to the current inputs and writes the outputs.
+// The order matters: the e-stop first, so nothing below can energise.
+func (c *Controller) evaluate(now time.Time) {
+	c.checkEStop()
+	c.checkMains()
+	c.checkLimits()
+	c.stepMotion(now, &c.lid)
+	c.stepMotion(now, &c.arms)
+	c.stepCharger()
+	ext := c.externals()
+	c.stepThermostat(now, ext)
+	c.stepStrobe(now, ext)
+	c.apply(now)
+	if c.opts.Watchdog != nil && now.Sub(c.lastWatchdog) >= c.opts.WatchdogInterval {
+		c.lastWatchdog = now
+		c.opts.Watchdog()
+	}
+	c.publish(now)
+}
+
+// checkEStop latches the e-stop (invariant 4): on the first read of a press
+// every motion ends and every output is set to be cut in this same
+// iteration.
+func (c *Controller) checkEStop() {
+	switch {
+	case c.in.estop && !c.estopLatched:
+		c.estopLatched, c.estopNoted = true, false
+		c.endAll(fmt.Errorf("e-stop pressed: %w", ErrEStopLatched), ProgressFailed)
+		c.chargerWant = false
+		c.log.Error("e-stop pressed: all outputs cut")
+		c.emit(EventEStop, map[string]any{"pressed": true, "latched": true})
+	case !c.in.estop && c.estopLatched && !c.estopNoted:
+		c.estopNoted = true
+		c.log.Warn("e-stop released: send reset to resume")
+		c.emit(EventEStop, map[string]any{"pressed": false, "latched": true})
+	}
+}
+
+// checkMains cuts the motions in progress when mains power is lost.
+func (c *Controller) checkMains() {
+	if c.in.mains {
+		return
+	}
+	for _, mp := range []**motion{&c.lid, &c.arms} {
+		if m := *mp; m != nil {
+			c.raise("power: mains lost while " + m.spec.progressive)
+			c.finish(mp, fmt.Errorf("%s: %w", m.spec.action, ErrPowerLost), ProgressFailed)
+		}
+	}
+}
+
+// checkLimits faults a part whose two limit switches both read closed.
+func (c *Controller) checkLimits() {
+	if c.in.lidOpen && c.in.lidClosed {
+		c.raise("lid: open and closed limit switches both closed")
+		if c.lid != nil {
+			c.finish(&c.lid, fmt.Errorf("%s: limit switches disagree: %w", c.lid.spec.action, ErrFault), ProgressFailed)
+		}
+	}
+	if c.in.armsReleased && c.in.armsClamped {
+		c.raise("arms: released and clamped limit switches both closed")
+		if c.arms != nil {
+			c.finish(&c.arms, fmt.Errorf("%s: limit switches disagree: %w", c.arms.spec.action, ErrFault), ProgressFailed)
+		}
+	}
+}
+
+// stepCharger keeps invariant 5: the charger is switched off, and the wish
+// for it forgotten, as soon as the vehicle is not docked and disarmed.
+func (c *Controller) stepCharger() {
+	if !c.chargerWant {
+		return
+	}
+	if why := c.notDocked(); why != "" {
+		c.chargerWant = false
+		c.log.Warn("charger switched off", "reason", why)
+	}
+}
+
+// apply writes the outputs the state asks for: first every output that must
+// be off, then the ones that must be on, each checked against its opposite
+// right before it changes.
+func (c *Controller) apply(now time.Time) {
+	var want [numOutputs]bool
+	if !c.estopLatched {
+		for _, m := range []*motion{c.lid, c.arms} {
+			if m != nil && !now.Before(m.startAt) {
+				want[m.spec.out] = true
+			}
+		}
+		want[outCharger] = c.chargerWant
+		want[outHeater] = c.heater
+		want[outFan] = c.fan
+		want[outStrobe] = c.strobeOn
+	}
+	for o := range numOutputs {
+		if !want[o] && (c.level[o] || c.estopLatched) {
+			c.write(now, o, false)
+		}
+	}
+	for o := range numOutputs {
+		if want[o] && !c.level[o] {
+			if opp := o.opposite(); opp >= 0 && c.level[opp] {
+				// Both directions of one motor: never. The off pass above
+				// failed to cut the opposite; try again next iteration.
+				c.raise(fmt.Sprintf("%s: not energised while %s is still on", c.outs[o].name, c.outs[opp].name))
+				continue
+			}
+			c.write(now, o, true)
+		}
+	}
+}
+
+// write sets one output; a failure faults the dock and ends the motion
+// using the output.
+func (c *Controller) write(now time.Time, o output, on bool) {
+	if !on && c.estopLatched && !c.level[o] {
+		// Latched: every output is written low once on the press (in
+		// endAll's iteration) and then only when it was on.
+		return
+	}
+	l := gpio.Low
+	if on {
+		l = gpio.High
+	}
+	if err := c.outs[o].pin.Out(l); err != nil {
+		c.raise(fmt.Sprintf("%s: cannot switch %s: %v", c.outs[o].name, onOff(on), err))
+		for _, mp := range []**motion{&c.lid, &c.arms} {
+			if m := *mp; m != nil && m.spec.out == o {
+				c.finish(mp, fmt.Errorf("%s: switch %s: %w", m.spec.action, c.outs[o].name, err), ProgressFailed)
+			}
+		}
+		if o == outCharger {
+			c.chargerWant = false
+		}
+		return
+	}
+	if c.level[o] && !on {
+		c.lastCut[o] = now
+	}
+	c.level[o] = on
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+// endAll ends every motion with err, forgets the charger and asks for every
+// output off, writing all of them now.
+func (c *Controller) endAll(err error, status ProgressStatus) {
+	for _, mp := range []**motion{&c.lid, &c.arms} {
+		if *mp != nil {
+			c.finish(mp, err, status)
+		}
+	}
+	c.chargerWant = false
+	now := c.clock.Now()
+	for o := range numOutputs {
+		if err := c.outs[o].pin.Out(gpio.Low); err != nil {
+			c.raise(fmt.Sprintf("%s: cannot switch off: %v", c.outs[o].name, err))
+			continue
+		}
+		if c.level[o] {
+			c.lastCut[o] = now
+		}
+		c.level[o] = false
+	}
+}
+
+// raise enters fault with reason (the first reason stays in State.Fault
+// until reset) and reports each distinct reason once.
+func (c *Controller) raise(reason string) {
+	if c.faults[reason] {
+		return
+	}
+	c.faults[reason] = true
+	if c.fault == "" {
+		c.fault = reason
+	}
+	c.log.Error("dock fault", "fault", reason)
+	c.emit(EventFault, map[string]any{"fault": reason})
+}
+
+func (c *Controller) emit(t EventType, fields map[string]any) {
+	if err := c.sink.Emit(Event{Type: t, Time: c.clock.Now(), Fields: fields}); err != nil {
+		c.log.Error("event not stored", "type", string(t), "err", err)
+	}
+}
+
+// shutdown ends every motion and cuts every output as Run returns.
+func (c *Controller) shutdown() {
+	c.endAll(fmt.Errorf("dock controller shutting down: %w", ErrStopped), ProgressCanceled)
+	c.heater, c.fan, c.strobeOn = false, false, false
+	c.publish(c.clock.Now())
+	c.log.Info("dock controller stopped, outputs off")
+}
+
+// Halt de-energises every output (periph conn.Resource style). While Run
+// runs it asks the loop, which also ends the motions; when the loop does
+// not answer within a second, or no loop runs, it writes the pins itself:
+// de-energising beats ownership.
+func (c *Controller) Halt() error {
+	c.runMu.Lock()
+	running := c.running
+	c.runMu.Unlock()
+	if running {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		err := c.do(ctx, func(time.Time) {
+			c.endAll(fmt.Errorf("halt: %w", ErrStopped), ProgressCanceled)
+			c.heater, c.fan = false, false
+		})
+		if err == nil {
+			return nil
+		}
+	}
+	return c.hw.Halt()
+}
+
+// Snapshot returns the latest state. It never blocks.
+func (c *Controller) Snapshot() State { return *c.snap.Load() }
+
+// Subscribe returns a channel that receives the state on every change,
+// starting with the current one. Delivery is latest-value-wins: a slow
+// reader misses intermediate states but never blocks the loop. cancel
+// unsubscribes and closes the channel.
+func (c *Controller) Subscribe() (<-chan State, func()) {
+	s := &subscriber{ch: make(chan State, 1)}
+	c.subMu.Lock()
+	s.ch <- *c.snap.Load()
+	c.subs[s] = struct{}{}
+	c.subMu.Unlock()
+	var once sync.Once
+	return s.ch, func() {
+		once.Do(func() {
+			c.subMu.Lock()
+			delete(c.subs, s)
+			close(s.ch)
+			c.subMu.Unlock()
+		})
+	}
+}
+
+// Refresh reads every input now, applies the rules and returns the
+// resulting state; the engine calls it when a decision needs fresh readings.
+func (c *Controller) Refresh(ctx context.Context) (State, error) {
+	if err := c.do(ctx, func(time.Time) { c.readInputs(); c.veh = c.vehicle() }); err != nil {
+		return State{}, err
+	}
+	return c.Snapshot(), nil
+}
+
+// LidOpenEstimate is how long opening the lid from closed takes: the last
+// measured full opening, or the lid timeout before any was measured. The
+// engine uses it to open the lid in time for a returning vehicle
+// (invariant 7).
+func (c *Controller) LidOpenEstimate() time.Duration {
+	if d := c.lidOpenEst.Load(); d > 0 {
+		return time.Duration(d)
+	}
+	return c.opts.LidTimeout
+}
+
+// SelfTest returns the report of the hardware self-test Run made at start
+// (the zero Report before).
+func (c *Controller) SelfTest() Report {
+	if r := c.selfReport.Load(); r != nil {
+		return *r
+	}
+	return Report{}
+}
+
+// SetWeather feeds the latest weather reading and the inside temperature
+// (nil when unknown) to the controller; the weather poller calls it. It
+// never blocks.
+func (c *Controller) SetWeather(w Weather, insideC *float64) {
+	c.setExt(func(e *externals) {
+		e.weather = w
+		e.insideC = insideC
+		e.insideAt = w.At
+	})
+}
+
+// SetSortie names the active sortie in State (nil for none). While a
+// non-terminal sortie is set the strobe flashes and the mode cannot change.
+// It never blocks.
+func (c *Controller) SetSortie(ref *SortieRef) {
+	if ref != nil {
+		r := *ref
+		ref = &r
+	}
+	c.setExt(func(e *externals) { e.sortie = ref })
+}
+
+// SetCircles sets the response circles reported in State. It never blocks.
+func (c *Controller) SetCircles(circles Circles) {
+	c.setExt(func(e *externals) { e.circles = circles })
+}
+
+// SetClockSynced sets whether the system clock is NTP-synchronised. It
+// never blocks.
+func (c *Controller) SetClockSynced(ok bool) {
+	c.setExt(func(e *externals) { e.clockSynced = ok })
+}
+
+func (c *Controller) setExt(f func(*externals)) {
+	c.extMu.Lock()
+	f(&c.ext)
+	c.extVer++
+	c.extMu.Unlock()
+	select {
+	case c.nudge <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Controller) externals() externals {
+	c.extMu.Lock()
+	defer c.extMu.Unlock()
+	return c.ext
+}
+
+// view is the comparable part of State the loop owns.
+type view struct {
+	lid          LidState
+	arms         ArmsState
+	charger      bool
+	charging     bool
+	estop        bool
+	estopLatched bool
+	power        bool
+	fault        string
+	mode         Mode
+	heater, fan  bool
+	strobe       bool
+	vehicle      VehicleSummary
+	rain         bool
+	weatherStale bool
+}
+
+func (c *Controller) currentView(now time.Time, ext externals) view {
+	charging := c.level[outCharger]
+	if c.hw.ChargerStatus != nil {
+		charging = c.in.charging
+	}
+	return view{
+		lid:          c.lidState(),
+		arms:         c.armsState(),
+		charger:      c.level[outCharger],
+		charging:     charging,
+		estop:        c.in.estop,
+		estopLatched: c.estopLatched,
+		power:        c.in.mains,
+		fault:        c.fault,
+		mode:         c.mode,
+		heater:       c.level[outHeater],
+		fan:          c.level[outFan],
+		strobe:       c.level[outStrobe],
+		vehicle: VehicleSummary{
+			Link:       c.veh.Link,
+			Armed:      c.veh.Armed,
+			Landed:     c.veh.Landed == LandedOnGround,
+			Docked:     c.notDocked() == "",
+			BatteryPct: c.veh.BatteryPct,
+		},
+		rain:         c.in.rain,
+		weatherStale: ext.weather.At.IsZero() || now.Sub(ext.weather.At) > c.opts.WeatherStaleAfter,
+	}
+}
+
+// publish stores and sends a new snapshot when anything changed.
+func (c *Controller) publish(now time.Time) {
+	ext := c.externals()
+	c.extMu.Lock()
+	ver := c.extVer
+	c.extMu.Unlock()
+	v := c.currentView(now, ext)
+	if c.published && v == c.lastView && ver == c.lastExtVer {
+		return
+	}
+	c.published, c.lastView, c.lastExtVer = true, v, ver
+	w := ext.weather
+	w.Stale = w.Stale || v.weatherStale
+	w.Rain = w.Rain || v.rain
+	s := &State{
+		Lid: v.lid, Arms: v.arms, Charger: v.charger, Charging: v.charging,
+		EStop: v.estop, EStopLatched: v.estopLatched, Power: v.power,
+		Fault: v.fault, Mode: v.mode, Heater: v.heater, Fan: v.fan, Strobe: v.strobe,
+		InsideC: ext.insideC, Weather: w, Vehicle: v.vehicle, Sortie: ext.sortie,
+		Circles: ext.circles, ClockSynced: ext.clockSynced, UpdatedAt: now,
+	}
+	c.snap.Store(s)
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	for sub := range c.subs {
+		select {
+		case sub.ch <- *s:
+		default:
+			select { // drop the stale value, keep the newest
+			case <-sub.ch:
+			default:
+			}
+			sub.ch <- *s
+		}
+	}
+}
+
+func (c *Controller) lidState() LidState {
+	if c.lid != nil {
+		return c.lid.spec.moving.lid
+	}
+	switch {
+	case c.in.lidOpen && c.in.lidClosed:
+		return LidUnknown
+	case c.in.lidOpen:
+		return LidOpen
+	case c.in.lidClosed:
+		return LidClosed
+	}
+	return LidStopped
+}
+
+func (c *Controller) armsState() ArmsState {
+	if c.arms != nil {
+		return c.arms.spec.moving.arms
+	}
+	switch {
+	case c.in.armsReleased && c.in.armsClamped:
+		return ArmsUnknown
+	case c.in.armsReleased:
+		return ArmsReleased
+	case c.in.armsClamped:
+		return ArmsClamped
+	}
+	return ArmsStopped
+}

@@ -1,0 +1,107 @@
+package dock
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// SetMode switches between auto and maintenance. Leaving auto is refused
+// with ErrBusy while a sortie is active. Switching to auto stops any manual
+// motion in progress.
+func (c *Controller) SetMode(ctx context.Context, mode Mode) error {
+	if mode != ModeAuto && mode != ModeMaintenance {
+		return Errorf(CodeInvalidArgument, "set mode: %q is not auto or maintenance", mode)
+	}
+	var err error
+	derr := c.do(ctx, func(time.Time) {
+		if mode == c.mode {
+			return
+		}
+		if s := c.externals().sortie; s != nil && !s.Phase.Terminal() {
+			err = fmt.Errorf("set mode %s: sortie %s active: %w", mode, s.ID, ErrBusy)
+			return
+		}
+		if mode == ModeAuto {
+			for _, mp := range []**motion{&c.lid, &c.arms} {
+				if m := *mp; m != nil {
+					c.finish(mp, fmt.Errorf("%s: %w by leaving maintenance", m.spec.action, ErrStopped), ProgressCanceled)
+				}
+			}
+		}
+		c.log.Info("mode changed", "mode", string(mode), "from", string(c.mode))
+		c.mode = mode
+	})
+	if derr != nil {
+		return fmt.Errorf("set mode %s: %w", mode, derr)
+	}
+	return err
+}
+
+// Reset clears a latched e-stop and any fault. It returns ErrEStopLatched
+// while the e-stop button is still pressed (invariant 4: the latch needs
+// both the release and the reset) and nil when there was nothing to clear.
+// The fault's cause is not checked: a part that is still broken faults
+// again on its next motion.
+func (c *Controller) Reset(ctx context.Context) error {
+	var err error
+	derr := c.do(ctx, func(time.Time) {
+		c.readInputs()
+		if c.in.estop {
+			err = fmt.Errorf("reset: button still pressed: %w", ErrEStopLatched)
+			return
+		}
+		if !c.estopLatched && c.fault == "" {
+			return
+		}
+		fields := map[string]any{"fault": c.fault, "estop": c.estopLatched}
+		c.log.Info("fault cleared by reset", "fault", c.fault, "estop", c.estopLatched)
+		c.estopLatched, c.estopNoted = false, false
+		c.fault = ""
+		clear(c.faults)
+		c.emit(EventFaultCleared, fields)
+	})
+	if derr != nil {
+		return fmt.Errorf("reset: %w", derr)
+	}
+	return err
+}
+
+// Actuate runs a manual `lid`, `arms` or `charger` command (DESIGN.md §5):
+// allowed in maintenance mode only (ErrNotMaintenance otherwise), still
+// inside every interlock. Actions: lid open/close/stop, arms
+// release/clamp/stop, charger on/off. It returns once the controller
+// accepted or refused the action; a motion then reports command.progress
+// events carrying jobID.
+func (c *Controller) Actuate(ctx context.Context, jobID string, cmd CommandName, action string) error {
+	var m Motion
+	switch {
+	case cmd == CmdLid && action == "open":
+		m = MotionOpenLid
+	case cmd == CmdLid && action == "close":
+		m = MotionCloseLid
+	case cmd == CmdArms && action == "release":
+		m = MotionReleaseArms
+	case cmd == CmdArms && action == "clamp":
+		m = MotionClampArms
+	case cmd == CmdLid && action == "stop", cmd == CmdArms && action == "stop",
+		cmd == CmdCharger && (action == "on" || action == "off"):
+		m = -1
+	default:
+		return Errorf(CodeInvalidArgument, "%s: unknown action %q", cmd, action)
+	}
+	if c.Snapshot().Mode != ModeMaintenance {
+		return fmt.Errorf("%s %s: %w", cmd, action, ErrNotMaintenance)
+	}
+	switch {
+	case m >= 0:
+		_, err := c.StartMotion(ctx, m, jobID)
+		return err
+	case cmd == CmdLid:
+		return c.StopLid(ctx)
+	case cmd == CmdArms:
+		return c.StopArms(ctx)
+	default:
+		return c.SetCharger(ctx, action == "on")
+	}
+}

@@ -1,0 +1,137 @@
+package dock
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+)
+
+// Report is the result of the hardware self-test Run makes at start: every
+// input set up and read, every output switched off.
+type Report struct {
+	At      time.Time
+	Inputs  []PinCheck
+	Outputs []PinCheck
+}
+
+// PinCheck is the self-test result of one pin.
+type PinCheck struct {
+	Name  string // "lid_open_limit"
+	Wired bool   // false for an optional input left unwired
+	High  bool   // inputs: the logical level read
+	Err   error  // nil when the pin answered
+}
+
+// OK reports whether every wired pin answered.
+func (r Report) OK() bool {
+	for _, p := range append(append([]PinCheck(nil), r.Inputs...), r.Outputs...) {
+		if p.Err != nil {
+			return false
+		}
+	}
+	return !r.At.IsZero()
+}
+
+// String renders the report for a person, one pin a line.
+func (r Report) String() string {
+	var b strings.Builder
+	if r.OK() {
+		fmt.Fprintf(&b, "dock self-test passed at %s\n", r.At.Format(time.RFC3339))
+	} else {
+		fmt.Fprintf(&b, "dock self-test FAILED at %s\n", r.At.Format(time.RFC3339))
+	}
+	for _, p := range r.Inputs {
+		switch {
+		case !p.Wired:
+			fmt.Fprintf(&b, "  input  %-20s not wired\n", p.Name)
+		case p.Err != nil:
+			fmt.Fprintf(&b, "  input  %-20s ERROR %v\n", p.Name, p.Err)
+		case p.High:
+			fmt.Fprintf(&b, "  input  %-20s active\n", p.Name)
+		default:
+			fmt.Fprintf(&b, "  input  %-20s inactive\n", p.Name)
+		}
+	}
+	for _, p := range r.Outputs {
+		if p.Err != nil {
+			fmt.Fprintf(&b, "  output %-20s ERROR %v\n", p.Name, p.Err)
+		} else {
+			fmt.Fprintf(&b, "  output %-20s off\n", p.Name)
+		}
+	}
+	return b.String()
+}
+
+// failures lists the failing pins as "name: error".
+func (r Report) failures() []string {
+	var out []string
+	for _, p := range append(append([]PinCheck(nil), r.Inputs...), r.Outputs...) {
+		if p.Err != nil {
+			out = append(out, p.Name+": "+p.Err.Error())
+		}
+	}
+	return out
+}
+
+// selfTest sets up and reads every input and switches every output off. It
+// runs on the loop goroutine before the loop starts.
+func (c *Controller) selfTest() Report {
+	r := Report{At: c.clock.Now()}
+	for _, in := range c.hw.inputs() {
+		pc := PinCheck{Name: in.name, Wired: in.pin != nil}
+		if in.pin != nil {
+			if err := in.pin.In(gpio.PullNoChange, gpio.NoEdge); err != nil {
+				pc.Err = fmt.Errorf("set up input: %w", err)
+			} else {
+				pc.High = in.pin.Read() == gpio.High
+			}
+		}
+		r.Inputs = append(r.Inputs, pc)
+	}
+	for o, out := range c.outs {
+		pc := PinCheck{Name: out.name, Wired: true}
+		if err := out.pin.Out(gpio.Low); err != nil {
+			pc.Err = fmt.Errorf("switch off: %w", err)
+		} else {
+			c.level[o] = false
+		}
+		r.Outputs = append(r.Outputs, pc)
+	}
+	c.selfReport.Store(&r)
+	return r
+}
+
+// reportStartup emits the selftest event with the reconciled state and
+// faults the dock when a pin did not answer.
+func (c *Controller) reportStartup(r Report) {
+	s := c.Snapshot()
+	inputs := map[string]bool{}
+	for _, p := range r.Inputs {
+		if p.Wired && p.Err == nil {
+			inputs[p.Name] = p.High
+		}
+	}
+	fails := r.failures()
+	c.emit(EventSelfTest, map[string]any{
+		"ok":       r.OK(),
+		"failures": fails,
+		"inputs":   inputs,
+		"lid":      string(s.Lid),
+		"arms":     string(s.Arms),
+		"vehicle":  map[string]any{"link": c.veh.Link, "armed": c.veh.Armed, "airborne": c.veh.Landed == LandedInAir},
+	})
+	for _, f := range fails {
+		c.raise("selftest: " + f)
+	}
+	if r.OK() {
+		c.log.Info("dock self-test passed", "lid", string(s.Lid), "arms", string(s.Arms), "vehicle_link", c.veh.Link)
+	}
+	if s.Lid == LidStopped {
+		c.log.Warn("lid found between its limit switches: left where it is")
+	}
+	if c.veh.Landed == LandedInAir {
+		c.log.Warn("vehicle found airborne at start: lid stays as it is", "lid", string(s.Lid))
+	}
+}
