@@ -1,0 +1,226 @@
+package telemetry
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/jonboulle/clockwork"
+)
+
+// Connection tuning. Reconnects back off from connectRetry up to
+// maxReconnect (paho doubles the interval after each failed attempt).
+const (
+	connectRetry   = time.Second
+	maxReconnect   = 30 * time.Second
+	keepAlive      = 30 * time.Second
+	connectTimeout = 10 * time.Second
+	writeTimeout   = 5 * time.Second
+	// ackTimeout bounds the wait for one QoS 1 acknowledgement; after it the
+	// message is sent again (at least once).
+	ackTimeout = 20 * time.Second
+)
+
+// offlinePayload is the retained will on `status` (DESIGN.md §5).
+const offlinePayload = `{"online":false}`
+
+// broker is what the outbox and the publisher need from the connection;
+// *conn implements it, tests may fake it.
+type broker interface {
+	isConnected() bool
+	watch() <-chan struct{}
+	publish(topic string, qos byte, retained bool, payload []byte) tokenWaiter
+}
+
+var _ broker = (*conn)(nil)
+
+// statusMsg is the retained `status` payload once connected.
+type statusMsg struct {
+	Online    bool   `json:"online"`
+	Version   string `json:"version"`
+	StartedAt string `json:"started_at"`
+}
+
+// conn is the paho client and its observable connection state. paho calls
+// its handlers on goroutines of its own; they only flip an atomic and wake
+// watchers, so they never block the library (STYLE.md §3).
+type conn struct {
+	client mqtt.Client
+	clock  clockwork.Clock
+	log    *slog.Logger
+
+	connected atomic.Bool
+	connects  atomic.Uint64
+	losses    atomic.Uint64
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on every state change
+}
+
+// newConn builds the paho client from o; onMessage receives every inbound
+// message (subscribed or re-delivered from the persistent session) and must
+// not block. The client is not connected yet: see start.
+func newConn(o Options, onMessage func(topic string, payload []byte)) (*conn, error) {
+	c := &conn{clock: o.Clock, log: o.Logger.With("component", "mqtt"), changed: make(chan struct{})}
+	po := mqtt.NewClientOptions()
+	useTLS := o.CAFile != "" || o.CertFile != ""
+	for _, raw := range o.BrokerURLs {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("parse broker url %q: %w", raw, err)
+		}
+		switch u.Scheme {
+		case "tcp", "mqtt", "ws":
+		case "ssl", "tls", "mqtts", "tcps", "wss":
+			useTLS = true
+		default:
+			return nil, fmt.Errorf("broker url %q: scheme %q not supported (want tcp, ssl, tls, ws or wss)", raw, u.Scheme)
+		}
+		po.AddBroker(raw)
+	}
+	if useTLS {
+		tc, err := tlsConfig(o)
+		if err != nil {
+			return nil, err
+		}
+		po.SetTLSConfig(tc)
+	}
+	po.SetClientID(o.ClientID)
+	po.SetCleanSession(false)
+	po.SetResumeSubs(true)
+	po.SetOrderMatters(false)
+	po.SetAutoReconnect(true)
+	po.SetConnectRetry(true)
+	po.SetConnectRetryInterval(connectRetry)
+	po.SetMaxReconnectInterval(maxReconnect)
+	po.SetKeepAlive(keepAlive)
+	po.SetConnectTimeout(connectTimeout)
+	po.SetWriteTimeout(writeTimeout)
+	po.SetWill(o.Prefix+"status", offlinePayload, 1, true)
+	if o.Username != "" {
+		po.SetUsername(o.Username)
+		po.SetPassword(o.Password)
+	}
+	po.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
+		onMessage(m.Topic(), m.Payload())
+	})
+	po.SetOnConnectHandler(func(mqtt.Client) { c.update() })
+	po.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		c.update()
+		c.log.Warn("broker connection lost", "err", err)
+	})
+	c.client = mqtt.NewClient(po)
+	return c, nil
+}
+
+// tlsConfig builds the client TLS configuration from the CA, client
+// certificate and server name of o.
+func tlsConfig(o Options) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read broker ca file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("read broker ca file %s: no PEM certificate found", o.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if o.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load mqtt client certificate %s: %w", o.CertFile, err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// update re-reads the client's connection state and wakes watchers when it
+// changed. paho runs its connect and lost handlers on separate goroutines, so
+// the handlers may arrive out of order; reading the real state avoids that.
+func (c *conn) update() {
+	now := c.client.IsConnectionOpen()
+	if c.connected.Swap(now) == now {
+		return
+	}
+	if now {
+		c.connects.Add(1)
+		c.log.Info("broker connected")
+	} else {
+		c.losses.Add(1)
+	}
+	c.mu.Lock()
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// watch returns a channel closed at the next connection state change.
+func (c *conn) watch() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
+}
+
+// isConnected reports whether the connection to the broker is up now.
+func (c *conn) isConnected() bool { return c.connected.Load() }
+
+// start begins connecting in the background; paho retries with backoff
+// until stop.
+func (c *conn) start() {
+	c.client.Connect() // with ConnectRetry the token completes only once connected
+}
+
+// stop disconnects, waiting at most quiesce for queued work; a clean
+// DISCONNECT makes the broker discard the will.
+func (c *conn) stop(quiesce time.Duration) {
+	c.client.Disconnect(uint(quiesce / time.Millisecond))
+	c.update()
+}
+
+// publish sends payload without waiting; the returned func waits for the
+// acknowledgement (QoS 1) or the write (QoS 0).
+func (c *conn) publish(topic string, qos byte, retained bool, payload []byte) tokenWaiter {
+	t := c.client.Publish(topic, qos, retained, payload)
+	return func(ctx context.Context, d time.Duration) error { return waitToken(ctx, c.clock, t, d) }
+}
+
+// statusPayload is the retained online status.
+func statusPayload(version string, started time.Time) []byte {
+	b, err := json.Marshal(statusMsg{Online: true, Version: version, StartedAt: timestamp(started)})
+	if err != nil {
+		panic("telemetry: marshal status: " + err.Error()) // a struct of strings always marshals
+	}
+	return b
+}
+
+// errAckTimeout is returned when the broker did not acknowledge in time.
+var errAckTimeout = errors.New("no acknowledgement from the broker in time")
+
+// waitToken waits for a paho token under ctx and at most d of clock time.
+// paho tokens take no ctx, so the wait selects on token.Done (STYLE.md §3).
+func waitToken(ctx context.Context, clock clockwork.Clock, t mqtt.Token, d time.Duration) error {
+	timer := clock.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-t.Done():
+		return t.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.Chan():
+		return errAckTimeout
+	}
+}

@@ -1,0 +1,21 @@
+// Package telemetry is Dock Agent's face toward the command centre: the MQTT
+// side of the contract in DESIGN.md §5 (docs/mqtt-api.md).
+//
+// A Service owns one paho client and runs, until its ctx ends:
+//   - the connection (conn.go): broker URLs, TLS, persistent session,
+//     reconnect with backoff, the retained `status` with its will;
+//   - the publisher (publisher.go): `state` retained on change and
+//     periodically, `telemetry` at a fixed rate, never queued while the
+//     broker is away;
+//   - the Outbox (outbox.go): a dock.EventSink that writes every event to
+//     bbolt before publishing it on `events` with a seq strictly increasing
+//     across restarts, and deletes it only once the broker acknowledged it;
+//   - command intake (commands.go, decode.go, dedupe.go, signing.go):
+//     `cmd/<name>` requests validated before anything moves, executed by a
+//     worker through a dock.Commander, answered on `cmd/<name>/reply`;
+//   - the optional raw MAVLink bridge (bridge.go).
+//
+// telemetry imports dock (contract types) and config, paho, bbolt and
+// clockwork. It must not import mavlink or go.bug.st/serial: raw frames reach
+// it as byte slices through Service.PublishFrame and Options.Bridge.
+package telemetry

@@ -1,0 +1,296 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dockagent/dock-agent/dock"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/jonboulle/clockwork"
+	bolt "go.etcd.io/bbolt"
+)
+
+// prunePeriod is how often expired request ids are deleted.
+const prunePeriod = time.Hour
+
+// Service is the MQTT side of the agent: connection, state and telemetry
+// publishing, the durable event outbox, command intake and the optional
+// MAVLink bridge. Build it with NewService, take its Events sink for the
+// dock, call Run once, then Close.
+type Service struct {
+	o       Options
+	log     *slog.Logger
+	db      *bolt.DB
+	conn    *conn
+	outbox  *Outbox
+	dd      *dedupe
+	intake  *intake
+	pub     *publisher
+	bridge  *bridge // nil: off
+	state   StateSource
+	vehicle VehicleSource
+
+	running atomic.Bool
+}
+
+// NewService checks o, opens (or creates) the bbolt file in o.StateDir and
+// builds the paho client without connecting. cmdr executes commands (it is
+// required); state and vehicle may be nil to publish no `state` or no
+// `telemetry`. The returned Service's Events sink works at once, before Run.
+func NewService(o Options, cmdr dock.Commander, state StateSource, vehicle VehicleSource) (*Service, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if cmdr == nil {
+		return nil, errors.New("new telemetry service: nil commander")
+	}
+	if len(o.SigningKey) > 0 && o.DedupeWindow < 2*o.SigningWindow {
+		return nil, fmt.Errorf("telemetry options: dedupe window %s must be at least twice the signing window %s (replay protection)", o.DedupeWindow, o.SigningWindow)
+	}
+	if err := os.MkdirAll(filepath.Dir(o.DBPath), 0o750); err != nil {
+		return nil, fmt.Errorf("create state dir for %s: %w", o.DBPath, err)
+	}
+	db, err := bolt.Open(o.DBPath, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open outbox %s (is another agent running?): %w", o.DBPath, err)
+	}
+	s := &Service{o: o, log: o.Logger.With("component", "telemetry"), db: db, state: state, vehicle: vehicle}
+	s.outbox, err = openOutbox(db, o.MaxEvents, o.Clock, o.Logger)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.dd = &dedupe{db: db, clock: o.Clock, window: o.DedupeWindow}
+	s.conn, err = newConn(o, s.route)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.pub = newPublisher(o, s.conn)
+	s.intake = newIntake(o, cmdr, s.outbox, s.dd, func(topic string, payload []byte) {
+		s.conn.publish(topic, 1, false, payload)
+	})
+	if o.Bridge != nil {
+		s.bridge = newBridge(o.Bridge, o.Logger)
+	}
+	return s, nil
+}
+
+// Events is the durable event sink to give the dock (dock.EventSink).
+func (s *Service) Events() *Outbox { return s.outbox }
+
+// PublishFrame queues one raw MAVLink frame for `mavlink/out` (QoS 0). It
+// never blocks: with the bridge off, the broker away or the queue full the
+// frame is dropped (counted in Health). frame is copied.
+func (s *Service) PublishFrame(frame []byte) {
+	if s.bridge != nil && s.conn.isConnected() {
+		s.bridge.enqueue(s.bridge.out, frame)
+	} else if s.bridge != nil {
+		s.bridge.dropped.Add(1)
+	}
+}
+
+// route dispatches one inbound message; called on paho goroutines, never
+// blocks.
+func (s *Service) route(topic string, payload []byte) {
+	if s.bridge != nil && topic == s.o.Prefix+"mavlink/in" {
+		s.bridge.enqueue(s.bridge.in, payload)
+		return
+	}
+	s.intake.handle(topic, payload)
+}
+
+// Run connects (retrying with backoff while the broker is away) and runs
+// every part until ctx ends, then shuts down in order: stop command intake,
+// answer what is still queued, flush the outbox within FlushTimeout, publish
+// the offline status and disconnect. It returns nil after a cancellation,
+// once every goroutine it started has returned, or an error when the outbox
+// storage fails. Run may be called once.
+func (s *Service) Run(ctx context.Context) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return errors.New("run telemetry service: already run")
+	}
+	started := s.o.Clock.Now()
+	s.conn.start()
+
+	var wg sync.WaitGroup
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	wg.Go(func() { s.watchConnection(workCtx, started) })
+	if s.state != nil {
+		wg.Go(func() { s.pub.runState(workCtx, s.state) })
+	}
+	if s.vehicle != nil {
+		wg.Go(func() { s.pub.runTelemetry(workCtx, s.vehicle) })
+	}
+	if s.bridge != nil {
+		wg.Go(func() { s.bridge.run(workCtx, s.conn, s.o.Prefix+"mavlink/out") })
+	}
+	wg.Go(func() { s.pruneLoop(workCtx) })
+	replyCtx, stopReplies := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopReplies()
+	var replies sync.WaitGroup
+	replies.Go(func() { s.intake.runReplier(replyCtx) })
+	var worker sync.WaitGroup
+	worker.Go(func() { s.intake.runWorker(workCtx) })
+
+	obCtx, stopOutbox := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopOutbox()
+	obErr := make(chan error, 1)
+	var ob sync.WaitGroup
+	ob.Go(func() { obErr <- s.outbox.run(obCtx, s.conn, s.o.Prefix+"events", false) })
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-obErr:
+	}
+
+	// Shutdown (STYLE.md §3): intake first, then the outbox flush, then offline.
+	flushCtx, cancelFlush := clockwork.WithTimeout(context.WithoutCancel(ctx), s.o.Clock, s.o.FlushTimeout)
+	defer cancelFlush()
+	if s.conn.isConnected() {
+		t := s.conn.client.Unsubscribe(s.o.Prefix + "cmd/+")
+		_ = waitToken(flushCtx, s.o.Clock, t, s.o.FlushTimeout) // best effort: the session may keep it
+	}
+	stopWork()
+	worker.Wait()
+	stopReplies()
+	replies.Wait()
+	wg.Wait()
+	stopOutbox()
+	ob.Wait()
+	if runErr == nil {
+		select {
+		case runErr = <-obErr:
+		default:
+		}
+	}
+	if runErr == nil {
+		if err := s.outbox.run(flushCtx, s.conn, s.o.Prefix+"events", true); err != nil {
+			runErr = err
+		}
+	}
+	if d := s.outbox.Depth(); d > 0 {
+		s.log.Warn("outbox not empty at shutdown; kept for the next start", "depth", d)
+	}
+	if s.conn.isConnected() {
+		wait := s.conn.publish(s.o.Prefix+"status", 1, true, []byte(offlinePayload))
+		if err := wait(flushCtx, s.o.FlushTimeout); err != nil {
+			s.log.Warn("offline status not acknowledged; the broker's will covers it", "err", err)
+		}
+	}
+	s.conn.stop(250 * time.Millisecond)
+	s.log.Info("telemetry stopped")
+	return runErr
+}
+
+// watchConnection announces the agent and (re)subscribes on every connect.
+func (s *Service) watchConnection(ctx context.Context, started time.Time) {
+	for {
+		changed := s.conn.watch()
+		if s.conn.isConnected() {
+			s.onConnect(ctx, started)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
+}
+
+func (s *Service) onConnect(ctx context.Context, started time.Time) {
+	handler := func(_ mqtt.Client, m mqtt.Message) { s.route(m.Topic(), m.Payload()) }
+	subs := map[string]byte{s.o.Prefix + "cmd/+": 1}
+	if s.bridge != nil {
+		subs[s.o.Prefix+"mavlink/in"] = 0
+	}
+	sub := s.conn.client.SubscribeMultiple(subs, handler)
+	status := s.conn.publish(s.o.Prefix+"status", 1, true, statusPayload(s.o.Version, started))
+	if err := waitToken(ctx, s.o.Clock, sub, ackTimeout); err != nil && ctx.Err() == nil {
+		s.log.Warn("subscribe to commands", "err", err)
+	}
+	if err := status(ctx, ackTimeout); err != nil && ctx.Err() == nil {
+		s.log.Warn("publish online status", "err", err)
+	}
+}
+
+// pruneLoop deletes expired request ids at start and every prunePeriod.
+func (s *Service) pruneLoop(ctx context.Context) {
+	t := s.o.Clock.NewTicker(prunePeriod)
+	defer t.Stop()
+	for {
+		if n, err := s.dd.prune(); err != nil {
+			s.log.Warn("prune request ids", "err", err)
+		} else if n > 0 {
+			s.log.Debug("request ids pruned", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.Chan():
+		}
+	}
+}
+
+// Close closes the bbolt file. Call it after Run returned (or instead of
+// Run); Emit fails afterwards.
+func (s *Service) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close outbox %s: %w", s.o.DBPath, err)
+	}
+	return nil
+}
+
+// Health is a snapshot of the service for metrics and health checks.
+// Counters count since NewService.
+type Health struct {
+	Connected        bool
+	Connects         uint64 // successful connections
+	ConnectionLosses uint64
+	OutboxDepth      int    // events stored, not yet acknowledged
+	LastSeq          uint64 // seq of the newest event
+	EventsPublished  uint64 // acknowledged by the broker
+	EventsDropped    uint64 // dropped by the overflow policy
+	// Commands.
+	CommandsReceived  uint64
+	CommandsAccepted  uint64 // handed to the Commander
+	CommandsRejected  uint64 // answered with an error before execution
+	CommandsBusy      uint64
+	CommandsDuplicate uint64 // repeated ids answered from the dedupe store
+	RepliesLost       uint64 // reply queue full
+	// Publishing.
+	StatePublished     uint64
+	TelemetryPublished uint64
+	TelemetrySkipped   uint64 // ticks while disconnected
+	// MAVLink bridge.
+	FramesOut, FramesIn, FramesDropped, FrameSinkErrors uint64
+}
+
+// Health returns the current counters; safe for concurrent use.
+func (s *Service) Health() Health {
+	h := Health{
+		Connected: s.conn.isConnected(), Connects: s.conn.connects.Load(), ConnectionLosses: s.conn.losses.Load(),
+		OutboxDepth: s.outbox.Depth(), LastSeq: s.outbox.LastSeq(),
+		EventsPublished: s.outbox.published.Load(), EventsDropped: s.outbox.dropped.Load(),
+		CommandsReceived: s.intake.received.Load(), CommandsAccepted: s.intake.accepted.Load(),
+		CommandsRejected: s.intake.rejected.Load(), CommandsBusy: s.intake.busy.Load(),
+		CommandsDuplicate: s.intake.duplicate.Load(), RepliesLost: s.intake.lostReplies.Load(),
+		StatePublished: s.pub.statePublished.Load(), TelemetryPublished: s.pub.telemetryPublished.Load(),
+		TelemetrySkipped: s.pub.telemetrySkipped.Load(),
+	}
+	if s.bridge != nil {
+		h.FramesOut, h.FramesIn = s.bridge.framesOut.Load(), s.bridge.framesIn.Load()
+		h.FramesDropped, h.FrameSinkErrors = s.bridge.dropped.Load(), s.bridge.sinkErrors.Load()
+	}
+	return h
+}
