@@ -1,0 +1,235 @@
+package modbus_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dockagent/dock-agent/dock/modbus"
+	"github.com/jonboulle/clockwork"
+	"periph.io/x/conn/v3/gpio"
+)
+
+// fakeBus is an in-memory Bus whose inputs a test sets.
+type fakeBus struct {
+	mu     sync.Mutex
+	inputs []bool
+	coils  []bool
+	err    error
+	polls  int
+}
+
+func (b *fakeBus) ReadDiscreteInputs(_ context.Context, unit uint8, start, count uint16) ([]bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.polls++
+	if b.err != nil {
+		return nil, b.err
+	}
+	return append([]bool(nil), b.inputs[start:start+count]...), nil
+}
+
+func (b *fakeBus) ReadCoils(_ context.Context, unit uint8, start, count uint16) ([]bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil {
+		return nil, b.err
+	}
+	return append([]bool(nil), b.coils[start:start+count]...), nil
+}
+
+func (b *fakeBus) WriteSingleCoil(_ context.Context, unit uint8, addr uint16, on bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil {
+		return b.err
+	}
+	b.coils[addr] = on
+	return nil
+}
+
+func (b *fakeBus) set(f func(b *fakeBus)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f(b)
+}
+
+// runModule starts m.Run and stops it when the test ends.
+func runModule(t *testing.T, m *modbus.Module) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := m.Run(ctx); err != nil {
+			t.Errorf("Run() = %v, want nil", err)
+		}
+	})
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+func newTestModule(t *testing.T) (*modbus.Module, *fakeBus, *clockwork.FakeClock) {
+	t.Helper()
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC))
+	bus := &fakeBus{inputs: make([]bool, 8), coils: make([]bool, 8)}
+	m, err := modbus.NewModule(modbus.ModuleOptions{Name: "io", Unit: 1, Inputs: 8, Coils: 8, ReadBackCoils: true, Clock: clock}, bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, bus, clock
+}
+
+// tick advances the clock by one poll once waiters timers (Run's ticker
+// included) are set, and waits until Run polled.
+func tick(t *testing.T, clock *clockwork.FakeClock, bus *fakeBus, waiters int) {
+	t.Helper()
+	if err := clock.BlockUntilContext(t.Context(), waiters); err != nil {
+		t.Fatal(err)
+	}
+	bus.mu.Lock()
+	before := bus.polls
+	bus.mu.Unlock()
+	clock.Advance(modbus.DefaultPoll)
+	waitFor(t, "poll after tick", func() bool {
+		bus.mu.Lock()
+		defer bus.mu.Unlock()
+		return bus.polls > before
+	})
+}
+
+// waitFor polls cond under a 2 s deadline: Run reacts on its own goroutine.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 2 s", what)
+		}
+		time.Sleep(time.Millisecond) // polling a condition, not synchronising
+	}
+}
+
+func TestModuleInputsFollowPolls(t *testing.T) {
+	m, bus, clock := newTestModule(t)
+	if !m.Health().Stale {
+		t.Error("Health().Stale before the first poll = false, want true")
+	}
+	runModule(t, m)
+	in := m.Input(2)
+	var _ gpio.PinIn = in
+	if err := in.In(gpio.PullNoChange, gpio.RisingEdge); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "first poll", func() bool { return !m.Health().LastPoll.IsZero() })
+	if in.Read() != gpio.Low {
+		t.Fatalf("input 2 before the change = High, want Low")
+	}
+
+	edge := make(chan bool)
+	go func() { edge <- in.WaitForEdge(time.Second) }()
+	bus.set(func(b *fakeBus) { b.inputs[2] = true })
+	// Run waits on its ticker, WaitForEdge on its timer.
+	tick(t, clock, bus, 2)
+	if !<-edge {
+		t.Fatal("WaitForEdge = false, want true after the input rose")
+	}
+	if in.Read() != gpio.High {
+		t.Errorf("input 2 after the poll = Low, want High")
+	}
+	if h := m.Health(); h.Stale || h.Err != nil {
+		t.Errorf("Health() = %+v, want fresh", h)
+	}
+
+	// A falling edge is not reported with RisingEdge: WaitForEdge times out.
+	go func() { edge <- in.WaitForEdge(100 * time.Millisecond) }()
+	bus.set(func(b *fakeBus) { b.inputs[2] = false })
+	tick(t, clock, bus, 2)
+	waitFor(t, "input falls", func() bool { return in.Read() == gpio.Low })
+	clock.Advance(100 * time.Millisecond)
+	if <-edge {
+		t.Error("WaitForEdge(rising) = true on a falling edge")
+	}
+}
+
+func TestModuleInRearmsWaiter(t *testing.T) {
+	m, _, _ := newTestModule(t)
+	in := m.Input(0)
+	done := make(chan bool)
+	go func() { done <- in.WaitForEdge(-1) }()
+	// Give the waiter time to park is not needed: In closes the channel it
+	// read, or the waiter reads the new one and In is called again below.
+	for {
+		if err := in.In(gpio.Float, gpio.BothEdges); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-done:
+			if got {
+				t.Error("WaitForEdge woken by In = true, want false")
+			}
+			if err := in.In(gpio.PullUp, gpio.NoEdge); err == nil {
+				t.Error("In(PullUp) = nil, want an error (no pull on a Modbus input)")
+			}
+			return
+		case <-time.After(10 * time.Millisecond): // retry In until the waiter parked
+		}
+	}
+}
+
+func TestModuleHealthGoesStale(t *testing.T) {
+	m, bus, clock := newTestModule(t)
+	runModule(t, m)
+	waitFor(t, "first poll", func() bool { return !m.Health().LastPoll.IsZero() })
+	bus.set(func(b *fakeBus) { b.err = modbus.ErrTimeout })
+	for range 20 {
+		tick(t, clock, bus, 1)
+	}
+	waitFor(t, "failures counted", func() bool { return m.Health().Failures >= 20 })
+	h := m.Health()
+	if !h.Stale || !errors.Is(h.Err, modbus.ErrTimeout) {
+		t.Errorf("Health() after 20 failed polls = %+v, want stale with ErrTimeout", h)
+	}
+	bus.set(func(b *fakeBus) { b.err = nil })
+	tick(t, clock, bus, 1)
+	waitFor(t, "recovery", func() bool { return !m.Health().Stale })
+	if h := m.Health(); h.Failures != 0 || h.Err != nil {
+		t.Errorf("Health() after recovery = %+v, want no failures", h)
+	}
+}
+
+func TestModuleCoils(t *testing.T) {
+	m, bus, _ := newTestModule(t)
+	c := m.Output(4)
+	var _ gpio.PinIO = c
+	if err := c.Out(gpio.High); err != nil {
+		t.Fatal(err)
+	}
+	bus.mu.Lock()
+	on := bus.coils[4]
+	bus.mu.Unlock()
+	if !on || c.Read() != gpio.High {
+		t.Errorf("after Out(High): coil %v, Read %v; want both on", on, c.Read())
+	}
+	bus.set(func(b *fakeBus) { b.err = errors.New("port gone") })
+	if err := c.Out(gpio.Low); err == nil {
+		t.Error("Out(Low) on a failing bus = nil, want the error")
+	}
+	if c.Read() != gpio.High {
+		t.Error("Read after a failed Out changed the level")
+	}
+	bus.set(func(b *fakeBus) { b.err = nil })
+	if err := m.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	bus.mu.Lock()
+	defer bus.mu.Unlock()
+	for i, on := range bus.coils {
+		if on {
+			t.Errorf("coil %d on after Halt", i)
+		}
+	}
+	if err := c.In(gpio.Float, gpio.NoEdge); err == nil {
+		t.Error("In on a coil = nil, want an error")
+	}
+}
