@@ -229,10 +229,10 @@ func TestClientFaults(t *testing.T) {
 		wantStats modbus.Stats
 	}{
 		{
-			name:    "silence is ErrTimeout",
-			faults:  rtuslave.Faults{Silent: true},
-			retries: 1,
-			check:   func(err error) bool { return errors.Is(err, modbus.ErrTimeout) },
+			name:      "silence is ErrTimeout",
+			faults:    rtuslave.Faults{Silent: true},
+			retries:   1,
+			check:     func(err error) bool { return errors.Is(err, modbus.ErrTimeout) },
 			wantStats: modbus.Stats{Requests: 2, Retries: 1, Timeouts: 2},
 		},
 		{
