@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Wire constants (PROTOCOL.md §1, §2).
@@ -75,9 +76,20 @@ type Header struct {
 // s if s is not nil (MAVLink 2 only), and returns the extended slice. It
 // does not allocate when dst has room for MaxFrameLen more bytes.
 func AppendMessage(dst []byte, h Header, m Message, s *Signer) ([]byte, error) {
-	var p [MaxPayloadLen]byte
-	n := m.EncodePayload(p[:])
-	return AppendPayload(dst, h, m.MsgID(), p[:n], s)
+	mi := LookupMessage(m.MsgID())
+	if mi == nil {
+		return dst, fmt.Errorf("encode message %d: %w", m.MsgID(), ErrUnknownMessage)
+	}
+	start := len(dst)
+	dst = slices.Grow(dst, MaxFrameLen)
+	hdr := headerLenV2
+	if h.Version == 1 {
+		hdr = headerLenV1
+	}
+	// Encode in place, behind room for the header: no scratch buffer.
+	frame := dst[start : start+hdr+mi.MaxLen]
+	m.EncodePayload(frame[hdr:])
+	return finishFrame(dst[:start], h, mi, hdr+mi.MaxLen, s)
 }
 
 // AppendPayload appends to dst the frame carrying the untruncated payload of
@@ -94,40 +106,53 @@ func AppendPayload(dst []byte, h Header, msgID uint32, payload []byte, s *Signer
 		return dst, fmt.Errorf("encode %s: payload of %d bytes exceeds %d", mi.Name, len(payload), mi.MaxLen)
 	}
 	start := len(dst)
+	dst = slices.Grow(dst, MaxFrameLen)
+	hdr := headerLenV2
+	if h.Version == 1 {
+		hdr = headerLenV1
+	}
+	frame := dst[start : start+hdr+mi.MaxLen]
+	clear(frame[hdr+copy(frame[hdr:], payload):])
+	return finishFrame(dst[:start], h, mi, hdr+mi.MaxLen, s)
+}
+
+// finishFrame completes the frame whose untruncated payload already sits in
+// dst's spare capacity behind room for the header: n is header plus full
+// payload length.
+func finishFrame(dst []byte, h Header, mi *MessageInfo, n int, s *Signer) ([]byte, error) {
+	start := len(dst)
+	frame := dst[start : start+n]
 	switch h.Version {
 	case 1:
-		if msgID > 255 {
-			return dst, fmt.Errorf("encode %s as MAVLink 1: id %d does not fit 8 bits", mi.Name, msgID)
+		if mi.ID > 255 {
+			return dst, fmt.Errorf("encode %s as MAVLink 1: id %d does not fit 8 bits", mi.Name, mi.ID)
 		}
 		if s != nil {
 			return dst, fmt.Errorf("encode %s as MAVLink 1: signing needs MAVLink 2", mi.Name)
 		}
-		n := mi.MinLen
-		dst = append(dst, MagicV1, byte(n), h.Seq, h.SysID, h.CompID, byte(msgID))
-		dst = append(dst, payload[:min(n, len(payload))]...)
-		for i := len(payload); i < n; i++ {
-			dst = append(dst, 0)
-		}
+		plen := mi.MinLen
+		frame[0], frame[1], frame[2], frame[3], frame[4], frame[5] = MagicV1, byte(plen), h.Seq, h.SysID, h.CompID, byte(mi.ID)
+		dst = dst[:start+headerLenV1+plen]
 	case 0, 2:
-		n := len(payload)
-		for n > 1 && payload[n-1] == 0 {
-			n--
+		p := frame[headerLenV2:]
+		plen := len(p)
+		for plen > 1 && p[plen-1] == 0 {
+			plen--
 		}
-		if n == 0 {
-			// The first byte is never stripped (PROTOCOL.md §1).
-			n = 1
+		if plen == 0 {
+			// The first byte is never stripped (PROTOCOL.md §1); a message
+			// without fields still sends one zero byte.
+			frame = dst[start : start+headerLenV2+1]
+			frame[headerLenV2] = 0
+			plen = 1
 		}
 		var incompat byte
 		if s != nil {
 			incompat = IncompatSigned
 		}
-		dst = append(dst, MagicV2, byte(n), incompat, 0, h.Seq, h.SysID, h.CompID,
-			byte(msgID), byte(msgID>>8), byte(msgID>>16))
-		if len(payload) == 0 {
-			dst = append(dst, 0)
-		} else {
-			dst = append(dst, payload[:n]...)
-		}
+		frame[0], frame[1], frame[2], frame[3], frame[4], frame[5], frame[6] = MagicV2, byte(plen), incompat, 0, h.Seq, h.SysID, h.CompID
+		frame[7], frame[8], frame[9] = byte(mi.ID), byte(mi.ID>>8), byte(mi.ID>>16)
+		dst = dst[:start+headerLenV2+plen]
 	default:
 		return dst, fmt.Errorf("encode %s: unknown MAVLink version %d", mi.Name, h.Version)
 	}
