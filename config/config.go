@@ -83,18 +83,20 @@ type MQTT struct {
 	// is answered again and not executed twice.
 	DedupeWindow time.Duration `yaml:"dedupe_window"`
 
-	// passwordFromFile is the content of PasswordFile read by Load.
-	passwordFromFile Secret
+	// passwordFromFile is the content of PasswordFile read by Load. A
+	// pointer, so that fmt's %+v (which prints unexported fields raw) shows
+	// an address and not the password.
+	passwordFromFile *Secret
 }
 
 // PasswordSecret returns the broker password: Password, or the content of
 // PasswordFile as read by Load (empty when neither is set, or when the file
 // was missing under AllowMissingSecrets).
 func (m MQTT) PasswordSecret() Secret {
-	if m.Password != "" {
+	if m.Password != "" || m.passwordFromFile == nil {
 		return m.Password
 	}
-	return m.passwordFromFile
+	return *m.passwordFromFile
 }
 
 // TLS are the files of a TLS connection; relative paths are resolved
@@ -115,11 +117,16 @@ type CommandSigning struct {
 	// Window is how far a command's timestamp may be from our clock.
 	Window time.Duration `yaml:"window"`
 
-	key Secret
+	key *Secret // a pointer for the reason given at MQTT.passwordFromFile
 }
 
 // Key returns the key read from KeyFile by Load (empty if not read).
-func (s CommandSigning) Key() Secret { return s.key }
+func (s CommandSigning) Key() Secret {
+	if s.key == nil {
+		return ""
+	}
+	return *s.key
+}
 
 // Vehicle is the MAVLink link to the drone.
 type Vehicle struct {
@@ -161,12 +168,17 @@ type Signing struct {
 	// Require rejects unsigned frames from the vehicle.
 	Require bool `yaml:"require"`
 
-	key []byte
+	key *[32]byte // a pointer for the reason given at MQTT.passwordFromFile
 }
 
 // Key returns the 32-byte key read from KeyFile by Load (nil if not read).
-// The caller must not modify it.
-func (s Signing) Key() []byte { return s.key }
+func (s Signing) Key() []byte {
+	if s.key == nil {
+		return nil
+	}
+	k := *s.key
+	return k[:]
+}
 
 // Forward is one ground-station endpoint the vehicle link is relayed to.
 type Forward struct {

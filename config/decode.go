@@ -304,7 +304,11 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 func suggest(key string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
-		if dist := editDistance(key, k); dist < bestD {
+		dist := editDistance(key, k)
+		if len(k) >= 3 && len(key) >= 3 && (strings.HasPrefix(key, k) || strings.HasPrefix(k, key)) {
+			dist = min(dist, 2) // baudrate -> baud, stream -> stream_rates
+		}
+		if dist < bestD {
 			best, bestD = k, dist
 		}
 	}

@@ -82,7 +82,8 @@ func checkFiles(c *Config, v *validator, opts LoadOptions) {
 	m := &c.MQTT
 	if m.PasswordFile != "" {
 		if s, ok := read("mqtt.password_file", m.PasswordFile); ok {
-			m.passwordFromFile = Secret(s)
+			sec := Secret(s)
+			m.passwordFromFile = &sec
 		}
 	}
 	if t := m.TLS; t != nil {
@@ -101,7 +102,8 @@ func checkFiles(c *Config, v *validator, opts LoadOptions) {
 			if len(k) < 16 {
 				v.errf("mqtt.command_signing.key_file", "%s holds %d bytes; an HMAC key needs at least 16", s.KeyFile, len(k))
 			} else {
-				s.key = Secret(k)
+				sec := Secret(k)
+				s.key = &sec
 			}
 		}
 	}
@@ -110,7 +112,7 @@ func checkFiles(c *Config, v *validator, opts LoadOptions) {
 			if key, err := decodeSigningKey(k); err != nil {
 				v.errf("vehicle.signing.key_file", "%s: %v", s.KeyFile, err)
 			} else {
-				s.key = key
+				s.key = (*[32]byte)(key)
 			}
 		}
 	}

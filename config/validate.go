@@ -309,7 +309,8 @@ func validateSignals(c *Config, v *validator) {
 			v.errf(path, "%s is already used by %s", what, first)
 			return
 		}
-		used[key] = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(path, ".coil"), ".input"), ".modbus")
+		sig, _, _ := strings.Cut(strings.TrimPrefix(path, "signals."), ".")
+		used[key] = "signals." + sig
 	}
 	for _, name := range sortedKeys(v, "signals.", c.Signals) {
 		b := c.Signals[name]
@@ -510,7 +511,7 @@ func validateLimits(c *Config, v *validator) {
 			v.rangeF(p, pt[0], -90, 90)
 			v.rangeF(p, pt[1], -180, 180)
 		}
-		if v.has("position") && !g.Contains(c.Position, c.Position.Lat, c.Position.Lon) {
+		if positionOK(c, v) && !g.Contains(c.Position, c.Position.Lat, c.Position.Lon) {
 			v.errf("limits.geofence.polygon", "the dock position %s, %s lies outside the polygon", num(c.Position.Lat), num(c.Position.Lon))
 		}
 	default:
@@ -559,7 +560,7 @@ func validateRoutes(c *Config, v *validator) {
 			}
 			v.rangeF(wp+".speed_mps", w.SpeedMPS, 0, 40)
 			v.rangeD(wp+".hold", w.Hold, 0, time.Hour)
-			if v.has("position") && w.Lat >= -90 && w.Lat <= 90 && !c.Limits.Geofence.Contains(c.Position, w.Lat, w.Lon) {
+			if positionOK(c, v) && w.Lat >= -90 && w.Lat <= 90 && !c.Limits.Geofence.Contains(c.Position, w.Lat, w.Lon) {
 				if len(c.Limits.Geofence.Polygon) >= 3 {
 					v.errf(wp, "%s, %s lies outside the geofence polygon", num(w.Lat), num(w.Lon))
 				} else {
@@ -593,25 +594,27 @@ func validateSchedules(c *Config, v *validator) {
 			have := slices.Sorted(maps.Keys(c.Routes))
 			v.errf(p+".route", "no route %q (have %s)", s.Route, cmp.Or(strings.Join(have, ", "), "none"))
 		}
+		// A key that is present counts as set even if its value was
+		// unreadable (already reported), so no second problem follows.
 		n := 0
-		if s.Cron != "" {
+		if s.Cron != "" || v.has(p+".cron") {
 			n++
 			if err := checkCron(s.Cron); err != nil {
 				v.errf(p+".cron", "%v", err)
 			}
 		}
-		if s.Every != 0 {
+		if s.Every != 0 || v.has(p+".every") {
 			n++
 			v.rangeD(p+".every", s.Every, time.Minute, 7*24*time.Hour)
 		}
-		if len(s.At) != 0 {
+		if len(s.At) != 0 || v.has(p+".at") {
 			n++
 		}
 		if n != 1 {
 			v.errf(p, "set exactly one of cron, every or at")
 		}
 		if s.Between != "" {
-			if s.Every == 0 {
+			if s.Every == 0 && !v.has(p+".every") {
 				v.errf(p+".between", "only with every (a window for the repeats)")
 			} else if _, _, err := ParseBetween(s.Between); err != nil {
 				v.errf(p+".between", "%v", err)
@@ -636,4 +639,11 @@ func validateSchedules(c *Config, v *validator) {
 			v.errf(p+".grace", "%s is not shorter than every %s", s.Grace, s.Every)
 		}
 	}
+}
+
+// positionOK reports whether the dock position is given and in range, so
+// that checks relative to it (geofence) make sense.
+func positionOK(c *Config, v *validator) bool {
+	p := c.Position
+	return v.has("position") && p.Lat >= -90 && p.Lat <= 90 && p.Lon >= -180 && p.Lon <= 180
 }
