@@ -151,3 +151,25 @@ func FuzzDecodeReply(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodeReply(b *testing.B) {
+	r := &request{unit: 2, fn: FuncReadInputRegisters, count: 7}
+	frame := encodeReply(r, []byte{0, 31, 0, 45, 1, 14, 0, 214, 3, 47, 0, 0, 0, 183})
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	for b.Loop() {
+		if _, err := r.decodeReply(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRequestADU(b *testing.B) {
+	r := &request{unit: 1, fn: FuncReadDiscreteInputs, count: 8}
+	buf := make([]byte, 0, maxADU)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = r.appendADU(buf[:0])
+	}
+	b.SetBytes(int64(len(buf)))
+}
