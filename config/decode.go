@@ -23,11 +23,24 @@ type decoder struct {
 	// budget bounds the nodes visited, so aliases that nest exponentially
 	// ("billion laughs") cannot make a small file expensive.
 	budget int
+	depth  int
 }
 
-const nodeBudget = 200000
+const (
+	nodeBudget = 200000
+	maxDepth   = 32
+	// maxProblems bounds the decoding problems reported for one file.
+	maxProblems = 100
+)
 
 func (d *decoder) errf(line int, path, format string, args ...any) {
+	if len(d.probs) >= maxProblems {
+		if len(d.probs) == maxProblems {
+			d.probs = append(d.probs, Problem{File: d.file, Line: line, Msg: "too many problems; fix these first"})
+			d.budget = min(d.budget, -2)
+		}
+		return
+	}
 	d.probs = append(d.probs, Problem{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -65,6 +78,15 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		if d.budget == -1 {
 			d.errf(n.Line, path, "document too large (aliases nest too deep?)")
 		}
+		return
+	}
+	// An alias may refer to its own ancestor; the schema is never deeper
+	// than a few levels, so stop long before paths grow large.
+	d.depth++
+	defer func() { d.depth-- }()
+	if d.depth > maxDepth {
+		d.budget = min(d.budget, -2)
+		d.errf(n.Line, path, "nested too deep (an alias that refers to itself?)")
 		return
 	}
 	if isNull(n) {
@@ -215,10 +237,14 @@ func (d *decoder) pairs(n *yaml.Node, path string) [][2]*yaml.Node {
 		}
 		own = append(own, [2]*yaml.Node{k, val})
 	}
-	// Merged keys that the mapping sets itself are overridden, not duplicates.
+	// Merged keys that the mapping sets itself are overridden, not
+	// duplicates; among merged mappings the first wins (YAML merge keys).
 	var out [][2]*yaml.Node
+	has := func(ps [][2]*yaml.Node, key string) bool {
+		return slices.ContainsFunc(ps, func(o [2]*yaml.Node) bool { return o[0].Value == key })
+	}
 	for _, m := range merged {
-		if !slices.ContainsFunc(own, func(o [2]*yaml.Node) bool { return o[0].Value == m[0].Value }) {
+		if !has(own, m[0].Value) && !has(out, m[0].Value) {
 			out = append(out, m)
 		}
 	}

@@ -91,9 +91,9 @@ func TestLoadSecrets(t *testing.T) {
 			want:    []string{"%[1]s/dock.yaml:8: vehicle.signing.key_file: %[1]s/bad.key: not a 32-byte key (want 64 hex digits or base64 of 32 bytes)"},
 		},
 		{
-			name:    "world-readable tls key",
-			mqtt:    "  tls: {key_file: open.pw, cert_file: mqtt.pw}\n",
-			want:    []string{"%[1]s/dock.yaml:5: mqtt.tls: set, but no broker uses ssl://, tls:// or wss://", "%[1]s/dock.yaml:5: mqtt.tls.key_file: %[1]s/open.pw is readable by everyone (mode 0644): run chmod 600 %[1]s/open.pw"},
+			name: "world-readable tls key",
+			mqtt: "  tls: {key_file: open.pw, cert_file: mqtt.pw}\n",
+			want: []string{"%[1]s/dock.yaml:5: mqtt.tls: set, but no broker uses ssl://, tls:// or wss://", "%[1]s/dock.yaml:5: mqtt.tls.key_file: %[1]s/open.pw is readable by everyone (mode 0644): run chmod 600 %[1]s/open.pw"},
 		},
 	}
 	for _, tt := range tests {
