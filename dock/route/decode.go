@@ -135,7 +135,7 @@ func DecodeWaypoints(raw json.RawMessage, lim Limits) ([]Waypoint, error) {
 			if err := inRange(*w.HoldS, 0, lim.MaxHold.Seconds()); err != nil {
 				return nil, bad("hold_s", err)
 			}
-			wp.Hold = time.Duration(*w.HoldS * float64(time.Second))
+			wp.Hold = secondsToDuration(*w.HoldS)
 		}
 		out[i] = wp
 	}
@@ -153,18 +153,7 @@ func inRange(v, lo, hi float64) error {
 
 // EncodeWaypoints is the inverse of DecodeWaypoints (hold as hold_s).
 func EncodeWaypoints(ws []Waypoint) (json.RawMessage, error) {
-	out := make([]map[string]float64, len(ws))
-	for i, w := range ws {
-		m := map[string]float64{"lat": w.Lat, "lon": w.Lon, "alt_m": w.AltM}
-		if w.SpeedMPS != 0 {
-			m["speed_mps"] = w.SpeedMPS
-		}
-		if w.Hold != 0 {
-			m["hold_s"] = w.Hold.Seconds()
-		}
-		out[i] = m
-	}
-	b, err := json.Marshal(out)
+	b, err := json.Marshal(ws)
 	if err != nil {
 		return nil, fmt.Errorf("encode waypoints: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"time"
 )
 
 // MAVLink MAV_CMD values of the mission items DecodePlan understands.
@@ -213,7 +212,7 @@ func DecodePlan(data []byte, lim Limits) (Plan, error) {
 			if err := inRange(hold, 0, lim.MaxHold.Seconds()); err != nil {
 				return Plan{}, bad("params[0]", err)
 			}
-			wp.Hold = time.Duration(hold * float64(time.Second))
+			wp.Hold = secondsToDuration(hold)
 		}
 		if len(p.Waypoints) == lim.MaxPoints {
 			return Plan{}, bad("", fmt.Errorf("more than %d waypoints", lim.MaxPoints))

@@ -1,6 +1,8 @@
 package route
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"time"
 )
@@ -8,12 +10,44 @@ import (
 // Waypoint is one point of a route. AltM is above the dock (home), in
 // metres. SpeedMPS is the airspeed to fly towards this waypoint; 0 means the
 // energy model's cruise speed. Hold is how long to hover at the waypoint.
+// Its JSON form is that of `route.put` (hold as hold_s seconds); use
+// DecodeWaypoints for input that still needs validating.
 type Waypoint struct {
-	Lat      float64       `json:"lat"`
-	Lon      float64       `json:"lon"`
-	AltM     float64       `json:"alt_m"`
-	SpeedMPS float64       `json:"speed_mps,omitempty"`
-	Hold     time.Duration `json:"-"`
+	Lat      float64
+	Lon      float64
+	AltM     float64
+	SpeedMPS float64
+	Hold     time.Duration
+}
+
+type waypointWire struct {
+	Lat      float64 `json:"lat"`
+	Lon      float64 `json:"lon"`
+	AltM     float64 `json:"alt_m"`
+	SpeedMPS float64 `json:"speed_mps,omitempty"`
+	HoldS    float64 `json:"hold_s,omitempty"`
+}
+
+// MarshalJSON writes {"lat":..,"lon":..,"alt_m":..,"speed_mps":..,"hold_s":..}.
+func (w Waypoint) MarshalJSON() ([]byte, error) {
+	return json.Marshal(waypointWire{Lat: w.Lat, Lon: w.Lon, AltM: w.AltM, SpeedMPS: w.SpeedMPS, HoldS: w.Hold.Seconds()})
+}
+
+// UnmarshalJSON reads the form MarshalJSON writes, without range checks
+// (for routes stored after DecodeWaypoints accepted them).
+func (w *Waypoint) UnmarshalJSON(b []byte) error {
+	var ww waypointWire
+	if err := json.Unmarshal(b, &ww); err != nil {
+		return fmt.Errorf("decode waypoint: %w", err)
+	}
+	*w = Waypoint{Lat: ww.Lat, Lon: ww.Lon, AltM: ww.AltM, SpeedMPS: ww.SpeedMPS, Hold: secondsToDuration(ww.HoldS)}
+	return nil
+}
+
+// secondsToDuration converts seconds to a Duration rounded to the
+// nanosecond, so that hold_s round-trips through Duration.Seconds.
+func secondsToDuration(s float64) time.Duration {
+	return time.Duration(math.Round(s * float64(time.Second)))
 }
 
 // Point returns the waypoint's horizontal position.

@@ -48,7 +48,8 @@ type Missed struct {
 	Entry    string
 	Route    string
 	Due      time.Time
-	Reason   string // the last LaunchFunc error, or one of the Reason constants
+	Reason   string // the last LaunchFunc error's text, or one of the Reason constants
+	Err      error  // the last LaunchFunc error (e.g. the engine's gate error), if any
 	Attempts int    // LaunchFunc calls made for it
 	// Count is 1, or for a catch-up summary the number of firings from Due
 	// on that were missed while the agent was down (see MaxCatchUp).
@@ -331,7 +332,7 @@ func (s *Scheduler) miss(sl *slot, p *pending, why string) {
 		why += " (last: " + p.lastErr.Error() + ")"
 	}
 	s.log.Warn("scheduled sortie missed", "entry", p.f.Entry, "due", p.f.Due, "reason", why, "attempts", p.f.Attempt)
-	s.missed(Missed{Entry: p.f.Entry, Route: p.f.Route, Due: p.f.Due, Reason: why, Attempts: p.f.Attempt, Count: 1})
+	s.missed(Missed{Entry: p.f.Entry, Route: p.f.Route, Due: p.f.Due, Reason: why, Err: p.lastErr, Attempts: p.f.Attempt, Count: 1})
 	if sl.pending == p {
 		sl.pending = nil
 	}
