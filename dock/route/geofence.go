@@ -56,6 +56,29 @@ func (e *GeofenceError) Error() string {
 // Is makes errors.Is(err, ErrOutsideGeofence) true.
 func (e *GeofenceError) Is(target error) bool { return target == ErrOutsideGeofence }
 
+// Validate checks that the fence describes an area: a polygon of at least
+// three valid vertices, or a valid centre with a positive radius.
+func (g Geofence) Validate() error {
+	if len(g.Polygon) > 0 {
+		if len(g.Polygon) < 3 {
+			return fmt.Errorf("geofence polygon: %d vertices, want at least 3", len(g.Polygon))
+		}
+		for i, p := range g.Polygon {
+			if !p.Valid() {
+				return fmt.Errorf("geofence polygon vertex %d: %g,%g is not a valid position", i, p.Lat, p.Lon)
+			}
+		}
+		return nil
+	}
+	if !g.Center.Valid() {
+		return fmt.Errorf("geofence centre %g,%g is not a valid position", g.Center.Lat, g.Center.Lon)
+	}
+	if !(g.RadiusM > 0) {
+		return fmt.Errorf("geofence radius_m %g: want > 0", g.RadiusM)
+	}
+	return nil
+}
+
 // Contains reports whether p lies inside the fence (on the circle's edge
 // counts as inside). Invalid points are outside.
 func (g Geofence) Contains(p Point) bool {

@@ -74,3 +74,25 @@ func TestGeofenceCheckRoute(t *testing.T) {
 		})
 	}
 }
+
+func TestGeofenceValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		fence   Geofence
+		wantErr bool
+	}{
+		{"circle", Geofence{Center: Point{52.5, 13.4}, RadiusM: 500}, false},
+		{"polygon", Geofence{Polygon: []Point{{0, 0}, {0, 1}, {1, 1}}}, false},
+		{"zero", Geofence{}, true},
+		{"two vertices", Geofence{Polygon: []Point{{0, 0}, {0, 1}}, RadiusM: 5}, true},
+		{"bad vertex", Geofence{Polygon: []Point{{0, 0}, {0, 1}, {95, 1}}}, true},
+		{"bad centre", Geofence{Center: Point{0, 200}, RadiusM: 5}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.fence.Validate(); (err != nil) != tt.wantErr {
+				t.Errorf("Validate() = %v, want error %v", err, tt.wantErr)
+			}
+		})
+	}
+}

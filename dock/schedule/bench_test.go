@@ -29,3 +29,14 @@ func BenchmarkNext(b *testing.B) {
 		})
 	}
 }
+
+func TestNextAllocs(t *testing.T) {
+	e := Entry{Name: "a", Route: "r", Cron: "*/30 * * * *", Zone: "Europe/Berlin"}
+	if err := e.Compile(); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	if n := testing.AllocsPerRun(100, func() { _ = e.Next(now) }); n != 0 {
+		t.Errorf("Next allocates %v times, want 0", n)
+	}
+}

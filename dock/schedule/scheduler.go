@@ -133,10 +133,8 @@ func NewScheduler(opts Options, launch LaunchFunc, missed MissedFunc) (*Schedule
 	if opts.Clock == nil || launch == nil || missed == nil {
 		return nil, errors.New("new scheduler: Clock, launch and missed are required")
 	}
-	for i, e := range opts.Entries {
-		if e.loc == nil {
-			return nil, fmt.Errorf("new scheduler: entry %d (%q) not compiled", i, e.Name)
-		}
+	if err := checkEntries(opts.Entries); err != nil {
+		return nil, fmt.Errorf("new scheduler: %w", err)
 	}
 	s := &Scheduler{
 		clock: opts.Clock, retry: opts.Retry, maxCatch: opts.MaxCatchUp, log: opts.Logger,
@@ -162,10 +160,8 @@ func NewScheduler(opts Options, launch LaunchFunc, missed MissedFunc) (*Schedule
 // changed is reported Missed (ReasonRemoved); new or changed entries start
 // from now. Safe from any goroutine while Run runs.
 func (s *Scheduler) SetEntries(ctx context.Context, entries []Entry) error {
-	for i, e := range entries {
-		if e.loc == nil {
-			return fmt.Errorf("set schedule entries: entry %d (%q) not compiled", i, e.Name)
-		}
+	if err := checkEntries(entries); err != nil {
+		return fmt.Errorf("set schedule entries: %w", err)
 	}
 	req := setRequest{entries: slices.Clone(entries), done: make(chan struct{})}
 	select {
@@ -233,6 +229,22 @@ func (s *Scheduler) apply(now time.Time, entries []Entry, lastRun map[string]tim
 		}
 	}
 	s.slots = keep
+}
+
+// checkEntries refuses entries that were not compiled and duplicate
+// names, which would silently shadow each other.
+func checkEntries(entries []Entry) error {
+	seen := make(map[string]int, len(entries))
+	for i, e := range entries {
+		if e.loc == nil {
+			return fmt.Errorf("entry %d (%q) not compiled", i, e.Name)
+		}
+		if j, dup := seen[e.Name]; dup {
+			return fmt.Errorf("entries %d and %d both named %q", j, i, e.Name)
+		}
+		seen[e.Name] = i
+	}
+	return nil
 }
 
 func sameEntry(a, b Entry) bool {

@@ -199,6 +199,11 @@ func TestSchedulerMissedPolicy(t *testing.T) {
 			if !equalMissed(missed, tt.wantMissed) {
 				t.Errorf("missed = %+v, want %+v", missed, tt.wantMissed)
 			}
+			for _, m := range missed {
+				if !errors.Is(m.Err, errWind) {
+					t.Errorf("Missed.Err = %v, want the launch error", m.Err)
+				}
+			}
 		})
 	}
 }
@@ -275,5 +280,25 @@ func TestSchedulerSupersededRemovedStopped(t *testing.T) {
 	_, missed = h.rec.snapshot()
 	if len(missed) != 4 || missed[3].Entry != "a" || missed[3].Reason != ReasonStopped || missed[3].Attempts == 0 {
 		t.Fatalf("missed = %+v, want a stopped", missed)
+	}
+}
+
+func TestNewSchedulerRefusesBadEntries(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	noop := func(context.Context, Firing) error { return nil }
+	good := mustEntries(t, `[{"name":"a","route":"r","cron":"@daily"}]`)
+	tests := []struct {
+		name    string
+		entries []Entry
+	}{
+		{"not compiled", []Entry{{Name: "a", Route: "r", Cron: "@daily"}}},
+		{"duplicate names", append(good, good...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := NewScheduler(Options{Clock: clock, Entries: tt.entries}, noop, func(Missed) {}); err == nil {
+				t.Error("NewScheduler() = nil error")
+			}
+		})
 	}
 }
