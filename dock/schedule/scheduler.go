@@ -28,7 +28,6 @@ const (
 	ReasonAgentDown  = "agent not running at the due time"
 	ReasonSuperseded = "superseded by the entry's next firing"
 	ReasonRemoved    = "entry removed or replaced"
-	ReasonStopped    = "scheduler stopped"
 )
 
 // Firing is one due fire time handed to LaunchFunc.
@@ -91,7 +90,8 @@ type Options struct {
 // reason. When an entry's next firing comes due while an earlier one is
 // still being retried, the earlier one is Missed (ReasonSuperseded). No
 // firing is dropped without a Missed, also not across restarts (LastRun)
-// or when entries are replaced.
+// or when entries are replaced: the caller persists the due time of every
+// firing it launched or was told was missed, and passes them as LastRun.
 //
 // Create with NewScheduler, then call Run once; SetEntries is safe from any
 // goroutine.
@@ -177,8 +177,10 @@ func (s *Scheduler) SetEntries(ctx context.Context, entries []Entry) error {
 	}
 }
 
-// Run hands out firings until ctx ends, then reports firings still being
-// retried as Missed (ReasonStopped) and returns nil.
+// Run hands out firings until ctx ends and returns nil. Firings still being
+// retried then are not reported: their due time is after the caller's
+// LastRun, so the next start catches them up (run within grace, else
+// Missed with ReasonAgentDown), exactly as after a crash.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.apply(s.clock.Now(), s.initial, s.lastRun)
 	s.initial, s.lastRun = nil, nil
@@ -193,11 +195,6 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			for _, sl := range s.sorted() {
-				if sl.pending != nil {
-					s.miss(sl, sl.pending, ReasonStopped)
-				}
-			}
 			return nil
 		case <-timer.Chan():
 		case req := <-s.set:
