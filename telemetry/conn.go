@@ -114,8 +114,13 @@ func newConn(o Options, onMessage func(topic string, payload []byte)) (*conn, er
 	po.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
 		onMessage(m.Topic(), m.Payload())
 	})
-	po.SetOnConnectHandler(func(mqtt.Client) { c.update() })
+	po.SetOnConnectHandler(func(mqtt.Client) {
+		c.connects.Add(1)
+		c.update()
+		c.log.Info("broker connected")
+	})
 	po.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		c.losses.Add(1)
 		c.update()
 		c.log.Warn("broker connection lost", "err", err)
 	})
@@ -148,20 +153,12 @@ func tlsConfig(o Options) (*tls.Config, error) {
 	return tc, nil
 }
 
-// update re-reads the client's connection state and wakes watchers when it
-// changed. paho runs its connect and lost handlers on separate goroutines, so
-// the handlers may arrive out of order; reading the real state avoids that.
+// update re-reads the client's connection state and wakes watchers. paho
+// runs its connect and lost handlers on separate goroutines, so they may
+// arrive out of order or both after a fast reconnect; reading the real state
+// and counting connects (watchers compare the count) covers both.
 func (c *conn) update() {
-	now := c.client.IsConnectionOpen()
-	if c.connected.Swap(now) == now {
-		return
-	}
-	if now {
-		c.connects.Add(1)
-		c.log.Info("broker connected")
-	} else {
-		c.losses.Add(1)
-	}
+	c.connected.Store(c.client.IsConnectionOpen())
 	c.mu.Lock()
 	close(c.changed)
 	c.changed = make(chan struct{})

@@ -37,7 +37,9 @@ type Service struct {
 	state   StateSource
 	vehicle VehicleSource
 
-	running atomic.Bool
+	running  atomic.Bool
+	stopping atomic.Bool    // offline status on its way: do not re-announce
+	announce chan struct{} // capacity 1: publish the online status again
 }
 
 // NewService checks o, opens (or creates) the bbolt file in o.StateDir and
@@ -62,7 +64,8 @@ func NewService(o Options, cmdr dock.Commander, state StateSource, vehicle Vehic
 	if err != nil {
 		return nil, fmt.Errorf("open outbox %s (is another agent running?): %w", o.DBPath, err)
 	}
-	s := &Service{o: o, log: o.Logger.With("component", "telemetry"), db: db, state: state, vehicle: vehicle}
+	s := &Service{o: o, log: o.Logger.With("component", "telemetry"), db: db, state: state, vehicle: vehicle,
+		announce: make(chan struct{}, 1)}
 	s.outbox, err = openOutbox(db, o.MaxEvents, o.Clock, o.Logger)
 	if err != nil {
 		db.Close()
@@ -103,6 +106,18 @@ func (s *Service) PublishFrame(frame []byte) {
 func (s *Service) route(topic string, payload []byte) {
 	if s.bridge != nil && topic == s.o.Prefix+"mavlink/in" {
 		s.bridge.enqueue(s.bridge.in, payload)
+		return
+	}
+	if topic == s.o.Prefix+"status" {
+		// A will published after we reconnected (the broker noticed the old
+		// connection late, or a session takeover) would leave us "offline":
+		// seeing our own offline status while connected, announce again.
+		if string(payload) == offlinePayload && !s.stopping.Load() {
+			select {
+			case s.announce <- struct{}{}:
+			default:
+			}
+		}
 		return
 	}
 	s.intake.handle(topic, payload)
@@ -158,7 +173,7 @@ func (s *Service) Run(ctx context.Context) error {
 	flushCtx, cancelFlush := clockwork.WithTimeout(context.WithoutCancel(ctx), s.o.Clock, s.o.FlushTimeout)
 	defer cancelFlush()
 	if s.conn.isConnected() {
-		t := s.conn.client.Unsubscribe(s.o.Prefix + "cmd/+")
+		t := s.conn.client.Unsubscribe(s.o.Prefix+"cmd/+", s.o.Prefix+"status")
 		_ = waitToken(flushCtx, s.o.Clock, t, s.o.FlushTimeout) // best effort: the session may keep it
 	}
 	stopWork()
@@ -182,6 +197,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if d := s.outbox.Depth(); d > 0 {
 		s.log.Warn("outbox not empty at shutdown; kept for the next start", "depth", d)
 	}
+	s.stopping.Store(true)
 	if s.conn.isConnected() {
 		wait := s.conn.publish(s.o.Prefix+"status", 1, true, []byte(offlinePayload))
 		if err := wait(flushCtx, s.o.FlushTimeout); err != nil {
@@ -193,24 +209,34 @@ func (s *Service) Run(ctx context.Context) error {
 	return runErr
 }
 
-// watchConnection announces the agent and (re)subscribes on every connect.
+// watchConnection announces the agent and (re)subscribes on every connect,
+// and announces again when a late will marked it offline.
 func (s *Service) watchConnection(ctx context.Context, started time.Time) {
+	var handled uint64
 	for {
 		changed := s.conn.watch()
-		if s.conn.isConnected() {
+		if n := s.conn.connects.Load(); n != handled && s.conn.isConnected() {
+			handled = n
 			s.onConnect(ctx, started)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-changed:
+		case <-s.announce:
+			if s.conn.isConnected() {
+				s.log.Info("status overwritten by a will; announcing online again")
+				if err := s.conn.publish(s.o.Prefix+"status", 1, true, statusPayload(s.o.Version, started))(ctx, ackTimeout); err != nil && ctx.Err() == nil {
+					s.log.Warn("publish online status", "err", err)
+				}
+			}
 		}
 	}
 }
 
 func (s *Service) onConnect(ctx context.Context, started time.Time) {
 	handler := func(_ mqtt.Client, m mqtt.Message) { s.route(m.Topic(), m.Payload()) }
-	subs := map[string]byte{s.o.Prefix + "cmd/+": 1}
+	subs := map[string]byte{s.o.Prefix + "cmd/+": 1, s.o.Prefix + "status": 1}
 	if s.bridge != nil {
 		subs[s.o.Prefix+"mavlink/in"] = 0
 	}
