@@ -38,7 +38,7 @@ type Service struct {
 	vehicle VehicleSource
 
 	running  atomic.Bool
-	stopping atomic.Bool    // offline status on its way: do not re-announce
+	stopping atomic.Bool   // offline status on its way: do not re-announce
 	announce chan struct{} // capacity 1: publish the online status again
 }
 
