@@ -97,7 +97,9 @@ func (in *intake) handle(topic string, payload []byte) {
 	if in.sign != nil {
 		inner, err := in.sign.open(payload)
 		if err != nil {
-			in.reject(replyTopic, name, "", err, false)
+			// Echo the claimed id so the sender can match the refusal; it is
+			// not remembered, so it cannot block a genuine command.
+			in.reject(replyTopic, name, claimedID(payload), err, false)
 			return
 		}
 		payload = inner

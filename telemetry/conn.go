@@ -38,6 +38,7 @@ const offlinePayload = `{"online":false}`
 // *conn implements it, tests may fake it.
 type broker interface {
 	isConnected() bool
+	connectCount() uint64 // successful connections so far
 	watch() <-chan struct{}
 	publish(topic string, qos byte, retained bool, payload []byte) tokenWaiter
 }
@@ -65,6 +66,7 @@ type conn struct {
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every state change
+	connect mqtt.Token    // of the first connection (with retries)
 }
 
 // newConn builds the paho client from o; onMessage receives every inbound
@@ -97,6 +99,7 @@ func newConn(o Options, onMessage func(topic string, payload []byte)) (*conn, er
 	}
 	po.SetClientID(o.ClientID)
 	po.SetCleanSession(false)
+	po.SetStore(newCopyingStore())
 	po.SetResumeSubs(true)
 	po.SetOrderMatters(false)
 	po.SetAutoReconnect(true)
@@ -172,19 +175,28 @@ func (c *conn) watch() <-chan struct{} {
 	return c.changed
 }
 
+// connectCount is the number of successful connections so far; a change
+// means a (re)connect even when the state read back is unchanged.
+func (c *conn) connectCount() uint64 { return c.connects.Load() }
+
 // isConnected reports whether the connection to the broker is up now.
 func (c *conn) isConnected() bool { return c.connected.Load() }
 
 // start begins connecting in the background; paho retries with backoff
 // until stop.
 func (c *conn) start() {
-	c.client.Connect() // with ConnectRetry the token completes only once connected
+	c.connect = c.client.Connect() // with ConnectRetry it completes once connected or stopped
 }
 
 // stop disconnects, waiting at most quiesce for queued work; a clean
-// DISCONNECT makes the broker discard the will.
+// DISCONNECT makes the broker discard the will. While the first connection
+// is still being retried it also waits (bounded) for paho's connect goroutine
+// to give up, so that nothing of ours outlives Run.
 func (c *conn) stop(quiesce time.Duration) {
 	c.client.Disconnect(uint(quiesce / time.Millisecond))
+	if c.connect != nil {
+		_ = waitToken(context.Background(), c.clock, c.connect, connectTimeout+2*connectRetry)
+	}
 	c.update()
 }
 

@@ -22,6 +22,7 @@ type pubMsg struct {
 type fakeBroker struct {
 	mu        sync.Mutex
 	connected bool
+	connects  uint64
 	changed   chan struct{}
 	msgs      []pubMsg
 	fail      int // the next fail publishes return an error
@@ -29,13 +30,23 @@ type fakeBroker struct {
 }
 
 func newFakeBroker(connected bool) *fakeBroker {
-	return &fakeBroker{connected: connected, changed: make(chan struct{}), published: make(chan struct{}, 1024)}
+	n := uint64(0)
+	if connected {
+		n = 1
+	}
+	return &fakeBroker{connected: connected, connects: n, changed: make(chan struct{}), published: make(chan struct{}, 1024)}
 }
 
 func (f *fakeBroker) isConnected() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.connected
+}
+
+func (f *fakeBroker) connectCount() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.connects
 }
 
 func (f *fakeBroker) watch() <-chan struct{} {
@@ -48,6 +59,9 @@ func (f *fakeBroker) setConnected(up bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.connected = up
+	if up {
+		f.connects++
+	}
 	close(f.changed)
 	f.changed = make(chan struct{})
 }

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -98,7 +99,9 @@ func newPublisher(o Options, c broker) *publisher {
 }
 
 // runState publishes src on `state` (QoS 1, retained) on change, at most
-// once per MinStateGap, and every interval, until ctx ends.
+// once per MinStateGap, and every interval, until ctx ends. A change
+// notification whose snapshot equals what was last published is skipped; the
+// periodic and reconnect publishes always go out.
 func (p *publisher) runState(ctx context.Context, src StateSource) {
 	updates, unsubscribe := src.Subscribe()
 	defer unsubscribe()
@@ -106,26 +109,40 @@ func (p *publisher) runState(ctx context.Context, src StateSource) {
 	defer ticker.Stop()
 	gap := p.clock.NewTimer(time.Hour)
 	gap.Stop()
+	defer gap.Stop()
 	gapArmed := false
 	var last time.Time
-	pending := true // publish once at start (when connected)
+	var lastPayload []byte
+	pending, force := true, true // publish once at start (when connected)
+	var seen uint64              // connects handled
 	for {
+		changed := p.conn.watch() // before reading the state, so no change is missed
+		if n := p.conn.connectCount(); n != seen && p.conn.isConnected() {
+			seen = n
+			pending, force = true, true
+		}
 		if pending && !gapArmed {
-			if wait := MinStateGap - p.clock.Since(last); !last.IsZero() && wait > 0 {
-				gap.Reset(wait)
-				gapArmed = true
-			} else {
-				if p.conn.isConnected() {
-					p.publishState(src.Snapshot())
-					last = p.clock.Now()
-				}
+			b, err := json.Marshal(src.Snapshot())
+			switch {
+			case err != nil:
+				p.log.Error("state not published: encode", "err", err)
+				pending, force = false, false
+			case !force && bytes.Equal(b, lastPayload):
 				pending = false
+			case !last.IsZero() && p.clock.Since(last) < MinStateGap:
+				gap.Reset(MinStateGap - p.clock.Since(last))
+				gapArmed = true
+			default:
+				if p.conn.isConnected() {
+					last, lastPayload = p.clock.Now(), b
+					p.conn.publish(p.prefix+"state", 1, true, b)
+					p.statePublished.Add(1)
+				}
+				pending, force = false, false
 			}
 		}
-		changed := p.conn.watch()
 		select {
 		case <-ctx.Done():
-			gap.Stop()
 			return
 		case _, ok := <-updates:
 			if !ok {
@@ -133,23 +150,12 @@ func (p *publisher) runState(ctx context.Context, src StateSource) {
 			}
 			pending = true
 		case <-ticker.Chan():
-			pending = true
+			pending, force = true, true
 		case <-gap.Chan():
 			gapArmed = false
 		case <-changed:
-			pending = p.conn.isConnected()
 		}
 	}
-}
-
-func (p *publisher) publishState(s dock.State) {
-	b, err := json.Marshal(s)
-	if err != nil {
-		p.log.Error("state not published: encode", "err", err)
-		return
-	}
-	p.conn.publish(p.prefix+"state", 1, true, b)
-	p.statePublished.Add(1)
 }
 
 // runTelemetry publishes vehicle() on `telemetry` (QoS 0) every period

@@ -165,6 +165,13 @@ func TestOutageReplay(t *testing.T) {
 		p.setDown(false)
 		emit(50, 60)
 		waitFor(t, "every event acknowledged", 30*time.Second, func() bool { return s.Events().Depth() == 0 })
+		waitFor(t, "every event delivered", 15*time.Second, func() bool {
+			seen := map[string]bool{}
+			for _, m := range append(w1.messages("dock/d1/events"), w2.messages("dock/d1/events")...) {
+				seen[m.payload] = true
+			}
+			return len(seen) >= 60
+		})
 		seen := map[float64]bool{}
 		var order []float64
 		for _, m := range append(w1.messages("dock/d1/events"), w2.messages("dock/d1/events")...) {

@@ -82,3 +82,18 @@ func (s *signer) checkTS(ts time.Time) error {
 	}
 	return nil
 }
+
+// claimedID is the id an unverified payload claims: the id of a plain
+// command or of the cmd inside an envelope; "" when none.
+func claimedID(payload []byte) string {
+	if id := peekID(payload); id != "" {
+		return id
+	}
+	var env struct {
+		Cmd json.RawMessage `json:"cmd"`
+	}
+	if json.Unmarshal(payload, &env) != nil {
+		return ""
+	}
+	return peekID(env.Cmd)
+}
