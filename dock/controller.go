@@ -85,6 +85,7 @@ type Controller struct {
 	lastExtVer   uint64
 	published    bool
 	weatherStale bool
+	inputsErr    error // InputsHealthy's last answer
 }
 
 // externals are the inputs other components feed without waiting for the
@@ -228,8 +229,28 @@ func (c *Controller) do(ctx context.Context, fn func(now time.Time)) error {
 func (c *Controller) tick() {
 	now := c.clock.Now()
 	c.readInputs()
+	c.checkInputsHealthy()
 	c.veh = c.vehicle()
 	c.evaluate(now)
+}
+
+// checkInputsHealthy faults the dock and ends every motion while the inputs
+// cannot be trusted: a motion steered by stale limit switches could run
+// into an end stop or over the vehicle.
+func (c *Controller) checkInputsHealthy() {
+	if c.opts.InputsHealthy == nil {
+		return
+	}
+	c.inputsErr = c.opts.InputsHealthy()
+	if c.inputsErr == nil {
+		return
+	}
+	c.raise("inputs: " + c.inputsErr.Error())
+	for _, mp := range []**motion{&c.lid, &c.arms} {
+		if m := *mp; m != nil {
+			c.finish(mp, fmt.Errorf("%s: inputs unreadable: %w", m.spec.action, ErrFault), ProgressFailed)
+		}
+	}
 }
 
 func (c *Controller) readInputs() {

@@ -656,3 +656,41 @@ func TestSubscribeLatestWins(t *testing.T) {
 	default:
 	}
 }
+
+func TestInputsUnreadableStopsMotions(t *testing.T) {
+	var mu sync.Mutex
+	var health error
+	opts := dock.ControllerOptions{InputsHealthy: func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return health
+	}}
+	r := newRig(t, opts, docktest.HardwareOptions{}, nil)
+	done := r.start(dock.MotionOpenLid)
+	r.step(2 * time.Second)
+	mu.Lock()
+	health = errors.New("io module io unit 1 not answering")
+	mu.Unlock()
+	err, _ := r.await(done, time.Second)
+	if !errors.Is(err, dock.ErrFault) {
+		t.Fatalf("OpenLid() when the inputs went stale = %v, want ErrFault", err)
+	}
+	s := r.refresh()
+	if s.Fault != "inputs: io module io unit 1 not answering" || r.hw.Lid.Up.On() {
+		t.Errorf("fault %q, lid relay on %v; want the inputs fault and the relay off", s.Fault, r.hw.Lid.Up.On())
+	}
+	// Not even maintenance mode moves a part blind.
+	if err := r.c.SetMode(t.Context(), dock.ModeMaintenance); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.c.StartMotion(t.Context(), dock.MotionOpenLid, ""); !errors.Is(err, dock.ErrFault) {
+		t.Errorf("StartMotion() with unreadable inputs in maintenance = %v, want ErrFault", err)
+	}
+	mu.Lock()
+	health = nil
+	mu.Unlock()
+	r.step(poll)
+	if _, err := r.c.StartMotion(t.Context(), dock.MotionOpenLid, ""); err != nil {
+		t.Errorf("StartMotion() in maintenance after the inputs recovered = %v, want nil", err)
+	}
+}

@@ -181,6 +181,14 @@ type ControllerOptions struct {
 	Watchdog         func()
 	WatchdogInterval time.Duration
 
+	// InputsHealthy, when set, is asked every loop iteration whether the
+	// inputs can be trusted (a Modbus I/O module that stopped answering
+	// keeps its last levels). While it returns an error, no motion starts
+	// or continues, in any mode, and the dock is faulted with the error's
+	// text as the reason (keep the text stable while the cause lasts). It
+	// is called from the loop and must not block.
+	InputsHealthy func() error
+
 	// Mode is the mode at start. Default ModeAuto.
 	Mode Mode
 

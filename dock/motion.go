@@ -251,12 +251,15 @@ func (c *Controller) startMotion(now time.Time, k Motion, jobID string) (chan er
 	return done, nil
 }
 
-// motionGate refuses any motion while the e-stop is latched, the dock is
-// faulted in auto mode, or mains power is missing.
+// motionGate refuses any motion while the e-stop is latched, the inputs
+// are unreadable, the dock is faulted in auto mode, or mains power is
+// missing.
 func (c *Controller) motionGate(spec *motionSpec) error {
 	switch {
 	case c.estopLatched || c.in.estop:
 		return fmt.Errorf("%s: %w", spec.action, ErrEStopLatched)
+	case c.inputsErr != nil:
+		return fmt.Errorf("%s: %w (inputs: %v)", spec.action, ErrFault, c.inputsErr)
 	case c.fault != "" && c.mode != ModeMaintenance:
 		return fmt.Errorf("%s: %w (%s)", spec.action, ErrFault, c.fault)
 	case !c.in.mains:
