@@ -1,0 +1,261 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpioreg"
+	"periph.io/x/host/v3"
+
+	"github.com/dockagent/dock-agent/config"
+	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/modbus"
+)
+
+// hardware is the dock's signals as pins: GPIO lines of the board and the
+// coils and inputs of Modbus RTU I/O modules on named RS-485 buses.
+type hardware struct {
+	pins    dock.Hardware
+	clock   clockwork.Clock
+	lines   map[string]*serialLine // by bus name
+	clients map[string]*modbus.Client
+	modules []*ioModule
+}
+
+type ioModule struct {
+	bus    string
+	device string
+	unit   int
+	m      *modbus.Module
+}
+
+// buildHardware opens nothing yet: the serial lines open on first use and
+// reopen by themselves, so a missing device is an error the controller
+// reports as a fault, not a reason not to start.
+func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) (*hardware, error) {
+	h := &hardware{clock: clock, lines: map[string]*serialLine{}, clients: map[string]*modbus.Client{}}
+	type modKey struct {
+		bus  string
+		unit int
+	}
+	type modSize struct{ inputs, coils int }
+	sizes := map[modKey]*modSize{}
+	usesGPIO := false
+	for name, b := range cfg.Signals {
+		if b.GPIO != "" {
+			usesGPIO = true
+			continue
+		}
+		if b.Modbus == nil {
+			continue // config validation refuses this; nothing to wire
+		}
+		k := modKey{b.Modbus.Bus, b.Modbus.Unit}
+		s := sizes[k]
+		if s == nil {
+			s = &modSize{}
+			sizes[k] = s
+		}
+		switch {
+		case b.Modbus.Coil != nil:
+			s.coils = max(s.coils, *b.Modbus.Coil+1)
+		case b.Modbus.Input != nil:
+			s.inputs = max(s.inputs, *b.Modbus.Input+1)
+		default:
+			return nil, fmt.Errorf("signal %s: modbus binding has neither coil nor input", name)
+		}
+	}
+	if usesGPIO {
+		if _, err := host.Init(); err != nil {
+			return nil, fmt.Errorf("initialise the board's GPIO drivers: %w", err)
+		}
+	}
+	keys := make([]modKey, 0, len(sizes))
+	for k := range sizes {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b modKey) int {
+		if c := strings.Compare(a.bus, b.bus); c != 0 {
+			return c
+		}
+		return a.unit - b.unit
+	})
+	mods := map[modKey]*modbus.Module{}
+	for _, k := range keys {
+		c, err := h.client(cfg, k.bus, log)
+		if err != nil {
+			return nil, err
+		}
+		bus := cfg.Buses[k.bus]
+		s := sizes[k]
+		m, err := modbus.NewModule(modbus.ModuleOptions{
+			Name:   fmt.Sprintf("%s.%d", k.bus, k.unit),
+			Unit:   uint8(k.unit),
+			Inputs: s.inputs, Coils: s.coils,
+			Poll:  bus.PollInterval,
+			Clock: clock, Logger: log,
+		}, c)
+		if err != nil {
+			return nil, fmt.Errorf("modbus I/O module unit %d on bus %s: %w", k.unit, k.bus, err)
+		}
+		mods[k] = m
+		h.modules = append(h.modules, &ioModule{bus: k.bus, device: bus.Device, unit: k.unit, m: m})
+	}
+
+	var errs []error
+	in := func(name string) gpio.PinIn {
+		b, ok := cfg.Signals[name]
+		if !ok {
+			return nil
+		}
+		var p gpio.PinIn
+		if b.GPIO != "" {
+			gp := gpioreg.ByName(b.GPIO)
+			if gp == nil {
+				errs = append(errs, fmt.Errorf("signal %s: gpio %q: no such line on this board", name, b.GPIO))
+				return nil
+			}
+			if err := gp.In(gpio.PullNoChange, gpio.NoEdge); err != nil {
+				errs = append(errs, fmt.Errorf("signal %s: set gpio %s as input: %w", name, b.GPIO, err))
+				return nil
+			}
+			p = gp
+		} else {
+			p = mods[modKey{b.Modbus.Bus, b.Modbus.Unit}].Input(*b.Modbus.Input)
+		}
+		if b.ActiveLow {
+			p = dock.ActiveLowIn(p)
+		}
+		if name != config.SignalEStop { // an e-stop press must count on its first read
+			p = dock.Debounce(p, clock, b.Debounce)
+		}
+		return p
+	}
+	out := func(name string) gpio.PinOut {
+		b, ok := cfg.Signals[name]
+		if !ok {
+			return nil
+		}
+		var p gpio.PinOut
+		if b.GPIO != "" {
+			gp := gpioreg.ByName(b.GPIO)
+			if gp == nil {
+				errs = append(errs, fmt.Errorf("signal %s: gpio %q: no such line on this board", name, b.GPIO))
+				return nil
+			}
+			p = gp
+		} else {
+			p = mods[modKey{b.Modbus.Bus, b.Modbus.Unit}].Output(*b.Modbus.Coil)
+		}
+		if b.ActiveLow {
+			p = dock.ActiveLowOut(p)
+		}
+		if b.GPIO != "" {
+			// A board line starts in whatever state the boot left it:
+			// de-energise it before anything else happens.
+			if err := p.Out(gpio.Low); err != nil {
+				errs = append(errs, fmt.Errorf("signal %s: de-energise gpio %s: %w", name, b.GPIO, err))
+			}
+		}
+		return p
+	}
+	h.pins = dock.Hardware{
+		LidOpenMotor:      out(config.SignalLidOpenMotor),
+		LidCloseMotor:     out(config.SignalLidCloseMotor),
+		LidOpenLimit:      in(config.SignalLidOpenLimit),
+		LidClosedLimit:    in(config.SignalLidClosedLimit),
+		ArmsReleaseMotor:  out(config.SignalArmsReleaseMotor),
+		ArmsClampMotor:    out(config.SignalArmsClampMotor),
+		ArmsReleasedLimit: in(config.SignalArmsReleasedLimit),
+		ArmsClampedLimit:  in(config.SignalArmsClampedLimit),
+		ChargerEnable:     out(config.SignalChargerEnable),
+		ChargerStatus:     in(config.SignalChargerStatus),
+		Heater:            out(config.SignalHeater),
+		Fan:               out(config.SignalFan),
+		Strobe:            out(config.SignalStrobe),
+		EStop:             in(config.SignalEStop),
+		Mains:             in(config.SignalMains),
+		Rain:              in(config.SignalRain),
+	}
+	if err := errors.Join(errs...); err != nil {
+		h.close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// client returns the Modbus client of a named bus, making it on first use.
+func (h *hardware) client(cfg *config.Config, name string, log *slog.Logger) (*modbus.Client, error) {
+	if c, ok := h.clients[name]; ok {
+		return c, nil
+	}
+	bus, ok := cfg.Buses[name]
+	if !ok {
+		return nil, fmt.Errorf("bus %q: not defined under buses", name)
+	}
+	line := newSerialLine("bus "+name, bus.Device, serialMode(bus.Baud, bus.Parity, bus.StopBits), h.clock, log)
+	c, err := modbus.NewClient(modbus.ClientOptions{
+		Baud: bus.Baud, Timeout: bus.Timeout, Retries: bus.Retries,
+		Clock: h.clock, Logger: log.With("bus", name),
+	}, line)
+	if err != nil {
+		return nil, fmt.Errorf("bus %s: %w", name, err)
+	}
+	h.lines[name] = line
+	h.clients[name] = c
+	return c, nil
+}
+
+// run polls every module until ctx ends.
+func (h *hardware) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, m := range h.modules {
+		wg.Go(func() { _ = m.m.Run(ctx) })
+	}
+	wg.Wait()
+}
+
+// inputsHealthy is the controller's InputsHealthy: the first module whose
+// inputs are stale. The text stays the same while the cause lasts.
+func (h *hardware) inputsHealthy() error {
+	for _, m := range h.modules {
+		if m.m.Health().Stale {
+			return fmt.Errorf("I/O module unit %d on bus %s (%s) not answering", m.unit, m.bus, m.device)
+		}
+	}
+	return nil
+}
+
+// waitRead waits until every module has been read once, or until timeout;
+// it returns the modules still unread, so start-up can log them and go on
+// (the controller then holds the dock in fault).
+func (h *hardware) waitRead(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := clockwork.WithTimeout(ctx, h.clock, timeout)
+	defer cancel()
+	t := h.clock.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		err := h.inputsHealthy()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-t.Chan():
+		}
+	}
+}
+
+func (h *hardware) close() {
+	for _, l := range h.lines {
+		_ = l.Close()
+	}
+}

@@ -1,0 +1,222 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"go.bug.st/serial"
+)
+
+// Backoff of reopening a serial device that failed or vanished.
+const (
+	reopenMin = 100 * time.Millisecond
+	reopenMax = 5 * time.Second
+)
+
+// serialLine is a serial device that reopens itself. Read and Write on a
+// line whose device is missing fail at once with an error naming the
+// device and the cause, and a later call tries to open it again once the
+// backoff has passed: the Modbus client's poll loop paces the attempts, so
+// no goroutine is needed and nothing spins. A USB adapter pulled out (EIO,
+// or a pty whose master went away and reads return nothing at once) is
+// closed, logged once as lost and once as back.
+//
+// It satisfies modbus.Port. Read and Write may run concurrently with Close.
+type serialLine struct {
+	name   string // what the line is for ("bus io"), for errors and logs
+	device string
+	mode   serial.Mode
+	clock  clockwork.Clock
+	log    *slog.Logger
+
+	mu          sync.Mutex
+	port        serial.Port // nil while closed
+	readTimeout time.Duration
+	backoff     time.Duration
+	nextTry     time.Time
+	lastErr     error
+	lost        bool // logged as lost, not yet as back
+	emptyReads  int  // zero-byte reads that returned long before their timeout
+	closed      bool
+	opens       int
+}
+
+func newSerialLine(name, device string, mode serial.Mode, clock clockwork.Clock, log *slog.Logger) *serialLine {
+	return &serialLine{name: name, device: device, mode: mode, clock: clock, log: log.With("line", name, "device", device), readTimeout: serial.NoTimeout}
+}
+
+// errLineClosed is returned after Close.
+var errLineClosed = errors.New("serial line closed")
+
+// get returns the open port, opening it when the backoff allows.
+func (l *serialLine) get() (serial.Port, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, fmt.Errorf("%s %s: %w", l.name, l.device, errLineClosed)
+	}
+	if l.port != nil {
+		return l.port, nil
+	}
+	now := l.clock.Now()
+	if now.Before(l.nextTry) {
+		return nil, fmt.Errorf("%s %s unavailable: %w", l.name, l.device, l.lastErr)
+	}
+	mode := l.mode
+	p, err := serial.Open(l.device, &mode)
+	if err == nil && l.readTimeout != serial.NoTimeout {
+		if err = p.SetReadTimeout(l.readTimeout); err != nil {
+			_ = p.Close()
+		}
+	}
+	if err != nil {
+		l.failLocked(fmt.Errorf("open: %w", err))
+		return nil, fmt.Errorf("%s %s unavailable: %w", l.name, l.device, l.lastErr)
+	}
+	l.port = p
+	l.opens++
+	l.backoff = 0
+	l.emptyReads = 0
+	if l.lost {
+		l.lost = false
+		l.log.Info("serial device back", "opens", l.opens)
+	} else {
+		l.log.Debug("serial device open", "baud", l.mode.BaudRate)
+	}
+	return p, nil
+}
+
+// failLocked records err, closes the port and schedules the next attempt.
+func (l *serialLine) failLocked(err error) {
+	if l.port != nil {
+		_ = l.port.Close()
+		l.port = nil
+	}
+	changed := l.lastErr == nil || l.lastErr.Error() != err.Error()
+	l.lastErr = err
+	if l.backoff == 0 {
+		l.backoff = reopenMin
+	} else {
+		l.backoff = min(2*l.backoff, reopenMax)
+	}
+	l.nextTry = l.clock.Now().Add(l.backoff)
+	if !l.lost || changed {
+		l.log.Error("serial device failed; reopening with backoff", "err", err, "retry_in", l.backoff)
+	}
+	l.lost = true
+}
+
+// fail handles an IO error of port p (unless the line moved on already).
+func (l *serialLine) fail(p serial.Port, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.port == p && !l.closed {
+		l.failLocked(err)
+	}
+}
+
+func (l *serialLine) Read(b []byte) (int, error) {
+	p, err := l.get()
+	if err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	timeout := l.readTimeout
+	l.mu.Unlock()
+	start := time.Now()
+	n, err := p.Read(b)
+	if err != nil {
+		l.fail(p, fmt.Errorf("read: %w", err))
+		return n, fmt.Errorf("%s %s: read: %w", l.name, l.device, err)
+	}
+	if n == 0 && len(b) > 0 {
+		// A timeout gives 0, nil; so does a pty whose other side vanished,
+		// but at once. Several instant empty reads in a row mean the latter.
+		instant := timeout == serial.NoTimeout || time.Since(start) < timeout/4
+		l.mu.Lock()
+		if instant {
+			l.emptyReads++
+		} else {
+			l.emptyReads = 0
+		}
+		dead := l.emptyReads >= 3
+		l.mu.Unlock()
+		if dead {
+			err := errors.New("read: device returns no data at once (hung up)")
+			l.fail(p, err)
+			return 0, fmt.Errorf("%s %s: %w", l.name, l.device, err)
+		}
+	} else {
+		l.mu.Lock()
+		l.emptyReads = 0
+		l.mu.Unlock()
+	}
+	return n, nil
+}
+
+func (l *serialLine) Write(b []byte) (int, error) {
+	p, err := l.get()
+	if err != nil {
+		return 0, err
+	}
+	n, err := p.Write(b)
+	if err != nil {
+		l.fail(p, fmt.Errorf("write: %w", err))
+		return n, fmt.Errorf("%s %s: write: %w", l.name, l.device, err)
+	}
+	return n, nil
+}
+
+// SetReadTimeout sets the timeout of the current and every later port.
+func (l *serialLine) SetReadTimeout(d time.Duration) error {
+	l.mu.Lock()
+	l.readTimeout = d
+	p := l.port
+	l.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	if err := p.SetReadTimeout(d); err != nil {
+		l.fail(p, fmt.Errorf("set read timeout: %w", err))
+		return fmt.Errorf("%s %s: set read timeout: %w", l.name, l.device, err)
+	}
+	return nil
+}
+
+// Up reports whether the device is open now.
+func (l *serialLine) Up() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.port != nil
+}
+
+// Close closes the port for good; a blocked Read returns.
+func (l *serialLine) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	if l.port == nil {
+		return nil
+	}
+	err := l.port.Close()
+	l.port = nil
+	return err
+}
+
+func serialMode(baud int, parity string, stopBits int) serial.Mode {
+	m := serial.Mode{BaudRate: baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit}
+	switch parity {
+	case "E":
+		m.Parity = serial.EvenParity
+	case "O":
+		m.Parity = serial.OddParity
+	}
+	if stopBits == 2 {
+		m.StopBits = serial.TwoStopBits
+	}
+	return m
+}
