@@ -147,6 +147,18 @@ func Run(ctx context.Context, o Options) error {
 		}
 	})
 	ioWG.Go(func() { wd.Run(ioCtx) })
+	mqttWG.Go(func() {
+		if err := svc.Run(mqttCtx); err != nil {
+			runErr <- fmt.Errorf("mqtt: %w", err)
+		}
+	})
+
+	// READY once the hardware has been read and the broker tried. The
+	// controller starts on read inputs, so that it finds the parts where
+	// they are.
+	if err := hw.waitRead(ctx, hardwareReadTimeout); err != nil {
+		log.Error("dock hardware not readable at start; the dock stays in fault until it answers", "err", err)
+	}
 	ctrlWG.Go(func() {
 		if err := ctrl.Run(ctrlCtx); err != nil {
 			runErr <- fmt.Errorf("dock controller: %w", err)
@@ -157,16 +169,6 @@ func Run(ctx context.Context, o Options) error {
 			runErr <- err
 		}
 	})
-	mqttWG.Go(func() {
-		if err := svc.Run(mqttCtx); err != nil {
-			runErr <- fmt.Errorf("mqtt: %w", err)
-		}
-	})
-
-	// READY once the hardware has been read and the broker tried.
-	if err := hw.waitRead(ctx, hardwareReadTimeout); err != nil {
-		log.Error("dock hardware not readable at start; the dock stays in fault until it answers", "err", err)
-	}
 	if _, err := ctrl.Refresh(ctx); err != nil && ctx.Err() == nil {
 		log.Error("dock state not read at start", "err", err)
 	}

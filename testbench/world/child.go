@@ -1,0 +1,75 @@
+package world
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dockagent/dock-agent/cmd/agent/app"
+	"github.com/dockagent/dock-agent/config"
+	"github.com/dockagent/dock-agent/testbench/simclock"
+)
+
+// Environment of the agent child process.
+const (
+	envChild  = "DOCK_BENCH_AGENT"       // "1": this process is the agent
+	envConfig = "DOCK_BENCH_AGENT_CONFIG" // the generated config file
+	envClock  = "DOCK_BENCH_AGENT_CLOCK"  // realOrigin,simOrigin (unix ns),speed
+)
+
+// MaybeRunAgent turns this process into the agent when the world started it
+// as its child, and never returns then. Every binary that makes a World
+// (the bench command, the load harness, test binaries in TestMain) calls it
+// first thing: the world re-executes its own binary so that the agent is
+// the same code as cmd/agent, in a process of its own, on the world's
+// scaled clock.
+func MaybeRunAgent() {
+	if os.Getenv(envChild) != "1" {
+		return
+	}
+	os.Exit(runChild())
+}
+
+func runChild() int {
+	cfg, err := config.Load(os.Getenv(envConfig))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	clock, err := parseClock(os.Getenv(envClock))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench agent: %v\n", err)
+		return 1
+	}
+	log, _ := app.NewLogger(os.Stderr, cfg.Log.Level, app.LogFormat(cfg.Log.Format))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := app.Run(ctx, app.Options{Config: cfg, Version: "bench", Logger: log, Clock: clock}); err != nil {
+		log.Error("dock agent failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func clockEnv(c *simclock.Clock) string {
+	return fmt.Sprintf("%d,%d,%g", c.RealOrigin().UnixNano(), c.SimOrigin().UnixNano(), c.Speed())
+}
+
+func parseClock(s string) (*simclock.Clock, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("clock %q: want realOrigin,simOrigin,speed", s)
+	}
+	r, err1 := strconv.ParseInt(parts[0], 10, 64)
+	m, err2 := strconv.ParseInt(parts[1], 10, 64)
+	speed, err3 := strconv.ParseFloat(parts[2], 64)
+	if err1 != nil || err2 != nil || err3 != nil || speed <= 0 {
+		return nil, fmt.Errorf("clock %q: want realOrigin,simOrigin,speed", s)
+	}
+	return simclock.New(time.Unix(0, r), time.Unix(0, m), speed), nil
+}
