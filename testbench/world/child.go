@@ -17,7 +17,7 @@ import (
 
 // Environment of the agent child process.
 const (
-	envChild  = "DOCK_BENCH_AGENT"       // "1": this process is the agent
+	envChild  = "DOCK_BENCH_AGENT"        // "1": this process is the agent
 	envConfig = "DOCK_BENCH_AGENT_CONFIG" // the generated config file
 	envClock  = "DOCK_BENCH_AGENT_CLOCK"  // realOrigin,simOrigin (unix ns),speed
 )
