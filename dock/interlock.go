@@ -52,7 +52,11 @@ func (c *Controller) interlock(k Motion) error {
 		// a docked vehicle or one airborne beyond the clearance altitude.
 		docked, clear := c.notDocked(), c.notClear()
 		if docked != "" && clear != "" {
-			return &InvariantError{Invariant: 1, Action: spec.action, Reason: docked + " and " + clear}
+			reason := "not docked (" + docked + ") and not clear (" + clear + ")"
+			if docked == clear {
+				reason = docked
+			}
+			return &InvariantError{Invariant: 1, Action: spec.action, Reason: reason}
 		}
 	case MotionReleaseArms, MotionClampArms:
 		// Invariant 3: the centering arms never move while the vehicle is
