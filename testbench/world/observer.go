@@ -235,3 +235,32 @@ func (o *Observer) CheckEvents() error {
 	}
 	return errors.Join(errs...)
 }
+
+// SendRawAny publishes payload as command name and returns the first reply
+// on its reply topic after it, whatever its id (a malformed request is
+// answered with id null).
+func (o *Observer) SendRawAny(ctx context.Context, name string, payload []byte) (Reply, error) {
+	topic := "cmd/" + name + "/reply"
+	before := len(o.Messages(topic))
+	tok := o.client.Publish(o.prefix+"cmd/"+name, 1, false, payload)
+	select {
+	case <-tok.Done():
+		if tok.Error() != nil {
+			return Reply{}, fmt.Errorf("send %s: %w", name, tok.Error())
+		}
+	case <-ctx.Done():
+		return Reply{}, fmt.Errorf("send %s: %w", name, ctx.Err())
+	}
+	var rep Reply
+	err := o.Wait(ctx, func() bool {
+		msgs := o.Messages(topic)
+		if len(msgs) <= before {
+			return false
+		}
+		return json.Unmarshal(msgs[before].Payload, &rep) == nil
+	})
+	if err != nil {
+		return Reply{}, fmt.Errorf("no reply to %s: %w", name, err)
+	}
+	return rep, nil
+}

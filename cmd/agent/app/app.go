@@ -147,11 +147,6 @@ func Run(ctx context.Context, o Options) error {
 		}
 	})
 	ioWG.Go(func() { wd.Run(ioCtx) })
-	mqttWG.Go(func() {
-		if err := svc.Run(mqttCtx); err != nil {
-			runErr <- fmt.Errorf("mqtt: %w", err)
-		}
-	})
 
 	// READY once the hardware has been read and the broker tried. The
 	// controller starts on read inputs, so that it finds the parts where
@@ -172,6 +167,13 @@ func Run(ctx context.Context, o Options) error {
 	if _, err := ctrl.Refresh(ctx); err != nil && ctx.Err() == nil {
 		log.Error("dock state not read at start", "err", err)
 	}
+	// The MQTT side starts on a read dock, so the first retained state is
+	// true, not "unknown".
+	mqttWG.Go(func() {
+		if err := svc.Run(mqttCtx); err != nil {
+			runErr <- fmt.Errorf("mqtt: %w", err)
+		}
+	})
 	if !waitConnected(ctx, clock, svc, brokerWait) && ctx.Err() == nil {
 		log.Error("mqtt broker not reachable at start; retrying in the background", "brokers", cfg.MQTT.Brokers)
 	}
