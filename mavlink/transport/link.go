@@ -1,0 +1,381 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dockagent/dock-agent/mavlink"
+	"github.com/jonboulle/clockwork"
+)
+
+// Kind is how a Link reaches its peer.
+type Kind string
+
+// Link kinds, spelled as in the link strings (and config's LinkKind).
+const (
+	Serial Kind = "serial" // a device path, 8N1 at Options.Baud
+	UDP    Kind = "udp"    // udp://host:port: send there, hear replies on the same socket
+	UDPIn  Kind = "udpin"  // udpin://[host]:port: listen, answer every peer heard recently
+	TCP    Kind = "tcp"    // tcp://host:port: connect
+)
+
+// Defaults of Options.
+const (
+	DefaultBaud        = 57600
+	DefaultMinBackoff  = 100 * time.Millisecond
+	DefaultMaxBackoff  = 5 * time.Second
+	DefaultPeerTimeout = 10 * time.Second
+)
+
+// ErrDown is returned by Write while the link is not open.
+var ErrDown = errors.New("link is down")
+
+// ErrNoPeer is returned by Write on a udpin link that has heard nobody yet
+// (or nobody within Options.PeerTimeout).
+var ErrNoPeer = errors.New("no peer heard yet")
+
+// Options configures a Link. The zero value is usable: 57600 baud, backoff
+// 100 ms .. 5 s on the real clock, peers kept 10 s, no logging.
+type Options struct {
+	// Baud is the serial rate; 0 means DefaultBaud. Ignored by network links.
+	Baud int
+	// Clock times the reopen backoff and UDP peer expiry; nil means the
+	// real clock.
+	Clock clockwork.Clock
+	// Log gets link up/down events (on change, never per frame); nil
+	// discards.
+	Log *slog.Logger
+	// MinBackoff and MaxBackoff bound the wait before reopening a link
+	// that failed; it doubles per failed attempt and resets once the link
+	// has delivered a frame. Zero means the defaults.
+	MinBackoff, MaxBackoff time.Duration
+	// PeerTimeout is how long a udpin link keeps answering a peer it no
+	// longer hears; 0 means DefaultPeerTimeout.
+	PeerTimeout time.Duration
+	// Parser configures frame parsing (e.g. a signature Verifier).
+	Parser mavlink.ParserOptions
+	// OnFrame, if set, receives every good frame read, in order, on Run's
+	// reader goroutine. f and its slices alias the read buffer and are
+	// valid only during the call (copy f.Raw to keep it). It must not
+	// block for long: it holds up reading.
+	OnFrame func(f *mavlink.Frame)
+	// OnState, if set, is called on Run's goroutine when the link comes
+	// up and when it is lost. It must not block for long.
+	OnState func(e Event)
+}
+
+// Event reports a link coming up or going down.
+type Event struct {
+	Up bool
+	// Err is why the link went down, or the last open error before it
+	// came up (nil if the first attempt worked).
+	Err error
+	// Attempts is the number of failed open attempts before an up event.
+	Attempts int
+	// Down is how long the link was down before an up event (0 at the
+	// first open).
+	Down time.Duration
+}
+
+// Stats counts a Link's traffic over all (re)opens. Counters only grow.
+type Stats struct {
+	FramesIn, BytesIn   uint64 // good frames read and their bytes
+	FramesOut, BytesOut uint64 // frames written and their bytes
+	WriteErrors         uint64 // writes that failed or found the link down
+	BadCRC              uint64 // damaged frames skipped
+	Rejected            uint64 // checksum-valid frames refused (flags, length, signature)
+	Skipped             uint64 // bytes read that were part of no frame
+	Opens, Reopens      uint64 // successful opens; opens after a loss
+}
+
+// Link is one MAVLink link that Run keeps open. Write is safe for
+// concurrent use with itself and with Run.
+type Link struct {
+	kind Kind
+	addr string
+	opts Options
+	log  *slog.Logger
+
+	open opener
+
+	mu   sync.Mutex // guards cur and base
+	conn conn
+	cur  mavlink.Stats // the open conn's parser counters
+	base mavlink.Stats // counters of conns already closed
+
+	wmu sync.Mutex // serialises writes so frames never interleave
+
+	inBytes                          atomic.Uint64
+	framesOut, bytesOut, writeErrors atomic.Uint64
+	opens, reopens                   atomic.Uint64
+	up                               atomic.Bool
+}
+
+// opener opens one connection of a link.
+type opener func(ctx context.Context) (conn, error)
+
+// conn is one open connection: serial port, socket.
+type conn interface {
+	// readFrames reads until the connection fails or is closed, calling
+	// fn for each good frame and stats after each read.
+	readFrames(fn func(*mavlink.Frame), stats func(mavlink.Stats)) error
+	write(b []byte) error
+	close() error
+}
+
+// New returns a Link for s: an absolute device path (serial at opts.Baud),
+// udp://host:port, udpin://[host]:port or tcp://host:port, the forms config
+// accepts for vehicle.url. Nothing is opened before Run.
+func New(s string, opts Options) (*Link, error) {
+	kind, addr, err := ParseLink(s)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	if opts.Baud == 0 {
+		opts.Baud = DefaultBaud
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = DefaultMinBackoff
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = DefaultMaxBackoff
+	}
+	opts.MaxBackoff = max(opts.MaxBackoff, opts.MinBackoff)
+	if opts.PeerTimeout <= 0 {
+		opts.PeerTimeout = DefaultPeerTimeout
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &Link{kind: kind, addr: addr, opts: opts, log: log.With("link", s)}
+	switch kind {
+	case Serial:
+		l.open = l.openSerial
+	case UDP:
+		l.open = l.openUDP
+	case UDPIn:
+		l.open = l.openUDPIn
+	case TCP:
+		l.open = l.openTCP
+	}
+	return l, nil
+}
+
+// ParseLink splits a link string into its kind and address (device path or
+// host:port).
+func ParseLink(s string) (Kind, string, error) {
+	if strings.HasPrefix(s, "/") {
+		return Serial, filepath.Clean(s), nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "", "", fmt.Errorf("parse link %q: want a device path, udp://host:port, udpin://:port or tcp://host:port", s)
+	}
+	k := Kind(u.Scheme)
+	switch k {
+	case UDP, UDPIn, TCP:
+	default:
+		return "", "", fmt.Errorf("parse link %q: scheme %s is not udp, udpin or tcp", s, u.Scheme)
+	}
+	if u.Port() == "" {
+		return "", "", fmt.Errorf("parse link %q: no port", s)
+	}
+	if p, err := strconv.Atoi(u.Port()); err != nil || p < 0 || p > 65535 || (p == 0 && k != UDPIn) {
+		return "", "", fmt.Errorf("parse link %q: port %q is not 1..65535", s, u.Port())
+	}
+	if u.Hostname() == "" && k != UDPIn {
+		return "", "", fmt.Errorf("parse link %q: no host", s)
+	}
+	return k, u.Host, nil
+}
+
+// Kind returns the link's kind.
+func (l *Link) Kind() Kind { return l.kind }
+
+// Up reports whether the link is open now.
+func (l *Link) Up() bool { return l.up.Load() }
+
+// Stats returns the counters so far.
+func (l *Link) Stats() Stats {
+	l.mu.Lock()
+	p := l.base
+	c := l.cur
+	l.mu.Unlock()
+	return Stats{
+		FramesIn:    p.Frames + c.Frames,
+		BadCRC:      p.BadCRC + c.BadCRC,
+		Rejected:    p.Rejected + c.Rejected + p.BadSignature + c.BadSignature,
+		Skipped:     p.BytesSkipped + c.BytesSkipped,
+		BytesIn:     l.inBytes.Load(),
+		FramesOut:   l.framesOut.Load(),
+		BytesOut:    l.bytesOut.Load(),
+		WriteErrors: l.writeErrors.Load(),
+		Opens:       l.opens.Load(),
+		Reopens:     l.reopens.Load(),
+	}
+}
+
+// Write sends one raw frame (or several back to back). It returns ErrDown
+// while the link is not open, ErrNoPeer on a udpin link nobody talked to.
+func (l *Link) Write(b []byte) error {
+	l.mu.Lock()
+	c := l.conn
+	l.mu.Unlock()
+	if c == nil {
+		l.writeErrors.Add(1)
+		return fmt.Errorf("write to %s link %s: %w", l.kind, l.addr, ErrDown)
+	}
+	l.wmu.Lock()
+	err := c.write(b)
+	l.wmu.Unlock()
+	if err != nil {
+		l.writeErrors.Add(1)
+		return fmt.Errorf("write to %s link %s: %w", l.kind, l.addr, err)
+	}
+	l.framesOut.Add(1)
+	l.bytesOut.Add(uint64(len(b)))
+	return nil
+}
+
+// Run opens the link and reads it until ctx ends, reopening it with backoff
+// whenever opening fails or the open link fails. It returns nil when ctx
+// ends, after closing the link and stopping every goroutine it started.
+func (l *Link) Run(ctx context.Context) error {
+	backoff := l.opts.MinBackoff
+	var (
+		downSince time.Time // zero before the first open
+		attempts  int
+		lastErr   error
+	)
+	for ctx.Err() == nil {
+		c, err := l.open(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if attempts == 0 {
+				l.log.Warn("link open failed, retrying", "err", err, "backoff", backoff)
+			}
+			attempts++
+			lastErr = err
+			if !l.sleep(ctx, backoff) {
+				break
+			}
+			backoff = min(2*backoff, l.opts.MaxBackoff)
+			continue
+		}
+		ev := Event{Up: true, Err: lastErr, Attempts: attempts}
+		if !downSince.IsZero() {
+			ev.Down = l.opts.Clock.Since(downSince)
+			l.reopens.Add(1)
+		}
+		l.opens.Add(1)
+		l.log.Info("link up", "attempts", attempts, "down", ev.Down)
+		l.setConn(c)
+		l.report(ev)
+
+		gotFrames, err := l.serve(ctx, c)
+
+		l.setConn(nil)
+		if ctx.Err() != nil {
+			break
+		}
+		downSince = l.opts.Clock.Now()
+		attempts, lastErr = 0, err
+		l.log.Warn("link lost", "err", err)
+		l.report(Event{Up: false, Err: err})
+		if gotFrames {
+			backoff = l.opts.MinBackoff
+		}
+		// Wait even after a link that worked: a port that opens and fails
+		// at once must not spin.
+		if !l.sleep(ctx, backoff) {
+			break
+		}
+		backoff = min(2*backoff, l.opts.MaxBackoff)
+	}
+	return nil
+}
+
+func (l *Link) report(e Event) {
+	l.up.Store(e.Up)
+	if l.opts.OnState != nil {
+		l.opts.OnState(e)
+	}
+}
+
+func (l *Link) setConn(c conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c == nil && l.conn != nil {
+		l.base = addStats(l.base, l.cur)
+		l.cur = mavlink.Stats{}
+	}
+	l.conn = c
+}
+
+func addStats(a, b mavlink.Stats) mavlink.Stats {
+	return mavlink.Stats{
+		Frames:       a.Frames + b.Frames,
+		BadCRC:       a.BadCRC + b.BadCRC,
+		BadSignature: a.BadSignature + b.BadSignature,
+		Unknown:      a.Unknown + b.Unknown,
+		Rejected:     a.Rejected + b.Rejected,
+		BytesSkipped: a.BytesSkipped + b.BytesSkipped,
+	}
+}
+
+// serve reads c until it fails or ctx ends, then closes it. It reports
+// whether any frame arrived.
+func (l *Link) serve(ctx context.Context, c conn) (bool, error) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-ctx.Done():
+			c.close() // wakes the blocked read
+		case <-done:
+		}
+	})
+	got := false
+	err := c.readFrames(func(f *mavlink.Frame) {
+		got = true
+		l.inBytes.Add(uint64(len(f.Raw)))
+		if l.opts.OnFrame != nil {
+			l.opts.OnFrame(f)
+		}
+	}, func(s mavlink.Stats) {
+		l.mu.Lock()
+		l.cur = s
+		l.mu.Unlock()
+	})
+	close(done)
+	c.close()
+	wg.Wait()
+	return got, err
+}
+
+// sleep waits d on the clock; false if ctx ended first.
+func (l *Link) sleep(ctx context.Context, d time.Duration) bool {
+	t := l.opts.Clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.Chan():
+		return true
+	}
+}
