@@ -1,0 +1,160 @@
+package vehicle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/dockagent/dock-agent/mavlink"
+)
+
+// SetMode switches the flight mode by name (ArduCopter names such as
+// "GUIDED", PX4 names such as "AUTO.MISSION"; see ModeNames) with
+// MAV_CMD_DO_SET_MODE and returns once the vehicle acknowledged it.
+func (c *Client) SetMode(ctx context.Context, name string) error {
+	_, _, ap, err := c.target()
+	if err != nil {
+		return fmt.Errorf("set mode %s: %w", name, err)
+	}
+	p1, p2, p3, err := setModeParams(ap, name)
+	if err != nil {
+		return fmt.Errorf("set mode: %w", err)
+	}
+	_, err = c.CommandLong(ctx, mavlink.CommandLong{Command: mavlink.MAV_CMD_DO_SET_MODE, Param1: p1, Param2: p2, Param3: p3})
+	if err != nil {
+		return fmt.Errorf("set mode %s: %w", name, err)
+	}
+	return nil
+}
+
+// Arm arms the motors (MAV_CMD_COMPONENT_ARM_DISARM). It never forces:
+// the autopilot's pre-arm checks decide, and a refusal comes back as a
+// *CommandError.
+func (c *Client) Arm(ctx context.Context) error {
+	if _, err := c.CommandLong(ctx, mavlink.CommandLong{Command: mavlink.MAV_CMD_COMPONENT_ARM_DISARM, Param1: 1}); err != nil {
+		return fmt.Errorf("arm: %w", err)
+	}
+	return nil
+}
+
+// Disarm disarms the motors, without force: an autopilot refuses it in the
+// air.
+func (c *Client) Disarm(ctx context.Context) error {
+	if _, err := c.CommandLong(ctx, mavlink.CommandLong{Command: mavlink.MAV_CMD_COMPONENT_ARM_DISARM, Param1: 0}); err != nil {
+		return fmt.Errorf("disarm: %w", err)
+	}
+	return nil
+}
+
+// Takeoff climbs to relAltM metres above home (MAV_CMD_NAV_TAKEOFF). The
+// vehicle must be armed, and on ArduPilot in GUIDED mode. PX4 takes the
+// altitude above mean sea level, computed from the home position.
+func (c *Client) Takeoff(ctx context.Context, relAltM float64) error {
+	_, _, ap, err := c.target()
+	if err != nil {
+		return fmt.Errorf("take off: %w", err)
+	}
+	cmd := mavlink.CommandLong{Command: mavlink.MAV_CMD_NAV_TAKEOFF, Param7: float32(relAltM)}
+	if ap == PX4 {
+		nan := float32(math.NaN())
+		cmd.Param4, cmd.Param5, cmd.Param6 = nan, nan, nan
+		st := c.State()
+		if !st.HomeKnown {
+			return errors.New("take off: PX4 needs the home altitude and no HOME_POSITION arrived")
+		}
+		cmd.Param7 = float32(st.Home.AltM + relAltM)
+	}
+	if _, err := c.CommandLong(ctx, cmd); err != nil {
+		return fmt.Errorf("take off to %.1f m: %w", relAltM, err)
+	}
+	return nil
+}
+
+// StartMission starts the uploaded mission from its first item
+// (MAV_CMD_MISSION_START; ArduCopter switches to AUTO, PX4 to
+// AUTO.MISSION).
+func (c *Client) StartMission(ctx context.Context) error {
+	if _, err := c.CommandLong(ctx, mavlink.CommandLong{Command: mavlink.MAV_CMD_MISSION_START}); err != nil {
+		return fmt.Errorf("start mission: %w", err)
+	}
+	return nil
+}
+
+// GoTo flies to lat/lon (degrees) at relAltM above home and holds there:
+// MAV_CMD_DO_REPOSITION as COMMAND_INT (switching to a guided mode). If an
+// ArduPilot refuses it as unsupported, the client switches to GUIDED and
+// sends SET_POSITION_TARGET_GLOBAL_INT, which has no acknowledgement.
+func (c *Client) GoTo(ctx context.Context, lat, lon, relAltM float64) error {
+	sys, comp, ap, err := c.target()
+	if err != nil {
+		return fmt.Errorf("go to: %w", err)
+	}
+	nan := float32(math.NaN())
+	_, err = c.CommandInt(ctx, mavlink.CommandInt{
+		Command: mavlink.MAV_CMD_DO_REPOSITION, Frame: mavlink.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT,
+		Param1: -1, Param2: 1, // default speed; MAV_DO_REPOSITION_FLAGS_CHANGE_MODE
+		Param3: 0, Param4: nan, X: degE7(lat), Y: degE7(lon), Z: float32(relAltM),
+	})
+	var ce *CommandError
+	if err == nil || ap != ArduPilot || !errors.As(err, &ce) ||
+		(ce.Result != mavlink.MAV_RESULT_UNSUPPORTED && ce.Result != mavlink.MAV_RESULT_COMMAND_LONG_ONLY) {
+		if err != nil {
+			return fmt.Errorf("go to %.7f,%.7f at %.1f m: %w", lat, lon, relAltM, err)
+		}
+		return nil
+	}
+	if err := c.SetMode(ctx, "GUIDED"); err != nil {
+		return fmt.Errorf("go to: %w", err)
+	}
+	const positionOnly = 0x0FF8 // ignore velocity, acceleration, yaw, yaw rate
+	err = c.send(&mavlink.SetPositionTargetGlobalInt{
+		TargetSystem: sys, TargetComponent: comp, CoordinateFrame: mavlink.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT,
+		TypeMask: positionOnly, LatInt: degE7(lat), LonInt: degE7(lon), Alt: float32(relAltM),
+	})
+	if err != nil {
+		return fmt.Errorf("go to: send position target: %w", err)
+	}
+	return nil
+}
+
+// Loiter holds the current position: LOITER on ArduCopter, AUTO.LOITER on PX4.
+func (c *Client) Loiter(ctx context.Context) error { return c.setModeFor(ctx, "LOITER", "AUTO.LOITER") }
+
+// ReturnToLaunch flies home and lands: RTL on ArduCopter, AUTO.RTL on PX4.
+func (c *Client) ReturnToLaunch(ctx context.Context) error {
+	return c.setModeFor(ctx, "RTL", "AUTO.RTL")
+}
+
+// Land lands where the vehicle is: LAND on ArduCopter, AUTO.LAND on PX4.
+func (c *Client) Land(ctx context.Context) error { return c.setModeFor(ctx, "LAND", "AUTO.LAND") }
+
+func (c *Client) setModeFor(ctx context.Context, ardupilot, px4 string) error {
+	_, _, ap, err := c.target()
+	if err != nil {
+		return fmt.Errorf("set mode %s: %w", ardupilot, err)
+	}
+	if ap == PX4 {
+		return c.SetMode(ctx, px4)
+	}
+	return c.SetMode(ctx, ardupilot)
+}
+
+// SetHome sets the home position to lat/lon (degrees) and altM above mean
+// sea level (MAV_CMD_DO_SET_HOME as COMMAND_INT, falling back to
+// COMMAND_LONG when the autopilot wants that).
+func (c *Client) SetHome(ctx context.Context, lat, lon, altM float64) error {
+	_, err := c.CommandInt(ctx, mavlink.CommandInt{Command: mavlink.MAV_CMD_DO_SET_HOME, Frame: mavlink.MAV_FRAME_GLOBAL_INT,
+		X: degE7(lat), Y: degE7(lon), Z: float32(altM)})
+	var ce *CommandError
+	if errors.As(err, &ce) && (ce.Result == mavlink.MAV_RESULT_COMMAND_LONG_ONLY || ce.Result == mavlink.MAV_RESULT_UNSUPPORTED) {
+		_, err = c.CommandLong(ctx, mavlink.CommandLong{Command: mavlink.MAV_CMD_DO_SET_HOME,
+			Param5: float32(lat), Param6: float32(lon), Param7: float32(altM)})
+	}
+	if err != nil {
+		return fmt.Errorf("set home to %.7f,%.7f %.1f m: %w", lat, lon, altM, err)
+	}
+	return nil
+}
+
+func degE7(d float64) int32 { return int32(math.Round(d * 1e7)) }

@@ -1,0 +1,110 @@
+package vehicle
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+
+	"github.com/dockagent/dock-agent/mavlink"
+)
+
+// Stream is one message the client asks the vehicle to send at a rate.
+type Stream struct {
+	MsgID  uint32
+	RateHz float64
+}
+
+// DefaultStreams returns what State needs, at telemetry rates: position and
+// attitude 4 Hz, VFR_HUD 2 Hz, status, GPS, battery, landed state, mission
+// progress and EKF 1 Hz, home every 5 s.
+func DefaultStreams() []Stream {
+	return []Stream{
+		{33, 4},    // GLOBAL_POSITION_INT
+		{30, 4},    // ATTITUDE
+		{74, 2},    // VFR_HUD
+		{1, 1},     // SYS_STATUS
+		{24, 1},    // GPS_RAW_INT
+		{147, 1},   // BATTERY_STATUS
+		{245, 1},   // EXTENDED_SYS_STATE
+		{42, 1},    // MISSION_CURRENT
+		{193, 1},   // EKF_STATUS_REPORT (ArduPilot)
+		{242, 0.2}, // HOME_POSITION
+	}
+}
+
+// dataStreamOf is the ArduPilot REQUEST_DATA_STREAM group that carries a
+// message (PROTOCOL.md §9), 0 if none.
+func dataStreamOf(msgID uint32) mavlink.MAVDataStream {
+	switch msgID {
+	case 1, 24, 42, 62, 160, 125: // SYS_STATUS, GPS_RAW_INT, MISSION_CURRENT, ...
+		return mavlink.MAV_DATA_STREAM_EXTENDED_STATUS
+	case 33, 32:
+		return mavlink.MAV_DATA_STREAM_POSITION
+	case 30, 178:
+		return mavlink.MAV_DATA_STREAM_EXTRA1
+	case 74:
+		return mavlink.MAV_DATA_STREAM_EXTRA2
+	case 147, 193, 2, 168, 241:
+		return mavlink.MAV_DATA_STREAM_EXTRA3
+	case 35, 36, 65:
+		return mavlink.MAV_DATA_STREAM_RC_CHANNELS
+	case 27, 29:
+		return mavlink.MAV_DATA_STREAM_RAW_SENSORS
+	}
+	return 0
+}
+
+// setupStreams asks for every configured stream with SET_MESSAGE_INTERVAL,
+// and on ArduPilot falls back to REQUEST_DATA_STREAM for the groups whose
+// interval command was refused or unanswered. ArduPilot SITL streams
+// nothing until asked (PROTOCOL.md §9), so this runs after every discovery
+// and reboot.
+func (c *Client) setupStreams(ctx context.Context) {
+	_, _, ap, err := c.target()
+	if err != nil {
+		return
+	}
+	fallback := map[mavlink.MAVDataStream]float64{}
+	ok := 0
+	for _, s := range c.opts.Streams {
+		if ctx.Err() != nil {
+			return
+		}
+		interval := float32(-1) // disable
+		if s.RateHz > 0 {
+			interval = float32(1e6 / s.RateHz)
+		}
+		if s.MsgID == 242 {
+			// Home is wanted at once, not in 5 s: ask for it now too.
+			c.CommandLong(ctx, mavlink.CommandLong{Command: mavlink.MAV_CMD_REQUEST_MESSAGE, Param1: 242})
+		}
+		_, err := c.CommandLong(ctx, mavlink.CommandLong{Command: mavlink.MAV_CMD_SET_MESSAGE_INTERVAL, Param1: float32(s.MsgID), Param2: interval})
+		if err == nil {
+			ok++
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		var ce *CommandError
+		if ap == ArduPilot && (errors.As(err, &ce) || errors.Is(err, ErrTimeout)) {
+			if ds := dataStreamOf(s.MsgID); ds != 0 {
+				fallback[ds] = math.Max(fallback[ds], s.RateHz)
+			}
+		}
+		c.log.Debug("message interval refused", "msg_id", s.MsgID, "err", err)
+	}
+	sys, comp, _, _ := c.target()
+	ids := make([]mavlink.MAVDataStream, 0, len(fallback))
+	for ds := range fallback {
+		ids = append(ids, ds)
+	}
+	slices.Sort(ids)
+	for _, ds := range ids {
+		rate := uint16(math.Ceil(fallback[ds]))
+		c.send(&mavlink.RequestDataStream{TargetSystem: sys, TargetComponent: comp,
+			ReqStreamID: uint8(ds), ReqMessageRate: max(rate, 1), StartStop: 1})
+	}
+	c.log.Info("streams set up", "intervals", ok, "data_streams", len(ids))
+}
