@@ -2,8 +2,8 @@ package router
 
 import (
 	"bytes"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"sync"
