@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,7 +87,8 @@ type Controller struct {
 	lastExtVer   uint64
 	published    bool
 	weatherStale bool
-	inputsErr    error // InputsHealthy's last answer
+	inputsErr    error  // InputsHealthy's last answer
+	inputsFault  string // the self-clearing fault raised for it
 }
 
 // externals are the inputs other components feed without waiting for the
@@ -236,16 +239,37 @@ func (c *Controller) tick() {
 
 // checkInputsHealthy faults the dock and ends every motion while the inputs
 // cannot be trusted: a motion steered by stale limit switches could run
-// into an end stop or over the vehicle.
+// into an end stop or over the vehicle. Unlike a mechanical fault this one
+// clears itself once the inputs read again: nothing broke, the dock only
+// could not see, and the motions it stopped stay stopped.
 func (c *Controller) checkInputsHealthy() {
 	if c.opts.InputsHealthy == nil {
 		return
 	}
 	c.inputsErr = c.opts.InputsHealthy()
+	reason := ""
+	if c.inputsErr != nil {
+		reason = "inputs: " + c.inputsErr.Error()
+	}
+	if c.inputsFault != "" && c.inputsFault != reason {
+		old := c.inputsFault
+		c.inputsFault = ""
+		delete(c.faults, old)
+		if c.fault == old {
+			c.fault = ""
+			for _, f := range slices.Sorted(maps.Keys(c.faults)) {
+				c.fault = f
+				break
+			}
+		}
+		c.log.Info("inputs readable again", "fault", old)
+		c.emit(EventFaultCleared, map[string]any{"fault": old, "cause": "inputs readable again"})
+	}
 	if c.inputsErr == nil {
 		return
 	}
-	c.raise("inputs: " + c.inputsErr.Error())
+	c.inputsFault = reason
+	c.raise(reason)
 	for _, mp := range []**motion{&c.lid, &c.arms} {
 		if m := *mp; m != nil {
 			c.finish(mp, fmt.Errorf("%s: inputs unreadable: %w", m.spec.action, ErrFault), ProgressFailed)

@@ -690,7 +690,16 @@ func TestInputsUnreadableStopsMotions(t *testing.T) {
 	health = nil
 	mu.Unlock()
 	r.step(poll)
+	if s := r.refresh(); s.Fault != "" {
+		t.Errorf("fault %q after the inputs recovered, want it cleared", s.Fault)
+	}
+	if n := len(r.ev.of(dock.EventFaultCleared)); n != 1 {
+		t.Errorf("%d fault.cleared events, want 1", n)
+	}
+	if err := r.c.SetMode(t.Context(), dock.ModeAuto); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := r.c.StartMotion(t.Context(), dock.MotionOpenLid, ""); err != nil {
-		t.Errorf("StartMotion() in maintenance after the inputs recovered = %v, want nil", err)
+		t.Errorf("StartMotion() in auto mode after the inputs recovered = %v, want nil", err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/testbench/agentproc"
 	"github.com/dockagent/dock-agent/testbench/broker"
+	"github.com/dockagent/dock-agent/testbench/drone"
 	"github.com/dockagent/dock-agent/testbench/iomodule"
 	"github.com/dockagent/dock-agent/testbench/physics"
 	"github.com/dockagent/dock-agent/testbench/pty"
@@ -54,6 +55,9 @@ type Options struct {
 	Edit func(*config.Config)
 	// AgentLog receives the agent's stderr; nil writes Dir/agent.log.
 	AgentLog io.Writer
+	// OnFrameWritten sees every frame the simulated drone wrote, with the
+	// simulated time of the write (the load harness measures latency).
+	OnFrameWritten func(frame []byte, at time.Time)
 	// Logger receives the world's own logs; nil discards.
 	Logger *slog.Logger
 }
@@ -72,6 +76,7 @@ type World struct {
 	Broker  *broker.Broker // nil with an external broker
 	Config  *config.Config
 	Agent   *agentproc.Agent
+	Drone   *drone.Sim // nil with a real autopilot
 
 	ptys       map[string]*pty.Pair // vehicle, io, weather
 	cfgPath    string
@@ -82,7 +87,6 @@ type World struct {
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	closeOnce  sync.Once
-	drone      droneSim
 	droneState func() DroneState
 }
 
@@ -217,6 +221,16 @@ func (w *World) writeConfig() error {
 		cfg.Vehicle.Forward = []config.Forward{{URL: "udp://127.0.0.1:14550"}}
 	default:
 		cfg.Vehicle.Forward = []config.Forward{{URL: gcs}}
+	}
+	// The serial and vehicle timeouts are real-time budgets (a reply on a
+	// wire, a heartbeat through a busy board): faster clocks must not
+	// shrink them below what a loaded machine delivers.
+	if s := w.opts.Speed; s > 1 {
+		for name, b := range cfg.Buses {
+			b.Timeout = min(time.Duration(float64(b.Timeout)*s), 10*time.Second)
+			cfg.Buses[name] = b
+		}
+		cfg.Vehicle.HeartbeatTimeout = time.Duration(float64(cfg.Vehicle.HeartbeatTimeout) * max(1, s/4))
 	}
 	if w.opts.Edit != nil {
 		w.opts.Edit(cfg)

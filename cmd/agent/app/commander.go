@@ -43,18 +43,3 @@ func (c *commander) Do(ctx context.Context, req dock.Request) (any, error) {
 }
 
 var _ dock.Commander = (*commander)(nil)
-
-// vehicleLink is the MAVLink side. Until the vehicle client is wired it
-// reports no link.
-type vehicleLink struct{}
-
-func newVehicleLink(*config.Config, clockwork.Clock, *slog.Logger) (*vehicleLink, error) {
-	return &vehicleLink{}, nil
-}
-
-func (v *vehicleLink) State() dock.VehicleState { return dock.VehicleState{BatteryPct: -1} }
-
-func (v *vehicleLink) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
-}

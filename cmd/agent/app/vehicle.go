@@ -1,0 +1,248 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/dockagent/dock-agent/config"
+	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/mavlink"
+	"github.com/dockagent/dock-agent/mavlink/transport"
+	"github.com/dockagent/dock-agent/mavlink/vehicle"
+)
+
+// vehicleLink is the MAVLink side of the agent: the transport to the
+// vehicle, the vehicle client, and the taps that see every frame (ground
+// station forward, flight log, MQTT bridge, metrics). It adapts the client
+// to dock.Vehicle.
+type vehicleLink struct {
+	log     *slog.Logger
+	link    *transport.Link
+	client  *vehicle.Client
+	streams []vehicle.Stream
+	require bool // drop unsigned frames
+
+	unsigned atomic.Uint64
+
+	mu   sync.Mutex
+	taps []func(raw []byte, fromVehicle bool)
+}
+
+func newVehicleLink(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) (*vehicleLink, error) {
+	v := &vehicleLink{log: log}
+	vc := cfg.Vehicle
+	var popts mavlink.ParserOptions
+	var signer *mavlink.Signer
+	if vc.Signing != nil {
+		key := vc.Signing.Key()
+		if len(key) != 32 {
+			return nil, fmt.Errorf("vehicle signing key from %s: %d bytes, want 32", vc.Signing.KeyFile, len(key))
+		}
+		var k [32]byte
+		copy(k[:], key)
+		popts.Verifier = mavlink.NewVerifier(mavlink.VerifierOptions{Key: k, Clock: clock})
+		signer = mavlink.NewSigner(mavlink.SignerOptions{Key: k, LinkID: uint8(vc.Signing.LinkID), Clock: clock, Last: mavlink.SigningTimestamp(clock.Now())})
+		v.require = vc.Signing.Require
+	}
+	streams, err := streamsFromConfig(vc.StreamRates)
+	if err != nil {
+		return nil, err
+	}
+	v.streams = streams
+	v.link, err = transport.New(vc.URL, transport.Options{
+		Baud: vc.Baud, Clock: clock, Log: log, Parser: popts,
+		OnFrame: v.onFrame,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vehicle link %s: %w", vc.URL, err)
+	}
+	v.client = vehicle.New(vehicle.Options{
+		SysID: uint8(vc.SystemID), CompID: uint8(vc.ComponentID),
+		Type:        mavlink.MAV_TYPE_ONBOARD_CONTROLLER,
+		TargetSysID: uint8(vc.TargetSystem),
+		Signer:      signer,
+		Clock:       clock, Log: log,
+		LinkTimeout: vc.HeartbeatTimeout,
+		Streams:     streams,
+		OnSend:      func(raw []byte) { v.tap(raw, false) },
+		OnLink: func(alive bool) {
+			if alive {
+				log.Info("vehicle link up")
+			} else {
+				log.Warn("vehicle link lost")
+			}
+		},
+	}, v.link)
+	return v, nil
+}
+
+// streamsFromConfig maps the configured rates (by message name) to the
+// client's streams.
+func streamsFromConfig(rates map[string]float64) ([]vehicle.Stream, error) {
+	ids := map[string]uint32{}
+	for m := range mavlink.Messages {
+		ids[m.Name] = m.ID
+	}
+	var out []vehicle.Stream
+	var errs []error
+	for name, hz := range rates {
+		id, ok := ids[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("vehicle.stream_rates: %s is not a MAVLink message", name))
+			continue
+		}
+		if hz > 0 {
+			out = append(out, vehicle.Stream{MsgID: id, RateHz: hz})
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// addTap registers a function that sees every frame, from the vehicle
+// (fromVehicle) or sent by us. Taps must not block.
+func (v *vehicleLink) addTap(f func(raw []byte, fromVehicle bool)) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.taps = append(v.taps, f)
+}
+
+func (v *vehicleLink) tap(raw []byte, fromVehicle bool) {
+	v.mu.Lock()
+	taps := v.taps
+	v.mu.Unlock()
+	for _, t := range taps {
+		t(raw, fromVehicle)
+	}
+}
+
+func (v *vehicleLink) onFrame(f *mavlink.Frame) {
+	if v.require && !f.Signed() {
+		if v.unsigned.Add(1) == 1 {
+			v.log.Warn("unsigned MAVLink frame dropped: signing is required", "sysid", f.SysID, "msgid", f.MsgID)
+		}
+		return
+	}
+	v.client.Handle(f)
+	v.tap(f.Raw, true)
+}
+
+// Run runs the transport and the client until ctx ends.
+func (v *vehicleLink) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Go(func() { errs <- v.link.Run(ctx) })
+	wg.Go(func() { errs <- v.client.Run(ctx) })
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		if err != nil {
+			all = append(all, err)
+		}
+	}
+	return errors.Join(all...)
+}
+
+// write sends raw frames to the vehicle (the MQTT bridge, ground stations).
+func (v *vehicleLink) write(raw []byte) error { return v.link.Write(raw) }
+
+// State implements dock.Vehicle.
+func (v *vehicleLink) State() dock.VehicleState {
+	s := v.client.State()
+	out := dock.VehicleState{
+		Link:          s.Alive,
+		LastHeartbeat: s.LastHeartbeat,
+		Armed:         s.Armed,
+		Landed:        dock.LandedState(s.Landed),
+		Mode:          s.Mode,
+		Lat:           s.Lat, Lon: s.Lon, AltM: s.AltM, RelAltM: s.RelAltM,
+		HeadingDeg: s.HeadingDeg, GroundSpeedMPS: s.GroundSpeedMPS, ClimbMPS: s.ClimbMPS,
+		RollDeg: s.RollDeg, PitchDeg: s.PitchDeg,
+		BatteryPct: float64(s.Battery.Pct), VoltageV: s.Battery.VoltageV, CurrentA: s.Battery.CurrentA,
+		GPSFix: int(s.GPS.Fix), Sats: s.GPS.Sats, HDOP: s.GPS.HDOP,
+		LossPct:       s.LossPct,
+		PrearmHealthy: !s.PrearmKnown || s.PrearmHealthy,
+		EKFHealthy:    !s.EKFKnown || s.EKFHealthy,
+		HomeSet:       s.HomeKnown,
+		HomeLat:       s.Home.Lat, HomeLon: s.Home.Lon, HomeAltM: s.Home.AltM,
+		MissionSeq:     s.MissionCurrent,
+		MissionReached: s.MissionReached,
+	}
+	switch s.Autopilot {
+	case vehicle.ArduPilot:
+		out.Autopilot = "ardupilot"
+	case vehicle.PX4:
+		out.Autopilot = "px4"
+	}
+	if !s.Discovered {
+		out.BatteryPct = -1
+	}
+	return out
+}
+
+// Streams asks again for the telemetry streams (the client also does after
+// every discovery and reboot).
+func (v *vehicleLink) Streams(ctx context.Context) error {
+	var errs []error
+	for _, st := range v.streams {
+		interval := float32(1e6 / st.RateHz)
+		_, err := v.client.CommandLong(ctx, mavlink.CommandLong{
+			Command: mavlink.MAV_CMD_SET_MESSAGE_INTERVAL, Param1: float32(st.MsgID), Param2: interval,
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (v *vehicleLink) SetMode(ctx context.Context, mode string) error {
+	return v.client.SetMode(ctx, mode)
+}
+func (v *vehicleLink) Arm(ctx context.Context) error    { return v.client.Arm(ctx) }
+func (v *vehicleLink) Disarm(ctx context.Context) error { return v.client.Disarm(ctx) }
+func (v *vehicleLink) Takeoff(ctx context.Context, relAltM float64) error {
+	return v.client.Takeoff(ctx, relAltM)
+}
+func (v *vehicleLink) StartMission(ctx context.Context) error { return v.client.StartMission(ctx) }
+func (v *vehicleLink) GoTo(ctx context.Context, lat, lon, relAltM float64) error {
+	return v.client.GoTo(ctx, lat, lon, relAltM)
+}
+func (v *vehicleLink) ReturnToLaunch(ctx context.Context) error { return v.client.ReturnToLaunch(ctx) }
+func (v *vehicleLink) Land(ctx context.Context) error           { return v.client.Land(ctx) }
+func (v *vehicleLink) Hold(ctx context.Context) error           { return v.client.Loiter(ctx) }
+func (v *vehicleLink) SetHome(ctx context.Context, lat, lon, altM float64) error {
+	return v.client.SetHome(ctx, lat, lon, altM)
+}
+
+// UploadMission converts the engine's items to MAVLink mission items.
+func (v *vehicleLink) UploadMission(ctx context.Context, items []dock.MissionItem) error {
+	out := make([]vehicle.Item, 0, len(items))
+	for i, it := range items {
+		switch it.Command {
+		case dock.MissionTakeoff:
+			out = append(out, vehicle.TakeoffItem(it.AltM))
+		case dock.MissionWaypoint:
+			out = append(out, vehicle.WaypointItem(it.Lat, it.Lon, it.AltM, it.Hold))
+		case dock.MissionLoiterTime:
+			out = append(out, vehicle.LoiterTimeItem(it.Lat, it.Lon, it.AltM, it.Hold))
+		case dock.MissionSpeed:
+			out = append(out, vehicle.ChangeSpeedItem(it.SpeedMPS))
+		case dock.MissionReturnToLaunch:
+			out = append(out, vehicle.ReturnToLaunchItem())
+		case dock.MissionLand:
+			out = append(out, vehicle.LandItem(it.Lat, it.Lon))
+		default:
+			return fmt.Errorf("upload mission: item %d: unknown command %d", i, it.Command)
+		}
+	}
+	return v.client.UploadMission(ctx, out)
+}
+
+var _ dock.Vehicle = (*vehicleLink)(nil)
