@@ -244,7 +244,7 @@ func (s *Sim) execute(l *link, c command) (mavlink.MAVResult, uint32) {
 	case mavlink.MAV_CMD_COMPONENT_ARM_DISARM:
 		return s.armDisarm(now, c.p[0], c.p[1]), noMessage
 	case mavlink.MAV_CMD_NAV_TAKEOFF:
-		if v.mode != ModeGuided || !v.armed || !v.onGround || c.p[6] <= 0 {
+		if v.mode != ModeGuided || !v.armed || !v.onGround || !(c.p[6] > 0 && c.p[6] <= maxAltM) {
 			return mavlink.MAV_RESULT_FAILED, noMessage
 		}
 		v.startTakeoff(c.p[6])
@@ -274,7 +274,7 @@ func (s *Sim) execute(l *link, c command) (mavlink.MAVResult, uint32) {
 	case mavlink.MAV_CMD_DO_SET_HOME:
 		return s.setHome(c), noMessage
 	case mavlink.MAV_CMD_DO_CHANGE_SPEED:
-		if c.p[1] <= 0 {
+		if !(c.p[1] > 0 && c.p[1] <= maxSpeedMPS) {
 			return mavlink.MAV_RESULT_FAILED, noMessage
 		}
 		v.cruise = c.p[1]
@@ -286,7 +286,7 @@ func (s *Sim) execute(l *link, c command) (mavlink.MAVResult, uint32) {
 		return mavlink.MAV_RESULT_ACCEPTED, noMessage
 	case mavlink.MAV_CMD_SET_MESSAGE_INTERVAL:
 		id := uint32(c.p[0])
-		if !streamable(id) {
+		if !streamable(id) || math.IsNaN(c.p[1]) || c.p[1] > 1e9 {
 			return mavlink.MAV_RESULT_FAILED, noMessage
 		}
 		l.setInterval(id, c.p[1], now)
@@ -385,7 +385,7 @@ func (s *Sim) reposition(now time.Time, c command) mavlink.MAVResult {
 		return mavlink.MAV_RESULT_DENIED
 	}
 	lat, lon, alt := c.p[4], c.p[5], c.p[6]
-	if math.Abs(lat) > 90 || math.Abs(lon) > 180 || math.IsNaN(lat) || math.IsNaN(lon) {
+	if !validLatLon(lat, lon) {
 		return mavlink.MAV_RESULT_DENIED
 	}
 	if !v.hasPosition() {
@@ -398,7 +398,7 @@ func (s *Sim) reposition(now time.Time, c command) mavlink.MAVResult {
 		}
 	}
 	s.goTo(lat, lon, alt, c.frame)
-	if c.p[0] > 0 {
+	if c.p[0] > 0 && c.p[0] <= maxSpeedMPS {
 		v.cruise = c.p[0]
 	}
 	return mavlink.MAV_RESULT_ACCEPTED
@@ -413,13 +413,21 @@ func (s *Sim) goTo(lat, lon, alt float64, frame mavlink.MAVFrame) {
 	if lat != 0 || lon != 0 {
 		v.tgtLat, v.tgtLon = lat, lon
 	}
-	if alt != 0 && !math.IsNaN(alt) {
-		v.tgtAlt = frameAlt(v, frame, alt)
+	if alt != 0 && math.Abs(alt) <= maxAltM {
+		v.tgtAlt = math.Max(v.groundAlt, frameAlt(v, frame, alt))
 	}
 	if takingOff {
 		v.takingOff = false
 	}
 }
+
+// Limits that keep outside numbers (NaN, 1e38) out of the kinematics.
+const (
+	maxAltM     = 10000 // m above home
+	maxSpeedMPS = 50
+)
+
+func validLatLon(lat, lon float64) bool { return math.Abs(lat) <= 85 && math.Abs(lon) <= 180 }
 
 func globalFrame(f mavlink.MAVFrame) bool {
 	switch f {
@@ -440,7 +448,7 @@ func (s *Sim) positionTarget(m *mavlink.SetPositionTargetGlobalInt) {
 	if v.mode != ModeGuided || !v.hasPosition() || m.TypeMask&ignorePos == ignorePos || !globalFrame(m.CoordinateFrame) {
 		return
 	}
-	if m.LatInt == 0 && m.LonInt == 0 {
+	if m.LatInt == 0 && m.LonInt == 0 || !validLatLon(float64(m.LatInt)/1e7, float64(m.LonInt)/1e7) {
 		return
 	}
 	s.goTo(float64(m.LatInt)/1e7, float64(m.LonInt)/1e7, float64(m.Alt), m.CoordinateFrame)
@@ -457,7 +465,7 @@ func (s *Sim) setHome(c command) mavlink.MAVResult {
 		v.home = Position{Lat: v.lat, Lon: v.lon, AltM: v.alt}
 	} else {
 		lat, lon := c.p[4], c.p[5]
-		if math.Abs(lat) > 90 || math.Abs(lon) > 180 || (lat == 0 && lon == 0) || math.IsNaN(lat) || math.IsNaN(lon) || math.IsNaN(c.p[6]) {
+		if !validLatLon(lat, lon) || (lat == 0 && lon == 0) || !(math.Abs(c.p[6]) <= maxAltM+10000) {
 			return mavlink.MAV_RESULT_FAILED
 		}
 		alt := c.p[6]

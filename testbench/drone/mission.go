@@ -257,11 +257,11 @@ func (s *Sim) missionComplete() bool { return s.v.cur >= len(s.v.mission) }
 // keeps the altitude.
 func (v *vehicle) itemTarget(it *mavlink.MissionItemInt) {
 	v.tgtLat, v.tgtLon, v.tgtAlt = v.lat, v.lon, v.alt
-	if it.X != 0 || it.Y != 0 {
-		v.tgtLat, v.tgtLon = float64(it.X)/1e7, float64(it.Y)/1e7
+	if lat, lon := float64(it.X)/1e7, float64(it.Y)/1e7; (lat != 0 || lon != 0) && validLatLon(lat, lon) {
+		v.tgtLat, v.tgtLon = lat, lon
 	}
-	if it.Z != 0 {
-		v.tgtAlt = frameAlt(v, it.Frame, float64(it.Z))
+	if z := float64(it.Z); z != 0 && math.Abs(z) <= maxAltM+10000 {
+		v.tgtAlt = math.Max(v.groundAlt, frameAlt(v, it.Frame, z))
 	}
 	v.posHold = true
 }
@@ -283,7 +283,7 @@ func (s *Sim) stepMission(now time.Time) {
 		it := &v.mission[v.cur]
 		switch it.Command {
 		case mavlink.MAV_CMD_DO_CHANGE_SPEED:
-			if it.Param2 > 0 {
+			if it.Param2 > 0 && it.Param2 <= maxSpeedMPS {
 				v.cruise = float64(it.Param2)
 			}
 			s.itemDone(now)
@@ -294,6 +294,9 @@ func (s *Sim) stepMission(now time.Time) {
 				alt := float64(it.Z)
 				if it.Frame == mavlink.MAV_FRAME_GLOBAL || it.Frame == mavlink.MAV_FRAME_GLOBAL_INT {
 					alt -= v.home.AltM
+				}
+				if !(math.Abs(alt) <= maxAltM) {
+					alt = 0
 				}
 				if v.onGround {
 					v.startTakeoff(alt)
@@ -325,7 +328,7 @@ func (s *Sim) stepMission(now time.Time) {
 					return
 				}
 				v.reached = true
-				v.holdUntil = now.Add(time.Duration(math.Max(0, float64(it.Param1)) * float64(time.Second)))
+				v.holdUntil = now.Add(time.Duration(math.Max(0, math.Min(86400, float64(it.Param1))) * float64(time.Second)))
 				s.sendAll(&mavlink.MissionItemReached{Seq: uint16(v.cur)})
 			}
 			if it.Command == mavlink.MAV_CMD_NAV_LOITER_UNLIM || now.Before(v.holdUntil) {
@@ -345,8 +348,8 @@ func (s *Sim) stepMission(now time.Time) {
 			if !v.navStarted {
 				v.navStarted = true
 				v.holdHere()
-				if it.X != 0 || it.Y != 0 {
-					v.tgtLat, v.tgtLon = float64(it.X)/1e7, float64(it.Y)/1e7
+				if lat, lon := float64(it.X)/1e7, float64(it.Y)/1e7; (lat != 0 || lon != 0) && validLatLon(lat, lon) {
+					v.tgtLat, v.tgtLon = lat, lon
 				}
 			}
 			if !v.landing && v.distTo(v.tgtLat, v.tgtLon) <= v.radius {

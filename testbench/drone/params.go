@@ -1,6 +1,9 @@
 package drone
 
-import "strings"
+import (
+	"math"
+	"strings"
+)
 
 // MAV_PARAM_TYPE values used by the table.
 const (
@@ -74,7 +77,7 @@ func (p *params) get(name string) float64 {
 // them, and reports whether name is known.
 func (p *params) set(name string, v float64) bool {
 	i := p.find(name)
-	if i < 0 {
+	if i < 0 || math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > 1e7 {
 		return false
 	}
 	if p.list[i].typ != paramReal32 {
