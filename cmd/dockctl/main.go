@@ -10,6 +10,9 @@ import (
 	"os"
 )
 
+// version is stamped by the release build (-ldflags "-X main.version=...").
+var version = "dev"
+
 // command is one dockctl subcommand.
 type command struct {
 	name    string

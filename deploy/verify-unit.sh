@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# systemd-analyze verify of deploy/dock-agent.service; any message fails.
+#
+#   deploy/verify-unit.sh [DOCK_AGENT_BINARY]
+#
+# verify insists that ExecStart's binary exists. Rather than writing into
+# /usr/bin of the CI machine, the unit is copied to a temp dir with its
+# /usr/bin/dock-agent paths pointed at the given binary (default: a freshly
+# built one); every other line is verified as shipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+bin="${1:-}"
+if [ -z "$bin" ]; then
+  bin="$tmp/dock-agent"
+  CGO_ENABLED=0 go build -o "$bin" ./cmd/agent
+fi
+bin="$(realpath "$bin")"
+sed "s#/usr/bin/dock-agent#$bin#g" deploy/dock-agent.service >"$tmp/dock-agent.service"
+grep -q "ExecStart=$bin " "$tmp/dock-agent.service" || { echo "verify-unit: ExecStart not rewritten" >&2; exit 1; }
+out="$(systemd-analyze verify "$tmp/dock-agent.service" 2>&1)" || { echo "$out" >&2; exit 1; }
+if [ -n "$out" ]; then echo "systemd-analyze verify dock-agent.service:" >&2; echo "$out" >&2; exit 1; fi
+echo "verify-unit: deploy/dock-agent.service clean"
