@@ -96,8 +96,8 @@ func (c *Client) GoTo(ctx context.Context, lat, lon, relAltM float64) error {
 		Param1: -1, Param2: 1, // default speed; MAV_DO_REPOSITION_FLAGS_CHANGE_MODE
 		Param3: 0, Param4: nan, X: degE7(lat), Y: degE7(lon), Z: float32(relAltM),
 	})
-	var ce *CommandError
-	if err == nil || ap != ArduPilot || !errors.As(err, &ce) ||
+	ce, isCmdErr := errors.AsType[*CommandError](err)
+	if err == nil || ap != ArduPilot || !isCmdErr ||
 		(ce.Result != mavlink.MAV_RESULT_UNSUPPORTED && ce.Result != mavlink.MAV_RESULT_COMMAND_LONG_ONLY) {
 		if err != nil {
 			return fmt.Errorf("go to %.7f,%.7f at %.1f m: %w", lat, lon, relAltM, err)
@@ -146,8 +146,7 @@ func (c *Client) setModeFor(ctx context.Context, ardupilot, px4 string) error {
 func (c *Client) SetHome(ctx context.Context, lat, lon, altM float64) error {
 	_, err := c.CommandInt(ctx, mavlink.CommandInt{Command: mavlink.MAV_CMD_DO_SET_HOME, Frame: mavlink.MAV_FRAME_GLOBAL_INT,
 		X: degE7(lat), Y: degE7(lon), Z: float32(altM)})
-	var ce *CommandError
-	if errors.As(err, &ce) && (ce.Result == mavlink.MAV_RESULT_COMMAND_LONG_ONLY || ce.Result == mavlink.MAV_RESULT_UNSUPPORTED) {
+	if ce, ok := errors.AsType[*CommandError](err); ok && (ce.Result == mavlink.MAV_RESULT_COMMAND_LONG_ONLY || ce.Result == mavlink.MAV_RESULT_UNSUPPORTED) {
 		_, err = c.CommandLong(ctx, mavlink.CommandLong{Command: mavlink.MAV_CMD_DO_SET_HOME,
 			Param5: float32(lat), Param6: float32(lon), Param7: float32(altM)})
 	}

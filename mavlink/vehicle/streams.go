@@ -87,8 +87,8 @@ func (c *Client) setupStreams(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		var ce *CommandError
-		if ap == ArduPilot && (errors.As(err, &ce) || errors.Is(err, ErrTimeout)) {
+		_, refused := errors.AsType[*CommandError](err)
+		if ap == ArduPilot && (refused || errors.Is(err, ErrTimeout)) {
 			if ds := dataStreamOf(s.MsgID); ds != 0 {
 				fallback[ds] = math.Max(fallback[ds], s.RateHz)
 			}
