@@ -134,6 +134,10 @@ func (s *Sim) handleFrame(l *link, f *mavlink.Frame) {
 			s.missionAck(l, f, mavlink.MAV_MISSION_UNSUPPORTED, m.mrl.MissionType)
 			return
 		}
+		if v.up != nil { // no downloads during an upload
+			s.missionAck(l, f, mavlink.MAV_MISSION_DENIED, m.mrl.MissionType)
+			return
+		}
 		s.send(l, &mavlink.MissionCount{TargetSystem: f.SysID, TargetComponent: f.CompID, Count: uint16(v.missionCount()), OpaqueID: v.missionID})
 	case 51: // MISSION_REQUEST_INT
 		if mavlink.DecodeMessage(f, &m.mri) != nil || !s.forUs(m.mri.TargetSystem, m.mri.TargetComponent) {
@@ -252,6 +256,10 @@ func (s *Sim) execute(l *link, c command) (mavlink.MAVResult, uint32) {
 	case mavlink.MAV_CMD_DO_REPOSITION:
 		return s.reposition(now, c), noMessage
 	case mavlink.MAV_CMD_MISSION_START:
+		// ArduCopter takes no first/last item: nonzero params are refused.
+		if c.p[0] != 0 || c.p[1] != 0 {
+			return mavlink.MAV_RESULT_DENIED, noMessage
+		}
 		if len(v.mission) < 2 {
 			return mavlink.MAV_RESULT_FAILED, noMessage
 		}
@@ -261,8 +269,8 @@ func (s *Sim) execute(l *link, c command) (mavlink.MAVResult, uint32) {
 				return mavlink.MAV_RESULT_FAILED, noMessage
 			}
 		}
-		if first := int(c.p[0]); first > 0 || !v.running {
-			s.startMission(now, first)
+		if !v.running {
+			s.startMission(now, 0)
 		}
 		return mavlink.MAV_RESULT_ACCEPTED, noMessage
 	case mavlink.MAV_CMD_NAV_LOITER_UNLIM:

@@ -49,8 +49,9 @@ func (v *vehicle) missionItem(seq int) mavlink.MissionItemInt {
 	return v.mission[seq]
 }
 
-// handleMissionCount starts an upload (or clears with count 0). Caller
-// holds mu.
+// handleMissionCount starts an upload (or clears with count 0). As
+// ArduPilot's MissionItemProtocol: the sender of an upload in progress may
+// restart it, anyone else is denied. Caller holds mu.
 func (s *Sim) handleMissionCount(l *link, f *mavlink.Frame, m *mavlink.MissionCount) {
 	v := &s.v
 	now := s.clock.Now()
@@ -58,13 +59,11 @@ func (s *Sim) handleMissionCount(l *link, f *mavlink.Frame, m *mavlink.MissionCo
 		s.missionAck(l, f, mavlink.MAV_MISSION_UNSUPPORTED, m.MissionType)
 		return
 	}
-	if v.up != nil && v.up.l != l {
-		s.missionAck(l, f, mavlink.MAV_MISSION_DENIED, m.MissionType)
+	if !s.cancelUpload(l, f) {
 		return
 	}
 	switch {
 	case m.Count == 0:
-		v.up = nil
 		s.replaceMission(nil)
 		s.missionAck(l, f, mavlink.MAV_MISSION_ACCEPTED, m.MissionType)
 		return
@@ -76,13 +75,31 @@ func (s *Sim) handleMissionCount(l *link, f *mavlink.Frame, m *mavlink.MissionCo
 	s.requestItem(now)
 }
 
+// cancelUpload ends an upload in progress if f comes from its sender and
+// reports true, or denies f and reports false. With no upload it reports
+// true. Caller holds mu.
+func (s *Sim) cancelUpload(l *link, f *mavlink.Frame) bool {
+	v := &s.v
+	if v.up == nil {
+		return true
+	}
+	if f.SysID != v.up.sys || f.CompID != v.up.comp {
+		s.missionAck(l, f, mavlink.MAV_MISSION_DENIED, mavlink.MAV_MISSION_TYPE_MISSION)
+		return false
+	}
+	v.up = nil
+	return true
+}
+
 // handleMissionItem stores an uploaded item (MISSION_ITEM is converted by
-// the caller). Items out of sequence are ignored: the vehicle re-requests
-// the one it wants. Caller holds mu.
+// the caller). As ArduPilot: an item out of sequence is answered
+// MISSION_ACK(INVALID_SEQUENCE) and the upload goes on (the vehicle
+// re-requests the one it wants); an item from another sender is DENIED.
+// Caller holds mu.
 func (s *Sim) handleMissionItem(l *link, f *mavlink.Frame, it *mavlink.MissionItemInt) {
 	v := &s.v
 	up := v.up
-	if up == nil || up.l != l || it.MissionType != mavlink.MAV_MISSION_TYPE_MISSION {
+	if up == nil || it.MissionType != mavlink.MAV_MISSION_TYPE_MISSION {
 		return
 	}
 	if v.dropMissionItems > 0 {
@@ -90,6 +107,11 @@ func (s *Sim) handleMissionItem(l *link, f *mavlink.Frame, it *mavlink.MissionIt
 		return
 	}
 	if int(it.Seq) != up.next {
+		s.missionAck(l, f, mavlink.MAV_MISSION_INVALID_SEQUENCE, mavlink.MAV_MISSION_TYPE_MISSION)
+		return
+	}
+	if f.SysID != up.sys || f.CompID != up.comp {
+		s.missionAck(l, f, mavlink.MAV_MISSION_DENIED, mavlink.MAV_MISSION_TYPE_MISSION)
 		return
 	}
 	now := s.clock.Now()
@@ -131,6 +153,12 @@ func (s *Sim) requestItem(now time.Time) {
 		v.dropMissionReq--
 		return
 	}
+	if s.legacyRequests {
+		s.send(up.l, &mavlink.MissionRequest{
+			TargetSystem: up.sys, TargetComponent: up.comp, Seq: uint16(up.next), MissionType: mavlink.MAV_MISSION_TYPE_MISSION,
+		})
+		return
+	}
 	s.send(up.l, &mavlink.MissionRequestInt{
 		TargetSystem: up.sys, TargetComponent: up.comp, Seq: uint16(up.next), MissionType: mavlink.MAV_MISSION_TYPE_MISSION,
 	})
@@ -168,7 +196,13 @@ func (s *Sim) handleMissionRequest(l *link, f *mavlink.Frame, seq int, t mavlink
 		s.missionAck(l, f, mavlink.MAV_MISSION_UNSUPPORTED, t)
 		return
 	}
+	if v.up != nil { // no downloads during an upload
+		s.missionAck(l, f, mavlink.MAV_MISSION_DENIED, t)
+		return
+	}
 	if seq < 0 || seq >= v.missionCount() {
+		// Tell the GCS the real size, then refuse.
+		s.send(l, &mavlink.MissionCount{TargetSystem: f.SysID, TargetComponent: f.CompID, Count: uint16(v.missionCount()), OpaqueID: v.missionID})
 		s.missionAck(l, f, mavlink.MAV_MISSION_INVALID_SEQUENCE, t)
 		return
 	}
@@ -225,6 +259,9 @@ func (s *Sim) handleClearAll(l *link, f *mavlink.Frame, t mavlink.MAVMissionType
 	v := &s.v
 	if t != mavlink.MAV_MISSION_TYPE_MISSION && t != mavlink.MAV_MISSION_TYPE_ALL {
 		s.missionAck(l, f, mavlink.MAV_MISSION_UNSUPPORTED, t)
+		return
+	}
+	if !s.cancelUpload(l, f) {
 		return
 	}
 	if v.mode == ModeAuto && v.armed && !v.onGround {

@@ -243,3 +243,42 @@ func TestAutoMissionFlownToCompletion(t *testing.T) {
 		t.Errorf("MISSION_CURRENT state %d total %d, want complete (5) of 5", cur.MissionState, cur.Total)
 	}
 }
+
+func TestMissionUploadOutOfSequenceAndLegacyRequests(t *testing.T) {
+	r := newRig(t, Options{MissionRequestLegacy: true})
+	items := patrol(r.sim.State().Home)
+	r.send(&mavlink.MissionCount{TargetSystem: 1, TargetComponent: 1, Count: uint16(len(items))})
+	var req mavlink.MissionRequest
+	r.wait("MISSION_REQUEST", isMsg(40)).decode(t, &req)
+	if req.Seq != 0 {
+		t.Fatalf("first request for %d, want 0", req.Seq)
+	}
+	// An item out of sequence is refused, and the upload goes on.
+	it := items[2]
+	r.send(&it)
+	var a mavlink.MissionAck
+	r.wait("MISSION_ACK", isMsg(47)).decode(t, &a)
+	if a.Type != mavlink.MAV_MISSION_INVALID_SEQUENCE {
+		t.Fatalf("out-of-sequence item: MISSION_ACK %v, want INVALID_SEQUENCE", a.Type)
+	}
+	// A download now is denied: an upload is in progress.
+	r.send(&mavlink.MissionRequestList{TargetSystem: 1, TargetComponent: 1})
+	r.wait("MISSION_ACK", isMsg(47)).decode(t, &a)
+	if a.Type != mavlink.MAV_MISSION_DENIED {
+		t.Fatalf("download during upload: MISSION_ACK %v, want DENIED", a.Type)
+	}
+	for seq := range items {
+		it := items[seq]
+		r.send(&it)
+		if seq < len(items)-1 {
+			r.wait("MISSION_REQUEST", isMsg(40)).decode(t, &req)
+			if int(req.Seq) != seq+1 {
+				t.Fatalf("request for %d after item %d", req.Seq, seq)
+			}
+		}
+	}
+	r.wait("MISSION_ACK", isMsg(47)).decode(t, &a)
+	if a.Type != mavlink.MAV_MISSION_ACCEPTED {
+		t.Fatalf("upload: MISSION_ACK %v, want ACCEPTED", a.Type)
+	}
+}

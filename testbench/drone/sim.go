@@ -51,6 +51,11 @@ type Options struct {
 	// MinArmBatteryPct refuses arming below this charge ("PreArm: Battery
 	// below minimum arming capacity"); 0 means 30, negative disables.
 	MinArmBatteryPct float64
+	// MissionRequestLegacy makes uploads request items with the float
+	// MISSION_REQUEST (which some ArduCopter versions send) instead of
+	// MISSION_REQUEST_INT; items may come as either MISSION_ITEM_INT or
+	// MISSION_ITEM in both cases.
+	MissionRequestLegacy bool
 	// OnFrameWritten, if set, is called by the link's writer after each
 	// frame was written to the peer, with the frame bytes (valid only
 	// during the call) and the clock time of the write. It runs on the
@@ -72,6 +77,8 @@ type Sim struct {
 	ver    uint8
 	tick   time.Duration
 	onSent func([]byte, time.Time)
+	// legacyRequests: Options.MissionRequestLegacy
+	legacyRequests bool
 
 	origin Position // EKF origin: the boot position
 
@@ -136,15 +143,16 @@ func New(opts Options, clock clockwork.Clock) (*Sim, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Sim{
-		clock:  clock,
-		log:    log.With("component", "drone_sim"),
-		sysID:  opts.SysID,
-		compID: opts.CompID,
-		ver:    opts.MAVLinkVersion,
-		tick:   opts.Tick,
-		onSent: opts.OnFrameWritten,
-		links:  make(map[*link]struct{}),
-		origin: opts.Start,
+		clock:          clock,
+		log:            log.With("component", "drone_sim"),
+		sysID:          opts.SysID,
+		compID:         opts.CompID,
+		ver:            opts.MAVLinkVersion,
+		tick:           opts.Tick,
+		onSent:         opts.OnFrameWritten,
+		legacyRequests: opts.MissionRequestLegacy,
+		links:          make(map[*link]struct{}),
+		origin:         opts.Start,
 	}
 	now := clock.Now()
 	v := &s.v
