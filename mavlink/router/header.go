@@ -38,12 +38,14 @@ func parseHeader(raw []byte) (header, bool) {
 }
 
 // dedupe remembers the frames of the last window to drop copies arriving
-// over redundant links: same sysid, compid, seq, msgid and payload.
+// over redundant links: same sysid, compid, seq, msgid and payload. It is a
+// direct-mapped table indexed by the frame's hash: O(1) per frame; two
+// frames whose hashes share a slot evict each other, which can only let a
+// copy through, never drop a new frame (the whole 64-bit hash must match).
 type dedupe struct {
 	window time.Duration
 	mu     sync.Mutex
-	ring   [256]seenFrame
-	next   int
+	table  [1024]seenFrame
 }
 
 type seenFrame struct {
@@ -56,14 +58,11 @@ func (d *dedupe) seen(h header, now time.Time) bool {
 	key := frameKey(h)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for i := range d.ring {
-		s := &d.ring[i]
-		if s.key == key && !s.at.IsZero() && now.Sub(s.at) <= d.window {
-			return true
-		}
+	s := &d.table[key%uint64(len(d.table))]
+	if s.key == key && !s.at.IsZero() && now.Sub(s.at) <= d.window {
+		return true
 	}
-	d.ring[d.next] = seenFrame{key: key, at: now}
-	d.next = (d.next + 1) % len(d.ring)
+	*s = seenFrame{key: key, at: now}
 	return false
 }
 
