@@ -318,6 +318,18 @@ func (c *Controller) checkEStop() {
 	switch {
 	case c.in.estop && !c.estopLatched:
 		c.estopLatched, c.estopNoted = true, false
+		if c.opts.CutAll != nil {
+			if err := c.opts.CutAll(); err != nil {
+				c.log.Error("e-stop: cutting all outputs at once failed; cutting one by one", "err", err)
+			} else {
+				for o := range numOutputs {
+					if c.level[o] {
+						c.lastCut[o] = c.clock.Now()
+					}
+					c.level[o] = false
+				}
+			}
+		}
 		c.endAll(fmt.Errorf("e-stop pressed: %w", ErrEStopLatched), ProgressFailed)
 		c.chargerWant = false
 		c.log.Error("e-stop pressed: all outputs cut")

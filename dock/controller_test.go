@@ -703,3 +703,33 @@ func TestInputsUnreadableStopsMotions(t *testing.T) {
 		t.Errorf("StartMotion() in auto mode after the inputs recovered = %v, want nil", err)
 	}
 }
+
+func TestEStopCutsAllAtOnce(t *testing.T) {
+	var calls int
+	var hw dock.Hardware
+	opts := dock.ControllerOptions{CutAll: func() error {
+		calls++ // called from the loop only
+		return hw.Halt()
+	}}
+	r := newRig(t, opts, docktest.HardwareOptions{}, func(r *rig) {
+		r.veh.SetLink(true)
+		hw = r.hw.Dock()
+	})
+	lid := r.start(dock.MotionOpenLid)
+	r.step(2 * time.Second)
+	if !r.hw.Lid.Up.On() {
+		t.Fatal("setup: lid relay off")
+	}
+	r.hw.Set(r.hw.EStop, true)
+	r.step(poll)
+	if err, _ := r.await(lid, poll); !errors.Is(err, dock.ErrEStopLatched) {
+		t.Errorf("OpenLid() at the e-stop = %v, want ErrEStopLatched", err)
+	}
+	if r.hw.AnyOn() {
+		t.Error("an output is on after the e-stop")
+	}
+	r.step(10 * poll)
+	if calls != 1 {
+		t.Errorf("CutAll called %d times for one press, want 1", calls)
+	}
+}

@@ -19,6 +19,7 @@ type Bus interface {
 	ReadDiscreteInputs(ctx context.Context, unit uint8, start, count uint16) ([]bool, error)
 	ReadCoils(ctx context.Context, unit uint8, start, count uint16) ([]bool, error)
 	WriteSingleCoil(ctx context.Context, unit uint8, addr uint16, on bool) error
+	WriteMultipleCoils(ctx context.Context, unit uint8, start uint16, values []bool) error
 }
 
 // DefaultPoll is the default poll interval of a Module: an input change is
@@ -187,6 +188,33 @@ func (m *Module) Halt() error {
 		errs = append(errs, c.Halt())
 	}
 	return errors.Join(errs...)
+}
+
+// CutAll de-energises every coil with one request (function 0x0F), the
+// fastest way to drop all relays of a module: an e-stop on a 9600 bit/s bus
+// cannot afford one round trip per relay. The cached levels follow on
+// success; on failure the caller falls back to Halt.
+func (m *Module) CutAll() error {
+	if len(m.coils) == 0 {
+		return nil
+	}
+	for _, c := range m.coils {
+		c.mu.Lock()
+	}
+	defer func() {
+		for _, c := range m.coils {
+			c.mu.Unlock()
+		}
+	}()
+	ctx, cancel := clockwork.WithTimeout(context.Background(), m.clock, m.writeTimeout)
+	defer cancel()
+	if err := m.bus.WriteMultipleCoils(ctx, m.unit, m.coilStart, make([]bool, len(m.coils))); err != nil {
+		return fmt.Errorf("cut all coils of %s: %w", m.name, err)
+	}
+	for _, c := range m.coils {
+		c.level = gpio.Low
+	}
+	return nil
 }
 
 // Run polls the module every Poll until ctx ends, then returns nil. A failing

@@ -3,6 +3,7 @@ package modbus_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ type fakeBus struct {
 	coils  []bool
 	err    error
 	polls  int
+	multi  int // WriteMultipleCoils requests
 }
 
 func (b *fakeBus) ReadDiscreteInputs(_ context.Context, unit uint8, start, count uint16) ([]bool, error) {
@@ -47,6 +49,17 @@ func (b *fakeBus) WriteSingleCoil(_ context.Context, unit uint8, addr uint16, on
 		return b.err
 	}
 	b.coils[addr] = on
+	return nil
+}
+
+func (b *fakeBus) WriteMultipleCoils(_ context.Context, unit uint8, start uint16, values []bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.multi++
+	if b.err != nil {
+		return b.err
+	}
+	copy(b.coils[start:], values)
 	return nil
 }
 
@@ -231,5 +244,36 @@ func TestModuleCoils(t *testing.T) {
 	}
 	if err := c.In(gpio.Float, gpio.NoEdge); err == nil {
 		t.Error("In on a coil = nil, want an error")
+	}
+}
+
+func TestCutAllInOneRequest(t *testing.T) {
+	m, bus, _ := newTestModule(t)
+	for _, n := range []int{0, 3, 7} {
+		if err := m.Output(n).Out(gpio.High); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.CutAll(); err != nil {
+		t.Fatalf("CutAll() = %v", err)
+	}
+	bus.set(func(b *fakeBus) {
+		if b.multi != 1 {
+			t.Errorf("%d multiple-coil requests, want 1", b.multi)
+		}
+		for i, on := range b.coils {
+			if on {
+				t.Errorf("coil %d still on after CutAll", i)
+			}
+		}
+	})
+	for n := range 8 {
+		if m.Output(n).Read() != gpio.Low {
+			t.Errorf("coil %d reads High after CutAll", n)
+		}
+	}
+	bus.set(func(b *fakeBus) { b.err = errors.New("bus dead") })
+	if err := m.CutAll(); err == nil || !strings.Contains(err.Error(), "bus dead") {
+		t.Errorf("CutAll() on a dead bus = %v, want the bus error", err)
 	}
 }

@@ -28,6 +28,7 @@ type hardware struct {
 	lines   map[string]*serialLine // by bus name
 	clients map[string]*modbus.Client
 	modules []*ioModule
+	gpioOut []gpio.PinOut // outputs on board lines, active-low applied
 }
 
 type ioModule struct {
@@ -158,6 +159,7 @@ func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) 
 			p = dock.ActiveLowOut(p)
 		}
 		if b.GPIO != "" {
+			h.gpioOut = append(h.gpioOut, p)
 			// A board line starts in whatever state the boot left it:
 			// de-energise it before anything else happens.
 			if err := p.Out(gpio.Low); err != nil {
@@ -220,6 +222,19 @@ func (h *hardware) run(ctx context.Context) {
 		wg.Go(func() { _ = m.m.Run(ctx) })
 	}
 	wg.Wait()
+}
+
+// cutAll de-energises every output at once: one request per I/O module,
+// then the board lines (the controller's CutAll on an e-stop).
+func (h *hardware) cutAll() error {
+	var errs []error
+	for _, m := range h.modules {
+		errs = append(errs, m.m.CutAll())
+	}
+	for _, p := range h.gpioOut {
+		errs = append(errs, p.Out(gpio.Low))
+	}
+	return errors.Join(errs...)
 }
 
 // inputsHealthy is the controller's InputsHealthy: the first module whose
