@@ -182,13 +182,17 @@ func (s *Sim) heartbeat() mavlink.Heartbeat {
 	if v.mode.guidedFlag() {
 		base |= mavlink.MAV_MODE_FLAG_GUIDED_ENABLED
 	}
-	status := mavlink.MAV_STATE_STANDBY
+	// ArduCopter: STANDBY while landed, ACTIVE in the air, CRITICAL
+	// while a failsafe holds.
+	status := mavlink.MAV_STATE_ACTIVE
+	if v.onGround {
+		status = mavlink.MAV_STATE_STANDBY
+	}
+	if v.lowFired || v.ekfFailsafe {
+		status = mavlink.MAV_STATE_CRITICAL
+	}
 	if v.armed {
 		base |= mavlink.MAV_MODE_FLAG_SAFETY_ARMED
-		status = mavlink.MAV_STATE_ACTIVE
-		if v.lowFired || v.ekfFailsafe {
-			status = mavlink.MAV_STATE_CRITICAL
-		}
 	}
 	return mavlink.Heartbeat{
 		Type: mavlink.MAV_TYPE_QUADROTOR, Autopilot: mavlink.MAV_AUTOPILOT_ARDUPILOTMEGA,
