@@ -1,0 +1,15 @@
+// Package metrics is the agent's Prometheus endpoint (issue 9): a private
+// registry (never the global default) holding the agent's collectors, small
+// recording methods the wiring calls where something happens (a MAVLink
+// frame, a command reply, a sortie report, an actuator motion), pull-style
+// gauges and counters that read values already kept elsewhere (link loss,
+// MQTT connection, outbox depth, weather) through injected functions, and an
+// HTTP Server with /metrics and /healthz.
+//
+// Main types: Metrics (New, the Record* style methods) and Server
+// (NewServer, Run).
+//
+// Like its parent telemetry, metrics must not import mavlink or
+// go.bug.st/serial: the wiring in cmd/agent/app converts their counters into
+// the plain structs declared here.
+package metrics

@@ -1,0 +1,229 @@
+package metrics
+
+import (
+	"errors"
+	"time"
+
+	"github.com/dockagent/dock-agent/dock"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// namespace prefixes every metric name.
+const namespace = "dock_agent"
+
+// LinkStats is what the vehicle link reports; counters only grow.
+type LinkStats struct {
+	Up      bool    // heartbeats fresh
+	LossPct float64 // recent MAVLink packet loss, 0..100
+	BadCRC  uint64  // damaged frames skipped
+}
+
+// MQTTStats is what the MQTT service reports (telemetry.Health fits).
+type MQTTStats struct {
+	Connected        bool
+	ConnectionLosses uint64
+	OutboxDepth      int    // events stored, not yet acknowledged
+	EventsPublished  uint64 // acknowledged by the broker
+	EventsDropped    uint64 // dropped by the outbox overflow policy
+	CommandsRejected uint64 // refused before execution (validation, expiry, busy)
+}
+
+// Options configure New. Every source func is optional: nil leaves its
+// metrics out. Source funcs are called on each scrape from the HTTP
+// goroutine, so they must be safe for concurrent use and quick (read a
+// snapshot, take no long lock).
+type Options struct {
+	// Version is reported as dock_agent_build_info{version}.
+	Version string
+	// Link reads the vehicle link: dock_agent_vehicle_link_up,
+	// dock_agent_mavlink_link_loss_percent, dock_agent_mavlink_bad_crc_total.
+	Link func() LinkStats
+	// MQTT reads the MQTT service: dock_agent_mqtt_connected,
+	// dock_agent_mqtt_connection_losses_total, dock_agent_outbox_depth,
+	// dock_agent_events_published_total, dock_agent_events_dropped_total,
+	// dock_agent_commands_rejected_total.
+	MQTT func() MQTTStats
+	// State reads the dock state snapshot: weather readings (wind, gust,
+	// temperature; absent while stale), e-stop, fault, vehicle battery.
+	State func() dock.State
+	// LaunchBuckets are the launch latency histogram buckets in seconds;
+	// nil means 2..30 s in 1-2 s steps around the 12-13 s a lid takes.
+	LaunchBuckets []float64
+	// Runtime adds the Go and process collectors (goroutines, GC, RSS, CPU).
+	Runtime bool
+}
+
+// DefaultLaunchBuckets are the launch latency buckets in seconds: the
+// command-to-take-off time is about the slowest actuator, 12 s for a lid.
+var defaultLaunchBuckets = []float64{2, 4, 6, 8, 10, 11, 12, 13, 14, 16, 20, 25, 30, 45, 60}
+
+// Metrics holds the agent's collectors in its own registry. The recording
+// methods are safe for concurrent use and do not allocate once a label
+// combination has been seen.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	framesIn, framesOut *prometheus.CounterVec // by MAVLink message name
+	commands            *prometheus.CounterVec // by command name and result code
+	sorties             *prometheus.CounterVec // by outcome
+	launch              prometheus.Histogram   // seconds from command to take-off
+	motions             *prometheus.CounterVec // by actuator and result
+	faults              *prometheus.CounterVec // by kind
+}
+
+// New builds the registry with every collector o asks for. It fails only on
+// a programmer error (a duplicate metric), named in the error.
+func New(o Options) (*Metrics, error) {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	buckets := o.LaunchBuckets
+	if buckets == nil {
+		buckets = defaultLaunchBuckets
+	}
+	m.framesIn = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "mavlink_frames_received_total",
+		Help: "MAVLink frames received from the vehicle, by message name."}, []string{"message"})
+	m.framesOut = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "mavlink_frames_sent_total",
+		Help: "MAVLink frames sent to the vehicle, by message name."}, []string{"message"})
+	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "commands_total",
+		Help: `MQTT commands executed, by command name and result ("ok" or the contract error code).`}, []string{"command", "result"})
+	m.sorties = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "sorties_total",
+		Help: "Sorties finished, by outcome (complete, aborted, failed)."}, []string{"outcome"})
+	m.launch = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "launch_latency_seconds",
+		Help: "Time from the launch command to take-off.", Buckets: buckets})
+	m.motions = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "actuator_motions_total",
+		Help: "Actuator motions finished, by actuator (lid, arms) and result (ok, timeout, stopped, failed)."}, []string{"actuator", "result"})
+	m.faults = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "faults_total",
+		Help: "Dock faults raised, by kind (motion_timeout, estop, input, output, other)."}, []string{"kind"})
+	cs := []prometheus.Collector{m.framesIn, m.framesOut, m.commands, m.sorties, m.launch, m.motions, m.faults}
+
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "build_info",
+		Help: "Always 1; the version label is the agent's version."}, []string{"version"})
+	info.WithLabelValues(o.Version).Set(1)
+	cs = append(cs, info)
+
+	if o.Link != nil {
+		link := o.Link
+		cs = append(cs,
+			gaugeFunc("vehicle_link_up", "1 while the vehicle's heartbeats are fresh.", func() float64 { return b2f(link().Up) }),
+			gaugeFunc("mavlink_link_loss_percent", "Recent MAVLink packet loss on the vehicle link, 0..100.", func() float64 { return link().LossPct }),
+			counterFunc("mavlink_bad_crc_total", "Damaged MAVLink frames skipped (checksum mismatch).", func() float64 { return float64(link().BadCRC) }),
+		)
+	}
+	if o.MQTT != nil {
+		mq := o.MQTT
+		cs = append(cs,
+			gaugeFunc("mqtt_connected", "1 while connected to the MQTT broker.", func() float64 { return b2f(mq().Connected) }),
+			counterFunc("mqtt_connection_losses_total", "MQTT connections lost.", func() float64 { return float64(mq().ConnectionLosses) }),
+			gaugeFunc("outbox_depth", "Durable events stored and not yet acknowledged by the broker.", func() float64 { return float64(mq().OutboxDepth) }),
+			counterFunc("events_published_total", "Durable events acknowledged by the broker.", func() float64 { return float64(mq().EventsPublished) }),
+			counterFunc("events_dropped_total", "Durable events dropped by the outbox overflow policy.", func() float64 { return float64(mq().EventsDropped) }),
+			counterFunc("commands_rejected_total", "MQTT commands refused before execution (validation, expiry, busy, signature).", func() float64 { return float64(mq().CommandsRejected) }),
+		)
+	}
+	if o.State != nil {
+		cs = append(cs, &stateCollector{state: o.State})
+	}
+	if o.Runtime {
+		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	var errs []error
+	for _, c := range cs {
+		if err := m.reg.Register(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, errors.Join(errors.New("register metrics (a programmer error)"), err)
+	}
+	return m, nil
+}
+
+func gaugeFunc(name, help string, f func() float64) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, f)
+}
+
+func counterFunc(name, help string, f func() float64) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, f)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Registry is the private registry, for the Server or a test's Gather.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// FrameIn counts one MAVLink frame received, by its spec message name
+// ("HEARTBEAT"; "UNKNOWN" for ids without a definition).
+func (m *Metrics) FrameIn(message string) { m.framesIn.WithLabelValues(message).Inc() }
+
+// FrameOut counts one MAVLink frame sent, by its spec message name.
+func (m *Metrics) FrameOut(message string) { m.framesOut.WithLabelValues(message).Inc() }
+
+// Command counts one executed command by name and result: code is the
+// contract error code, "" for success (recorded as "ok").
+func (m *Metrics) Command(name string, code dock.Code) {
+	result := string(code)
+	if result == "" {
+		result = "ok"
+	}
+	m.commands.WithLabelValues(name, result).Inc()
+}
+
+// Sortie counts one finished sortie by outcome (complete, aborted, failed).
+func (m *Metrics) Sortie(outcome string) { m.sorties.WithLabelValues(outcome).Inc() }
+
+// LaunchLatency records the time from a launch command to take-off.
+func (m *Metrics) LaunchLatency(d time.Duration) { m.launch.Observe(d.Seconds()) }
+
+// Motion counts one finished actuator motion: actuator "lid" or "arms",
+// result "ok", "timeout", "stopped" or "failed".
+func (m *Metrics) Motion(actuator, result string) { m.motions.WithLabelValues(actuator, result).Inc() }
+
+// Fault counts one dock fault by kind: a short fixed word (motion_timeout,
+// estop, input, output, other), never the free-text reason, which would make
+// a new time series per message.
+func (m *Metrics) Fault(kind string) { m.faults.WithLabelValues(kind).Inc() }
+
+// stateCollector reads one dock.State per scrape and reports its readings.
+type stateCollector struct {
+	state func() dock.State
+}
+
+var (
+	descWind    = prometheus.NewDesc(namespace+"_weather_wind_mps", "Mean wind speed at the dock, m/s (absent while the reading is stale).", nil, nil)
+	descGust    = prometheus.NewDesc(namespace+"_weather_gust_mps", "Gust speed at the dock, m/s (absent while stale).", nil, nil)
+	descTemp    = prometheus.NewDesc(namespace+"_weather_temp_celsius", "Outside air temperature at the dock, °C (absent while stale).", nil, nil)
+	descRain    = prometheus.NewDesc(namespace+"_weather_rain", "1 while the rain sensor reports rain (absent while stale).", nil, nil)
+	descStale   = prometheus.NewDesc(namespace+"_weather_stale", "1 while the weather station's readings are stale.", nil, nil)
+	descEStop   = prometheus.NewDesc(namespace+"_estop", "1 while the e-stop is pressed or latched.", nil, nil)
+	descFault   = prometheus.NewDesc(namespace+"_fault", "1 while the dock is in fault (see the fault event for the reason).", nil, nil)
+	descBattery = prometheus.NewDesc(namespace+"_vehicle_battery_percent", "Vehicle battery charge, percent.", nil, nil)
+)
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descWind, descGust, descTemp, descRain, descStale, descEStop, descFault, descBattery} {
+		ch <- d
+	}
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.state()
+	gauge := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v) }
+	// A stale reading is reported as absent, never as zero wind (issue 6).
+	if !s.Weather.Stale && !s.Weather.At.IsZero() {
+		gauge(descWind, s.Weather.WindMPS)
+		gauge(descGust, s.Weather.GustMPS)
+		gauge(descTemp, s.Weather.TempC)
+		gauge(descRain, b2f(s.Weather.Rain))
+	}
+	gauge(descStale, b2f(s.Weather.Stale || s.Weather.At.IsZero()))
+	gauge(descEStop, b2f(s.EStop || s.EStopLatched))
+	gauge(descFault, b2f(s.Fault != ""))
+	if s.Vehicle.Link {
+		gauge(descBattery, s.Vehicle.BatteryPct)
+	}
+}

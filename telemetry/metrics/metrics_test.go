@@ -1,0 +1,357 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dockagent/dock-agent/dock"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), nil))
+}
+
+// serve runs a Server for m on a free port and returns its base URL; the
+// server is stopped (and Run's result checked) at cleanup.
+func serve(t *testing.T, m *Metrics, health func() error) string {
+	t.Helper()
+	s, err := NewServer(ServerOptions{Listen: "127.0.0.1:0", Health: health, Logger: testLogger(t)}, m)
+	if err != nil {
+		t.Fatalf("NewServer() = %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var runErr error
+	wg.Go(func() { runErr = s.Run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		if runErr != nil {
+			t.Errorf("Run() = %v, want nil after cancel", runErr)
+		}
+	})
+	return "http://" + s.Addr().String()
+}
+
+// get fetches url over real HTTP and returns status and body.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read %s: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// sample returns the value text of the exposition line "series value", or
+// "" when the series is absent.
+func sample(body, series string) string {
+	for line := range strings.SplitSeq(body, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func TestScrape(t *testing.T) {
+	var link atomic.Value
+	link.Store(LinkStats{Up: true, LossPct: 2.5, BadCRC: 7})
+	state := dock.State{
+		Weather: dock.Weather{WindMPS: 4.2, GustMPS: 6.1, TempC: -3.5, Rain: true, At: time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)},
+		EStop:   true, Fault: "lid: motion timed out after 20s",
+		Vehicle: dock.VehicleSummary{Link: true, BatteryPct: 87},
+	}
+	m, err := New(Options{
+		Version: "1.4.0",
+		Link:    func() LinkStats { return link.Load().(LinkStats) },
+		MQTT: func() MQTTStats {
+			return MQTTStats{Connected: true, ConnectionLosses: 3, OutboxDepth: 42, EventsPublished: 1000, EventsDropped: 10, CommandsRejected: 5}
+		},
+		State:   func() dock.State { return state },
+		Runtime: true,
+	})
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	for range 3 {
+		m.FrameIn("HEARTBEAT")
+	}
+	m.FrameIn("GLOBAL_POSITION_INT")
+	m.FrameOut("COMMAND_LONG")
+	m.Command("dispatch", "")
+	m.Command("dispatch", dock.CodePreconditionFailed)
+	m.Command("dispatch", dock.CodePreconditionFailed)
+	m.Sortie("complete")
+	m.LaunchLatency(12400 * time.Millisecond)
+	m.LaunchLatency(9 * time.Second)
+	m.Motion("lid", "ok")
+	m.Motion("lid", "timeout")
+	m.Fault("motion_timeout")
+	url := serve(t, m, nil)
+
+	code, body := get(t, url+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics = %d, want 200\n%s", code, body)
+	}
+	want := map[string]string{
+		`dock_agent_build_info{version="1.4.0"}`:                                     "1",
+		`dock_agent_mavlink_frames_received_total{message="HEARTBEAT"}`:              "3",
+		`dock_agent_mavlink_frames_received_total{message="GLOBAL_POSITION_INT"}`:    "1",
+		`dock_agent_mavlink_frames_sent_total{message="COMMAND_LONG"}`:               "1",
+		`dock_agent_mavlink_bad_crc_total`:                                           "7",
+		`dock_agent_mavlink_link_loss_percent`:                                       "2.5",
+		`dock_agent_vehicle_link_up`:                                                 "1",
+		`dock_agent_mqtt_connected`:                                                  "1",
+		`dock_agent_mqtt_connection_losses_total`:                                    "3",
+		`dock_agent_outbox_depth`:                                                    "42",
+		`dock_agent_events_published_total`:                                          "1000",
+		`dock_agent_events_dropped_total`:                                            "10",
+		`dock_agent_commands_rejected_total`:                                         "5",
+		`dock_agent_commands_total{command="dispatch",result="ok"}`:                  "1",
+		`dock_agent_commands_total{command="dispatch",result="precondition_failed"}`: "2",
+		`dock_agent_sorties_total{outcome="complete"}`:                               "1",
+		`dock_agent_launch_latency_seconds_count`:                                    "2",
+		`dock_agent_launch_latency_seconds_sum`:                                      "21.4",
+		`dock_agent_launch_latency_seconds_bucket{le="10"}`:                          "1",
+		`dock_agent_launch_latency_seconds_bucket{le="12"}`:                          "1",
+		`dock_agent_launch_latency_seconds_bucket{le="13"}`:                          "2",
+		`dock_agent_actuator_motions_total{actuator="lid",result="ok"}`:              "1",
+		`dock_agent_actuator_motions_total{actuator="lid",result="timeout"}`:         "1",
+		`dock_agent_faults_total{kind="motion_timeout"}`:                             "1",
+		`dock_agent_weather_wind_mps`:                                                "4.2",
+		`dock_agent_weather_gust_mps`:                                                "6.1",
+		`dock_agent_weather_temp_celsius`:                                            "-3.5",
+		`dock_agent_weather_rain`:                                                    "1",
+		`dock_agent_weather_stale`:                                                   "0",
+		`dock_agent_estop`:                                                           "1",
+		`dock_agent_fault`:                                                           "1",
+		`dock_agent_vehicle_battery_percent`:                                         "87",
+	}
+	for series, v := range want {
+		if got := sample(body, series); got != v {
+			t.Errorf("scrape: %s = %q, want %q", series, got, v)
+		}
+	}
+	if sample(body, "go_goroutines") == "" {
+		t.Errorf("scrape: go_goroutines missing with Runtime on")
+	}
+
+	// Pull-style values are read at every scrape.
+	link.Store(LinkStats{Up: false, LossPct: 100, BadCRC: 9})
+	_, body = get(t, url+"/metrics")
+	for series, v := range map[string]string{"dock_agent_vehicle_link_up": "0", "dock_agent_mavlink_link_loss_percent": "100", "dock_agent_mavlink_bad_crc_total": "9"} {
+		if got := sample(body, series); got != v {
+			t.Errorf("second scrape: %s = %q, want %q", series, got, v)
+		}
+	}
+}
+
+// TestStaleWeatherAbsent: a stale reading is absent, never zero wind.
+func TestStaleWeatherAbsent(t *testing.T) {
+	m, err := New(Options{State: func() dock.State {
+		return dock.State{Weather: dock.Weather{WindMPS: 0, Stale: true, At: time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)}}
+	}})
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	_, body := get(t, serve(t, m, nil)+"/metrics")
+	for _, series := range []string{"dock_agent_weather_wind_mps", "dock_agent_weather_gust_mps", "dock_agent_weather_temp_celsius", "dock_agent_vehicle_battery_percent"} {
+		if got := sample(body, series); got != "" {
+			t.Errorf("stale weather: %s = %q, want absent", series, got)
+		}
+	}
+	if got := sample(body, "dock_agent_weather_stale"); got != "1" {
+		t.Errorf("dock_agent_weather_stale = %q, want 1", got)
+	}
+	// Sources left nil leave their metrics out.
+	if got := sample(body, "dock_agent_mqtt_connected"); got != "" {
+		t.Errorf("dock_agent_mqtt_connected = %q without an MQTT source, want absent", got)
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	var unhealthy atomic.Pointer[error]
+	health := func() error {
+		if p := unhealthy.Load(); p != nil {
+			return *p
+		}
+		return nil
+	}
+	m, err := New(Options{})
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	url := serve(t, m, health)
+	if code, body := get(t, url+"/healthz"); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("healthy: GET /healthz = %d %q, want 200 \"ok\\n\"", code, body)
+	}
+	reason := errors.New("controller loop silent for 12s")
+	unhealthy.Store(&reason)
+	if code, body := get(t, url+"/healthz"); code != http.StatusServiceUnavailable || body != "controller loop silent for 12s\n" {
+		t.Errorf("unhealthy: GET /healthz = %d %q, want 503 with the reason", code, body)
+	}
+	unhealthy.Store(nil)
+	if code, _ := get(t, url+"/healthz"); code != http.StatusOK {
+		t.Errorf("recovered: GET /healthz = %d, want 200", code)
+	}
+	if code, _ := get(t, url+"/nothing"); code != http.StatusNotFound {
+		t.Errorf("GET /nothing = %d, want 404", code)
+	}
+}
+
+// TestRunShutdown: cancelling Run closes the port and returns nil.
+func TestRunShutdown(t *testing.T) {
+	m, err := New(Options{})
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	s, err := NewServer(ServerOptions{Listen: "127.0.0.1:0", Logger: testLogger(t)}, m)
+	if err != nil {
+		t.Fatalf("NewServer() = %v", err)
+	}
+	addr := s.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	if code, _ := get(t, "http://"+addr+"/healthz"); code != http.StatusOK {
+		t.Fatalf("GET /healthz = %d, want 200", code)
+	}
+	http.DefaultClient.CloseIdleConnections()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run() after cancel = %v, want nil", err)
+	}
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Errorf("dial %s after Run returned: connected, want refused", addr)
+	}
+}
+
+func TestListenTaken(t *testing.T) {
+	m, err := New(Options{})
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	s, err := NewServer(ServerOptions{Listen: "127.0.0.1:0"}, m)
+	if err != nil {
+		t.Fatalf("NewServer() = %v", err)
+	}
+	defer s.Close()
+	_, err = NewServer(ServerOptions{Listen: s.Addr().String()}, m)
+	if err == nil || !strings.Contains(err.Error(), "listen for metrics on "+s.Addr().String()) {
+		t.Errorf("NewServer() on a taken port = %v, want an error naming the address", err)
+	}
+	if _, err := NewServer(ServerOptions{}, m); err == nil {
+		t.Errorf("NewServer() without Listen = nil error, want one")
+	}
+}
+
+type recordingSink struct{ got []dock.Event }
+
+func (r *recordingSink) Emit(e dock.Event) error {
+	r.got = append(r.got, e)
+	if e.Type == dock.EventStartup {
+		return errors.New("disk full")
+	}
+	return nil
+}
+
+type stubCommander struct{ err error }
+
+func (c stubCommander) Do(context.Context, dock.Request) (any, error) { return struct{}{}, c.err }
+
+// TestWrappers: the event sink and commander wrappers pass everything on
+// and count what the dock reports.
+func TestWrappers(t *testing.T) {
+	m, err := New(Options{})
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	next := &recordingSink{}
+	sink := m.EventSink(next)
+	events := []dock.Event{
+		{Type: dock.EventSortieReport, Fields: map[string]any{"outcome": "complete", "launch_latency_s": 12.5}},
+		{Type: dock.EventSortieReport, Fields: map[string]any{"outcome": "aborted"}},
+		{Type: dock.EventFault, Fields: map[string]any{"fault": "lid: motion timed out"}},
+		{Type: dock.EventEStop, Fields: map[string]any{"pressed": true, "latched": true}},
+		{Type: dock.EventEStop, Fields: map[string]any{"pressed": false, "latched": true}},
+	}
+	for _, e := range events {
+		if err := sink.Emit(e); err != nil {
+			t.Fatalf("Emit(%s) = %v", e.Type, err)
+		}
+	}
+	if err := sink.Emit(dock.Event{Type: dock.EventStartup}); err == nil || err.Error() != "disk full" {
+		t.Errorf("Emit() = %v, want the next sink's error", err)
+	}
+	if len(next.got) != len(events)+1 {
+		t.Errorf("next sink got %d events, want %d", len(next.got), len(events)+1)
+	}
+	cmd := m.Commander(stubCommander{err: dock.ErrEStopLatched})
+	if _, err := cmd.Do(t.Context(), dock.Request{ID: "c-1", Name: dock.CmdLid}); !errors.Is(err, dock.ErrEStopLatched) {
+		t.Errorf("Do() = %v, want the wrapped error", err)
+	}
+	_, body := get(t, serve(t, m, nil)+"/metrics")
+	for series, v := range map[string]string{
+		`dock_agent_sorties_total{outcome="complete"}`:                          "1",
+		`dock_agent_sorties_total{outcome="aborted"}`:                           "1",
+		`dock_agent_launch_latency_seconds_count`:                               "1",
+		`dock_agent_launch_latency_seconds_sum`:                                 "12.5",
+		`dock_agent_faults_total{kind="fault"}`:                                 "1",
+		`dock_agent_faults_total{kind="estop"}`:                                 "1",
+		`dock_agent_commands_total{command="lid",result="precondition_failed"}`: "1",
+	} {
+		if got := sample(body, series); got != v {
+			t.Errorf("%s = %q, want %q", series, got, v)
+		}
+	}
+}
+
+// BenchmarkFrameIn: counting a frame on the per-frame path.
+func BenchmarkFrameIn(b *testing.B) {
+	m, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	names := []string{"HEARTBEAT", "GLOBAL_POSITION_INT", "ATTITUDE", "VFR_HUD", "SYS_STATUS", "GPS_RAW_INT"}
+	for _, n := range names {
+		m.FrameIn(n)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		m.FrameIn(names[i%len(names)])
+		i++
+	}
+}
+
+func TestFrameInAllocs(t *testing.T) {
+	m, err := New(Options{})
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	m.FrameIn("HEARTBEAT")
+	if n := testing.AllocsPerRun(1000, func() { m.FrameIn("HEARTBEAT") }); n != 0 {
+		t.Errorf("FrameIn() allocs = %v, want 0", n)
+	}
+}
