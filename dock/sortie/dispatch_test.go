@@ -1,0 +1,187 @@
+package sortie_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/route"
+)
+
+// target is ~1.1 km north-east of the dock: inside the 3-minute circle.
+var target = route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 45, 1100)
+
+func TestDispatchFromIdleToComplete(t *testing.T) {
+	r := newRig(t, nil)
+	start := r.clock.Now()
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.Ref = "INC-1" })
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	if res.SortieID == "" || res.CircleMin == nil || *res.CircleMin != 3 || res.Queued {
+		t.Fatalf("dispatch result = %+v, want a sortie in the 3-minute circle", res)
+	}
+	if res.DistanceM < 1090 || res.DistanceM > 1110 {
+		t.Errorf("distance_m = %v, want 1100", res.DistanceM)
+	}
+	id := res.SortieID
+
+	// Launch: the lid takes 12 s; take-off must follow its limit switch
+	// within a second.
+	r.until("take-off", fine, 20*time.Second, func() bool { return r.callCount("Takeoff") > 0 })
+	lidOpenAt := r.hw.Lid.Up.LastOff()
+	takeoff := r.clock.Now()
+	if lat := takeoff.Sub(start); lat < lidTravel || lat > lidTravel+time.Second {
+		t.Errorf("launch latency = %v, want lid travel %v + < 1s", lat, lidTravel)
+	}
+	if d := takeoff.Sub(lidOpenAt); d > time.Second {
+		t.Errorf("take-off %v after the lid-open limit switch, want < 1s", d)
+	}
+
+	r.until("complete", coarse, 10*time.Minute, r.phaseIs(id, dock.PhaseComplete))
+	want := []dock.Phase{dock.PhaseQueued, dock.PhasePreflight, dock.PhaseLaunching, dock.PhaseAirborne,
+		dock.PhaseOnStation, dock.PhaseReturning, dock.PhaseLanding, dock.PhaseLanded, dock.PhaseSecuring, dock.PhaseComplete}
+	if diff := cmp.Diff(want, r.ev.phases(id)); diff != "" {
+		t.Errorf("phases (-want +got):\n%s", diff)
+	}
+	st := r.refresh()
+	if st.Lid != dock.LidClosed || st.Arms != dock.ArmsClamped || !st.Charger {
+		t.Errorf("after securing: lid %s arms %s charger %v, want closed, clamped, on", st.Lid, st.Arms, st.Charger)
+	}
+	rep := r.ev.report(id)
+	if rep == nil {
+		t.Fatalf("no sortie.report for %s", id)
+	}
+	if rep["outcome"] != "complete" || rep["ref"] != "INC-1" {
+		t.Errorf("report outcome %v ref %v, want complete INC-1", rep["outcome"], rep["ref"])
+	}
+	if l := rep["launch_latency_s"].(float64); l < 12 || l > 13 {
+		t.Errorf("report launch_latency_s = %v, want 12..13", l)
+	}
+	if d := rep["distance_m"].(float64); d < 2000 || d > 2500 {
+		t.Errorf("report distance_m = %v, want about 2200", d)
+	}
+	if a := rep["max_alt_m"].(float64); a != 60 {
+		t.Errorf("report max_alt_m = %v, want 60", a)
+	}
+	if u := rep["battery_used_pct"].(float64); u <= 0 {
+		t.Errorf("report battery_used_pct = %v, want > 0", u)
+	}
+	if tts := rep["time_to_station_s"].(float64); tts < 80 || tts > 110 {
+		t.Errorf("report time_to_station_s = %v, want about 12 + 74 s", tts)
+	}
+	if r.sync().Sortie != nil {
+		t.Errorf("status still shows an active sortie")
+	}
+	// The vehicle flew GoTo, loitered (Hold) and came home (RTL).
+	for _, c := range []string{"Streams", "SetHome", "UploadMission", "Arm", "Takeoff", "GoTo", "Hold", "ReturnToLaunch"} {
+		if r.callCount(c) == 0 {
+			t.Errorf("vehicle never received %s", c)
+		}
+	}
+}
+
+func TestPreflightBlockedForWind(t *testing.T) {
+	r := newRig(t, nil)
+	r.setWeather(func(w *dock.Weather) { w.WindMPS, w.GustMPS = 14.2, 16 })
+	r.step(fine)
+	_, err := r.dispatch(target.Lat, target.Lon, nil)
+	if dock.CodeOf(err) != dock.CodePreconditionFailed {
+		t.Fatalf("dispatch in wind = %v, want precondition_failed", err)
+	}
+	var ge *dock.GateError
+	if !errors.As(err, &ge) {
+		t.Fatalf("dispatch error %T, want *dock.GateError", err)
+	}
+	want := []dock.Gate{
+		{Name: "wind", Unit: "mps", Value: 14.2, Limit: 12},
+		{Name: "gust", Unit: "mps", Value: 16, Limit: 15},
+	}
+	if diff := cmp.Diff(want, ge.Gates); diff != "" {
+		t.Errorf("gates (-want +got):\n%s", diff)
+	}
+	if n := len(r.ev.of(dock.EventPreflightBlocked)); n != 1 {
+		t.Errorf("%d preflight.blocked events, want 1", n)
+	}
+	if r.hw.Lid.Up.On() || r.callCount("Arm") > 0 {
+		t.Errorf("something moved after a refused dispatch")
+	}
+}
+
+func TestDispatchOutOfRange(t *testing.T) {
+	r := newRig(t, nil)
+	far := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 270, 4800) // upwind
+	_, err := r.dispatch(far.Lat, far.Lon, nil)
+	if dock.CodeOf(err) != dock.CodeOutOfRange {
+		t.Fatalf("dispatch 4.8 km away = %v, want out_of_range", err)
+	}
+	d := dock.DetailsOf(err).(map[string]any)
+	if d["circle_min"] != nil || d["distance_m"].(float64) < 4790 {
+		t.Errorf("details = %v, want circle_min null and distance_m 4800", d)
+	}
+	if len(r.ev.of(dock.EventSortiePhase)) != 0 {
+		t.Errorf("a sortie started for an out-of-range dispatch")
+	}
+}
+
+func TestLidStuckAbortsBeforeArming(t *testing.T) {
+	r := newRig(t, nil)
+	r.hw.Lid.Stuck(true)
+	res, err := r.dispatch(target.Lat, target.Lon, nil)
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	r.until("aborted", fine, 30*time.Second, r.phaseIs(res.SortieID, dock.PhaseAborted))
+	if n := r.callCount("Arm"); n != 0 {
+		t.Errorf("vehicle armed %d times with a stuck lid", n)
+	}
+	rep := r.ev.report(res.SortieID)
+	reasons := rep["reasons"].([]any)
+	if len(reasons) == 0 || !containsText(reasons[0], "open lid") {
+		t.Errorf("reasons = %v, want the lid named first", reasons)
+	}
+	if rep["outcome"] != "aborted" {
+		t.Errorf("outcome = %v, want aborted", rep["outcome"])
+	}
+}
+
+func TestEStopDuringLaunch(t *testing.T) {
+	r := newRig(t, nil)
+	res, err := r.dispatch(target.Lat, target.Lon, nil)
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	for range 500 { // 5 s into the launch
+		r.step(fine)
+	}
+	r.hw.Set(r.hw.EStop, true)
+	r.until("aborted", fine, 30*time.Second, r.phaseIs(res.SortieID, dock.PhaseAborted))
+	if n := r.callCount("Arm"); n != 0 {
+		t.Errorf("vehicle armed %d times during an e-stop", n)
+	}
+	if r.hw.AnyOn() {
+		t.Errorf("an output is on while the e-stop is latched")
+	}
+	ps := r.ev.phases(res.SortieID)
+	if !slices.Contains(ps, dock.PhaseLaunching) || slices.Contains(ps, dock.PhaseAirborne) {
+		t.Errorf("phases %v, want launching and no airborne", ps)
+	}
+}
+
+func containsText(v any, sub string) bool {
+	s, ok := v.(string)
+	return ok && len(sub) > 0 && len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0)
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}

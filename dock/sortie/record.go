@@ -1,0 +1,144 @@
+package sortie
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/route"
+)
+
+// Outcomes of a sortie report.
+const (
+	OutcomeComplete = "complete"
+	OutcomeAborted  = "aborted"
+	OutcomeFailed   = "failed"
+	OutcomeDryRunOK = "dry_run_ok"
+)
+
+// Reasons the engine gives itself.
+const (
+	ReasonAgentRestart = "agent_restart"
+)
+
+// Target is where a dispatch flies: AltM above home.
+type Target struct {
+	Lat  float64 `json:"lat"`
+	Lon  float64 `json:"lon"`
+	AltM float64 `json:"alt_m"`
+}
+
+// PhaseTime is when a sortie entered a phase.
+type PhaseTime struct {
+	Phase dock.Phase `json:"phase"`
+	At    time.Time  `json:"at"`
+}
+
+// Record is one sortie as persisted while it runs (active.json, on every
+// phase change) and, once it ended, its report (sorties/<id>.json and the
+// `sortie.report` event). Durations are in seconds, percent of a full
+// battery, distances and altitudes in metres.
+type Record struct {
+	ID        string          `json:"sortie_id"`
+	Kind      dock.SortieKind `json:"kind"`
+	Priority  dock.Priority   `json:"priority,omitempty"`
+	RequestID string          `json:"request_id,omitempty"`
+	Route     string          `json:"route,omitempty"`
+	Schedule  string          `json:"schedule,omitempty"`
+	Ref       string          `json:"ref,omitempty"`
+	Target    *Target         `json:"target,omitempty"`
+	LoiterS   float64         `json:"loiter_s,omitempty"`
+	DryRun    bool            `json:"dry_run,omitempty"`
+
+	Phase  dock.Phase  `json:"phase"`
+	Phases []PhaseTime `json:"phases"`
+
+	CommandAt      time.Time `json:"command_at"`
+	TakeoffAt      time.Time `json:"takeoff_at,omitzero"`
+	StationAt      time.Time `json:"station_at,omitzero"`
+	LaunchLatencyS float64   `json:"launch_latency_s,omitempty"`
+	TimeToStationS float64   `json:"time_to_station_s,omitempty"`
+	DistanceM      float64   `json:"distance_m"`
+	MaxAltM        float64   `json:"max_alt_m"`
+	BatteryStart   float64   `json:"battery_start_pct"`
+	BatteryEnd     float64   `json:"battery_end_pct"`
+	BatteryUsed    float64   `json:"battery_used_pct"`
+	Outcome        string    `json:"outcome,omitempty"`
+	Reasons        []string  `json:"reasons,omitempty"`
+	TLog           string    `json:"tlog,omitempty"`
+	DivertedFrom   string    `json:"diverted_from,omitempty"`
+	DivertedTo     string    `json:"diverted_to,omitempty"`
+}
+
+// fields flattens r for an event.
+func (r Record) fields() map[string]any {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return map[string]any{"sortie_id": r.ID, "error": err.Error()}
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return map[string]any{"sortie_id": r.ID, "error": err.Error()}
+	}
+	return m
+}
+
+// sortie is a sortie the engine handles: its record plus what only the
+// running engine knows. Owned by the loop goroutine.
+type sortie struct {
+	rec     Record
+	mission []dock.MissionItem
+	rt      route.Route // the route flown (dispatch: the target as one waypoint)
+
+	queuedAt    time.Time
+	launchAt    time.Time // the launch began
+	blockedNote string    // last preflight.blocked text, to report changes once
+
+	job        context.CancelFunc // launch or secure job, nil when none
+	aborting   bool               // abort requested before take-off
+	launched   bool               // take-off acknowledged
+	gotoSent   bool
+	loiterEnd  time.Time
+	recalled   bool   // RTL commanded
+	recallWhy  string // what asked for it (report reason), empty for a normal end
+	rtlBusy    bool   // an RTL / GoTo / Hold command in flight
+	holding    bool   // told to hold until the lid is open (invariant 7)
+	lidBusy    bool   // a lid motion for this flight in progress
+	lidRain    bool   // the lid was closed behind the vehicle for rain
+	turnaround bool   // land without securing: a dispatch waits to relaunch
+	divertTo   *sortie
+	linkLost   time.Time
+	linkNoted  bool
+	lastPos    *route.Point
+	recovered  bool
+}
+
+func (s *sortie) ref() *dock.SortieRef {
+	return &dock.SortieRef{ID: s.rec.ID, Kind: s.rec.Kind, Phase: s.rec.Phase}
+}
+
+func (s *sortie) inFlight() bool {
+	switch s.rec.Phase {
+	case dock.PhaseAirborne, dock.PhaseOnStation, dock.PhaseReturning, dock.PhaseLanding:
+		return true
+	}
+	return false
+}
+
+func (s *sortie) beforeTakeoff() bool {
+	switch s.rec.Phase {
+	case dock.PhaseQueued, dock.PhasePreflight, dock.PhaseLaunching:
+		return !s.launched
+	}
+	return false
+}
+
+func (s *sortie) reason(r string) {
+	for _, x := range s.rec.Reasons {
+		if x == r {
+			return
+		}
+	}
+	s.rec.Reasons = append(s.rec.Reasons, r)
+}
