@@ -274,7 +274,11 @@ func (c *Client) handleLocked(now time.Time, f *mavlink.Frame) {
 		}
 		c.lastBoot = bt
 	}
-	c.st.apply(now, f)
+	// The state is the autopilot's: a gimbal's or companion's position or
+	// battery must not overwrite it; their status texts are worth keeping.
+	if f.CompID == c.st.CompID || f.MsgID == 253 {
+		c.st.apply(now, f)
+	}
 	if len(c.waiters) == 0 {
 		return
 	}

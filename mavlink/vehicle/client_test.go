@@ -519,3 +519,37 @@ func TestNoVehicle(t *testing.T) {
 type nopSender struct{}
 
 func (nopSender) Write([]byte) error { return nil }
+
+func TestDiscoveryIgnoresOthers(t *testing.T) {
+	c := vehicle.New(vehicle.Options{}, nopSender{})
+	feed := func(sys, comp uint8, m mavlink.Message) {
+		t.Helper()
+		raw, err := mavlink.AppendMessage(nil, mavlink.Header{SysID: sys, CompID: comp}, m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f mavlink.Frame
+		if _, err := mavlink.NewParser(mavlink.ParserOptions{}).Next(raw, true, &f); err != nil {
+			t.Fatal(err)
+		}
+		c.Handle(&f)
+	}
+	feed(255, 190, &mavlink.Heartbeat{Type: mavlink.MAV_TYPE_GCS, Autopilot: mavlink.MAV_AUTOPILOT_INVALID})
+	feed(1, 154, &mavlink.Heartbeat{Type: mavlink.MAV_TYPE_GIMBAL, Autopilot: mavlink.MAV_AUTOPILOT_INVALID})
+	if c.State().Discovered {
+		t.Fatal("a ground station or gimbal heartbeat discovered a vehicle")
+	}
+	feed(1, 1, &mavlink.Heartbeat{Type: mavlink.MAV_TYPE_HEXAROTOR, Autopilot: mavlink.MAV_AUTOPILOT_PX4, BaseMode: mavlink.MAV_MODE_FLAG_SAFETY_ARMED, CustomMode: 67371008})
+	feed(1, 154, &mavlink.GlobalPositionInt{Lat: 1, Lon: 1})
+	s := c.State()
+	if !s.Discovered || s.Autopilot != vehicle.PX4 || s.VehicleType != mavlink.MAV_TYPE_HEXAROTOR || !s.Armed || s.Mode != "AUTO.MISSION" {
+		t.Fatalf("State() = %+v, want an armed PX4 hexarotor in AUTO.MISSION", s)
+	}
+	if s.PositionKnown {
+		t.Fatal("a gimbal's position was taken as the vehicle's")
+	}
+	feed(1, 1, &mavlink.GlobalPositionInt{Lat: 525200000, Lon: 1})
+	if s := c.State(); !s.PositionKnown || s.Lat != 52.52 {
+		t.Fatalf("autopilot position not taken: %+v", s)
+	}
+}

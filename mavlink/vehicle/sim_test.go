@@ -7,6 +7,8 @@ import (
 	"math"
 	"net"
 	"os"
+	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -35,6 +37,11 @@ type linkStack struct {
 	router *router.Router
 	rec    *flightlog.Recorder
 	gcs    *net.UDPConn
+	pair   *pty.Pair
+
+	mu        sync.Mutex
+	links     []bool // OnLink events
+	intervals int    // SET_MESSAGE_INTERVAL commands sent
 }
 
 func startSimStack(t *testing.T) *linkStack {
@@ -45,7 +52,7 @@ func startSimStack(t *testing.T) *linkStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pair, err := pty.Open(pty.Options{})
+	pair, err := pty.Open(pty.Options{Link: filepath.Join(t.TempDir(), "radio")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +64,7 @@ func startSimStack(t *testing.T) *linkStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &linkStack{sim: sim, rec: rec, gcs: gcs}
+	s := &linkStack{sim: sim, rec: rec, gcs: gcs, pair: pair}
 
 	var client *vehicle.Client
 	var rt *router.Router
@@ -82,6 +89,21 @@ func startSimStack(t *testing.T) *linkStack {
 	opts.OnSend = func(raw []byte) {
 		rt.Forward(raw)
 		rec.Write(raw)
+		var f mavlink.Frame
+		var cmd mavlink.CommandLong
+		if _, err := mavlink.NewParser(mavlink.ParserOptions{}).Next(raw, true, &f); err == nil && f.MsgID == cmd.MsgID() {
+			mavlink.DecodeMessage(&f, &cmd)
+			if cmd.Command == mavlink.MAV_CMD_SET_MESSAGE_INTERVAL {
+				s.mu.Lock()
+				s.intervals++
+				s.mu.Unlock()
+			}
+		}
+	}
+	opts.OnLink = func(alive bool) {
+		s.mu.Lock()
+		s.links = append(s.links, alive)
+		s.mu.Unlock()
 	}
 	client = vehicle.New(opts, link)
 	s.client, s.router = client, rt
@@ -261,4 +283,42 @@ func decodeLog(t *testing.T, path string) (frames, ours int) {
 		}
 	}
 	return frames, ours
+}
+
+func TestRadioUnplugAgainstSimulator(t *testing.T) {
+	s := startSimStack(t)
+	c := s.client
+	waitState(t, c, "telemetry", func(st vehicle.State) bool { return st.Alive && st.PositionKnown })
+	waitSetUps := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			s.mu.Lock()
+			got := s.intervals
+			s.mu.Unlock()
+			if got >= n*len(vehicle.DefaultStreams()) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d SET_MESSAGE_INTERVAL sent, want %d stream set-ups", got, n)
+			}
+			time.Sleep(10 * time.Millisecond) // polling a counter under a deadline
+		}
+	}
+	waitSetUps(1)
+	if err := s.pair.Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, c, "link lost", func(st vehicle.State) bool { return !st.Alive })
+	if err := s.pair.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	before := c.State().LastHeartbeat
+	waitState(t, c, "link back", func(st vehicle.State) bool { return st.Alive && st.LastHeartbeat.After(before) })
+	waitSetUps(2)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Equal(s.links, []bool{true, false, true}) {
+		t.Errorf("OnLink events %v, want alive, lost, alive", s.links)
+	}
 }
