@@ -18,6 +18,9 @@ import (
 	"github.com/jonboulle/clockwork"
 )
 
+// maxReadFailures is how many read errors in a row an endpoint survives.
+const maxReadFailures = 100
+
 // Defaults of Options.
 const (
 	DefaultClientTimeout = 10 * time.Second
@@ -301,14 +304,23 @@ func (r *Router) read(ep *endpoint) {
 	buf := make([]byte, 65536)
 	p := mavlink.NewParser(mavlink.ParserOptions{})
 	var f mavlink.Frame
+	failures := 0
 	for {
 		n, from, err := ep.pc.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			continue // e.g. ICMP port unreachable from a ground station not yet up
+			// A transient error (an ICMP error queued on the socket) is
+			// skipped; one that repeats would spin, so the endpoint stops
+			// hearing and says so.
+			if failures++; failures > maxReadFailures {
+				r.log.Error("endpoint stopped reading", "endpoint", ep.name, "err", err)
+				return
+			}
+			continue
 		}
+		failures = 0
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		if ep.server {
 			ep.mu.Lock()
