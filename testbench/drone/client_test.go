@@ -119,6 +119,18 @@ func (r *rig) waitLinks(n int) {
 	}
 }
 
+// received waits until the simulator has received n frames on its link.
+func (r *rig) received(n uint64) {
+	r.t.Helper()
+	deadline := time.Now().Add(ioWait)
+	for r.sim.Links()[0].Frames < n {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("simulator received %d frames, want %d", r.sim.Links()[0].Frames, n)
+		}
+		time.Sleep(time.Millisecond) // polling a condition with a deadline, not synchronising
+	}
+}
+
 func (r *rig) open() *client {
 	r.t.Helper()
 	port, err := serial.Open(r.pair.Path(), &serial.Mode{BaudRate: 115200})

@@ -114,8 +114,10 @@ func TestLinkDrop(t *testing.T) {
 	}
 	mark := r.cl.mark()
 	r.cl.skip()
+	before := r.sim.Links()[0].Frames
 	r.send(&mavlink.CommandLong{TargetSystem: 1, TargetComponent: 1, Command: mavlink.MAV_CMD_DO_SET_MODE,
 		Param1: float32(mavlink.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED), Param2: float32(ModeGuided)})
+	r.received(before + 1) // in, and ignored, during the drop
 	r.advance(2*time.Second, 100*time.Millisecond)
 	if _, ok := r.cl.waitFor(func(rx) bool { return true }, 300*time.Millisecond); ok {
 		t.Fatalf("frames %v arrived during the drop", r.cl.since(mark))

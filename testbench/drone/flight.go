@@ -153,8 +153,6 @@ type vehicle struct {
 	dropAcks         int
 	linkDownUntil    time.Time
 	loadRate         int
-	loadCarry        float64
-	loadIdx          int
 
 	// commands: the last COMMAND_LONG and its result, to answer retries
 	lastCmd    cmdKey
@@ -282,6 +280,10 @@ func (s *Sim) step(now time.Time, dt float64) {
 				v.takingOff = false
 			}
 		}
+	}
+	if v.takingOff && v.mode == ModeAuto && v.alt-v.groundAlt > 1 &&
+		(v.cur >= len(v.mission) || v.mission[v.cur].Command != mavlink.MAV_CMD_NAV_TAKEOFF) {
+		v.takingOff = false // left the ground for a first waypoint
 	}
 	v.fly(dt)
 	s.touchdown(now)
@@ -495,8 +497,8 @@ func (s *Sim) enterMode(now time.Time, m Mode) {
 	prev := v.mode
 	v.mode = m
 	v.landing = false
-	if v.takingOff && m != ModeGuided && m != ModeAuto {
-		v.takingOff = false
+	if v.takingOff && m != ModeGuided {
+		v.takingOff = false // AUTO's own take-off item takes over
 	}
 	switch m {
 	case ModeLand:

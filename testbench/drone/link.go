@@ -32,8 +32,10 @@ type link struct {
 	groupHz  [13]float64              // by MAV_DATA_STREAM id
 	override map[uint32]time.Duration // SET_MESSAGE_INTERVAL: >0 interval, <0 off
 	sched    []sched
-	hbNext   time.Time
-	loadLast time.Time
+	hbNext    time.Time
+	loadLast  time.Time
+	loadCarry float64 // fraction of a load frame owed
+	loadIdx   int
 
 	qmu  sync.Mutex
 	q    []byte
@@ -179,13 +181,13 @@ func (s *Sim) emitDue(l *link, now time.Time) {
 	if v.loadRate <= 0 {
 		return
 	}
-	v.loadCarry += float64(v.loadRate) * dt
-	n := int(v.loadCarry)
-	v.loadCarry -= float64(n)
+	l.loadCarry += float64(v.loadRate) * dt
+	n := int(l.loadCarry)
+	l.loadCarry -= float64(n)
 	n = min(n, v.loadRate) // at most a second's worth after a stall
 	for range n {
-		s.sendID(l, loadIDs[v.loadIdx%len(loadIDs)], now)
-		v.loadIdx++
+		s.sendID(l, loadIDs[l.loadIdx%len(loadIDs)], now)
+		l.loadIdx++
 	}
 }
 

@@ -356,7 +356,7 @@ func (s *Sim) stepMission(now time.Time) {
 				if v.onGround {
 					lat, lon, alt := v.tgtLat, v.tgtLon, v.tgtAlt
 					v.startTakeoff(alt - v.home.AltM)
-					v.tgtLat, v.tgtLon, v.takingOff = lat, lon, false
+					v.tgtLat, v.tgtLon = lat, lon
 				}
 			}
 			if !v.reached {

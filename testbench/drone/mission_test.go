@@ -282,3 +282,30 @@ func TestMissionUploadOutOfSequenceAndLegacyRequests(t *testing.T) {
 		t.Fatalf("upload: MISSION_ACK %v, want ACCEPTED", a.Type)
 	}
 }
+
+// A mission without a take-off item leaves the ground for its first
+// waypoint; NAV_LAND with a position flies there first.
+func TestMissionWithoutTakeoffLandsAtPoint(t *testing.T) {
+	r := newRig(t, Options{})
+	home := r.sim.State().Home
+	nLat, nLon := offsetPos(home, 50, 0)
+	eLat, eLon := offsetPos(home, 50, 40)
+	items := []mavlink.MissionItemInt{
+		item(0, mavlink.MAV_CMD_NAV_WAYPOINT, home.Lat, home.Lon, 0, 0, 0),
+		item(1, mavlink.MAV_CMD_NAV_WAYPOINT, nLat, nLon, 15, 0, 0),
+		item(2, mavlink.MAV_CMD_NAV_LAND, eLat, eLon, 0, 0, 0),
+	}
+	if got := r.upload(items); got != mavlink.MAV_MISSION_ACCEPTED {
+		t.Fatalf("upload = %v", got)
+	}
+	r.setMode(ModeGuided)
+	r.mustCommand(mavlink.MAV_CMD_COMPONENT_ARM_DISARM, 1)
+	if got := r.command(mavlink.MAV_CMD_MISSION_START, 1, 2); got != mavlink.MAV_RESULT_DENIED {
+		t.Errorf("MISSION_START with first/last = %v, want DENIED", got)
+	}
+	r.mustCommand(mavlink.MAV_CMD_MISSION_START)
+	st := r.advanceUntil("landed at the NAV_LAND point", 3*time.Minute, 200*time.Millisecond, func(st State) bool { return !st.Armed })
+	if d := distM(st.Lat, st.Lon, eLat, eLon); d > 1 || st.Landed != mavlink.MAV_LANDED_STATE_ON_GROUND {
+		t.Errorf("landed %.1f m from the NAV_LAND point (landed state %v), want on the ground there", d, st.Landed)
+	}
+}

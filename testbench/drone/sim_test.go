@@ -234,6 +234,7 @@ func TestArmTakeoffAndGuidedGoTo(t *testing.T) {
 	lat, lon = offsetPos(home, 0, 100)
 	r.send(&mavlink.SetPositionTargetGlobalInt{TargetSystem: 1, TargetComponent: 1, CoordinateFrame: mavlink.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT,
 		TypeMask: 0xFF8, LatInt: e7(lat), LonInt: e7(lon), Alt: 25})
+	r.barrier() // no reply to SET_POSITION_TARGET: be sure it is in before time moves
 	r.advanceUntil("arrive at the position target", 90*time.Second, 500*time.Millisecond, func(st State) bool {
 		return distM(st.Lat, st.Lon, lat, lon) < 1 && math.Abs(st.RelAltM-25) < 0.5
 	})
