@@ -27,11 +27,11 @@ const pollInterval = 100 * time.Millisecond
 // port), its sequence numbers and its outgoing queue.
 type link struct {
 	// Guarded by Sim.mu.
-	seq      uint8
-	enc      []byte
-	groupHz  [13]float64              // by MAV_DATA_STREAM id
-	override map[uint32]time.Duration // SET_MESSAGE_INTERVAL: >0 interval, <0 off
-	sched    []sched
+	seq       uint8
+	enc       []byte
+	groupHz   [13]float64              // by MAV_DATA_STREAM id
+	override  map[uint32]time.Duration // SET_MESSAGE_INTERVAL: >0 interval, <0 off
+	sched     []sched
 	hbNext    time.Time
 	loadLast  time.Time
 	loadCarry float64 // fraction of a load frame owed
