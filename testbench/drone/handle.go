@@ -154,6 +154,11 @@ func (s *Sim) handleFrame(l *link, f *mavlink.Frame) {
 			return
 		}
 		s.handleClearAll(l, f, m.mca.MissionType)
+	case 111: // TIMESYNC: answer a request (tc1 0) with our time since boot in ns
+		if mavlink.DecodeMessage(f, &m.ts) != nil || m.ts.Tc1 != 0 || !s.forUs(m.ts.TargetSystem, m.ts.TargetComponent) {
+			return
+		}
+		s.send(l, &mavlink.Timesync{Tc1: s.clock.Now().Sub(v.boot).Nanoseconds(), Ts1: m.ts.Ts1, TargetSystem: f.SysID, TargetComponent: f.CompID})
 	case 41: // MISSION_SET_CURRENT
 		if mavlink.DecodeMessage(f, &m.msc) != nil || !s.forUs(m.msc.TargetSystem, m.msc.TargetComponent) {
 			return
@@ -180,6 +185,7 @@ type inbound struct {
 	mr  mavlink.MissionRequest
 	mca mavlink.MissionClearAll
 	msc mavlink.MissionSetCurrent
+	ts  mavlink.Timesync
 }
 
 func byteAt(b []byte, i int) byte {

@@ -323,3 +323,14 @@ func TestParameters(t *testing.T) {
 		t.Errorf("working RTL altitude = %v m, want 30", rtlAlt)
 	}
 }
+
+func TestTimesync(t *testing.T) {
+	r := newRig(t, Options{})
+	r.advance(1500*time.Millisecond, 100*time.Millisecond)
+	r.send(&mavlink.Timesync{Ts1: 42})
+	var ts mavlink.Timesync
+	r.wait("TIMESYNC", isMsg(111)).decode(t, &ts)
+	if ts.Ts1 != 42 || ts.Tc1 != int64(1500*time.Millisecond) {
+		t.Errorf("TIMESYNC answer tc1 %d ts1 %d, want 1.5 s since boot in ns and 42", ts.Tc1, ts.Ts1)
+	}
+}
