@@ -1,8 +1,9 @@
 // Package app wires the dock agent together: config to hardware pins, the
-// dock controller, the weather station, the vehicle link, the sortie
-// engine and the MQTT service, with systemd notification and an orderly
-// shutdown. cmd/agent calls Run; the bench runs the very same Run in a
-// process of its own.
+// dock controller, the weather station, the vehicle link with its ground
+// station forward and flight logs, the sortie engine, the MQTT service and
+// the metrics endpoint, with systemd notification and an orderly shutdown.
+// cmd/agent calls Run; the bench runs the very same Run in a process of its
+// own.
 package app
 
 import (
@@ -26,7 +27,7 @@ import (
 type Options struct {
 	// Config is the loaded, validated config (config.Load).
 	Config *config.Config
-	// Version is reported in the MQTT status and logs.
+	// Version is reported in the MQTT status, metrics and logs.
 	Version string
 	// Logger is the agent's logger; nil discards.
 	Logger *slog.Logger
@@ -55,9 +56,10 @@ const (
 )
 
 // Run runs the agent until ctx ends, then shuts down in order: command
-// intake stops, every actuator is de-energised, the event outbox is
-// flushed, and the vehicle is sent nothing. It returns nil after a clean
-// shutdown and an error when the agent could not start.
+// intake stops, the sortie engine stops (a vehicle in the air is sent
+// nothing), every actuator is de-energised, the event outbox is flushed.
+// It returns nil after a clean shutdown and an error when the agent could
+// not start or a part failed.
 func Run(ctx context.Context, o Options) error {
 	cfg := o.Config
 	if cfg == nil {
@@ -98,12 +100,25 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("vehicle link: %w", err)
 	}
+	fwd, err := newForwarder(cfg, veh, clock, log.With("component", "router"))
+	if err != nil {
+		return err
+	}
+	flog, err := newFlightLog(cfg, veh, clock, log.With("component", "flightlog"))
+	if err != nil {
+		return err
+	}
 
-	// The service is made before the controller (whose events it stores), so
-	// it gets the commander and the state source filled in before Run.
+	// The MQTT service is made before the controller and the engine (whose
+	// events it stores), so it gets a commander and a state source that are
+	// filled in before it runs.
 	cmdr := &commander{}
 	state := &stateSource{}
-	svc, err := telemetry.NewService(telemetryOptions(cfg, o.Version, clock, log.With("component", "telemetry")), cmdr, state, veh.State)
+	topts := telemetryOptions(cfg, o.Version, clock, log.With("component", "telemetry"))
+	if cfg.MQTT.MAVLinkBridge {
+		topts.Bridge = veh.write
+	}
+	svc, err := telemetry.NewService(topts, cmdr, state, veh.State)
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
@@ -112,68 +127,79 @@ func Run(ctx context.Context, o Options) error {
 			log.Error("close outbox", "err", err)
 		}
 	}()
+	if cfg.MQTT.MAVLinkBridge {
+		veh.addTap(func(raw []byte, src frameSource) {
+			if src == fromVehicle {
+				svc.PublishFrame(raw)
+			}
+		})
+	}
 
 	wd := &watchdog{interval: max(wdInterval, 0), clock: clock, notify: notify}
-	ctrl, err := dock.NewController(controllerOptions(cfg, wd, hw, clock, log.With("component", "controller")), hw.pins, veh.State, svc.Events())
+	mx, err := newMetrics(cfg, o.Version, veh, svc, state, wd, clock, log.With("component", "metrics"))
+	if err != nil {
+		return err
+	}
+	events := mx.eventSink(svc.Events())
+	ctrl, err := dock.NewController(controllerOptions(cfg, wd, hw, clock, log.With("component", "controller")), hw.pins, veh.State, events)
 	if err != nil {
 		return fmt.Errorf("dock controller: %w", err)
 	}
+	state.ctrl = ctrl
 	station, err := buildWeather(cfg, hw, ctrl.SetWeather, log.With("component", "weather"))
 	if err != nil {
 		return err
 	}
-	if err := cmdr.init(cfg, ctrl, veh, svc.Events(), clock, log); err != nil {
+	engine, err := buildEngine(cfg, ctrl, veh, events, flog, clock, log.With("component", "sortie"))
+	if err != nil {
 		return err
 	}
-	state.ctrl = ctrl
+	cmdr.next = mx.commander(engine)
 
 	// Three groups, stopped in order at shutdown: intake (MQTT), the dock
-	// controller, then what it reads (pins, weather, vehicle link).
+	// (engine and controller), then what it reads (pins, weather, vehicle
+	// link, forward, metrics).
 	ioCtx, stopIO := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopIO()
-	ctrlCtx, stopCtrl := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopCtrl()
+	dockCtx, stopDock := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDock()
 	mqttCtx, stopMQTT := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopMQTT()
-	var ioWG, ctrlWG, mqttWG sync.WaitGroup
-	runErr := make(chan error, 4)
+	var ioWG, dockWG, mqttWG sync.WaitGroup
+	runErr := make(chan error, 8)
+	part := func(name string, run func(context.Context) error, ctx context.Context) func() {
+		return func() {
+			if err := run(ctx); err != nil {
+				runErr <- fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	}
 	ioWG.Go(func() { hw.run(ioCtx) })
 	if station != nil {
-		ioWG.Go(func() { _ = station.Run(ioCtx) })
+		ioWG.Go(part("weather station", station.Run, ioCtx))
 	}
-	ioWG.Go(func() {
-		if err := veh.Run(ioCtx); err != nil {
-			runErr <- fmt.Errorf("vehicle link: %w", err)
-		}
-	})
+	ioWG.Go(part("vehicle link", veh.Run, ioCtx))
+	if fwd != nil {
+		ioWG.Go(part("ground station forward", fwd.Run, ioCtx))
+	}
 	ioWG.Go(func() { wd.Run(ioCtx) })
+	if mx.server != nil {
+		ioWG.Go(part("metrics", mx.server.Run, ioCtx))
+	}
 
 	// READY once the hardware has been read and the broker tried. The
 	// controller starts on read inputs, so that it finds the parts where
-	// they are.
+	// they are; the MQTT side starts on a read dock, so that the first
+	// retained state is true, not "unknown".
 	if err := hw.waitRead(ctx, hardwareReadTimeout); err != nil {
 		log.Error("dock hardware not readable at start; the dock stays in fault until it answers", "err", err)
 	}
-	ctrlWG.Go(func() {
-		if err := ctrl.Run(ctrlCtx); err != nil {
-			runErr <- fmt.Errorf("dock controller: %w", err)
-		}
-	})
-	ctrlWG.Go(func() {
-		if err := cmdr.run(ctrlCtx); err != nil {
-			runErr <- err
-		}
-	})
+	dockWG.Go(part("dock controller", ctrl.Run, dockCtx))
 	if _, err := ctrl.Refresh(ctx); err != nil && ctx.Err() == nil {
 		log.Error("dock state not read at start", "err", err)
 	}
-	// The MQTT side starts on a read dock, so the first retained state is
-	// true, not "unknown".
-	mqttWG.Go(func() {
-		if err := svc.Run(mqttCtx); err != nil {
-			runErr <- fmt.Errorf("mqtt: %w", err)
-		}
-	})
+	dockWG.Go(part("sortie engine", engine.Run, dockCtx))
+	mqttWG.Go(part("mqtt", svc.Run, mqttCtx))
 	if !waitConnected(ctx, clock, svc, brokerWait) && ctx.Err() == nil {
 		log.Error("mqtt broker not reachable at start; retrying in the background", "brokers", cfg.MQTT.Brokers)
 	}
@@ -206,10 +232,13 @@ loop:
 	notify.Notify("STATUS=stopping")
 	log.Info("shutting down")
 	stopMQTT() // intake stops first; the outbox flushes with its own deadline
-	stopCtrl() // the controller ends motions and de-energises every output
-	ctrlWG.Wait()
+	stopDock() // the engine stops, the controller ends motions and cuts every output
+	dockWG.Wait()
 	if err := ctrl.Halt(); err != nil {
 		log.Error("de-energise outputs at shutdown", "err", err)
+	}
+	if err := flog.stop(); err != nil {
+		log.Error("close flight log", "err", err)
 	}
 	stopIO()
 	ioWG.Wait()
@@ -248,6 +277,7 @@ func controllerOptions(cfg *config.Config, wd *watchdog, hw *hardware, clock clo
 		Watchdog:          wd.Beat,
 		WatchdogInterval:  loopBeat,
 		InputsHealthy:     hw.inputsHealthy,
+		CutAll:            hw.cutAll,
 		Clock:             clock,
 		Logger:            log,
 	}
@@ -286,3 +316,11 @@ type stateSource struct{ ctrl *dock.Controller }
 
 func (s *stateSource) Subscribe() (<-chan dock.State, func()) { return s.ctrl.Subscribe() }
 func (s *stateSource) Snapshot() dock.State                   { return s.ctrl.Snapshot() }
+
+// commander hands commands to the sortie engine (through the metrics'
+// counting wrapper), which is made after the MQTT service.
+type commander struct{ next dock.Commander }
+
+func (c *commander) Do(ctx context.Context, req dock.Request) (any, error) {
+	return c.next.Do(ctx, req)
+}

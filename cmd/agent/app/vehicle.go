@@ -31,8 +31,17 @@ type vehicleLink struct {
 	unsigned atomic.Uint64
 
 	mu   sync.Mutex
-	taps []func(raw []byte, fromVehicle bool)
+	taps []func(raw []byte, src frameSource)
 }
+
+// frameSource says where a frame on the vehicle link came from.
+type frameSource int
+
+const (
+	fromVehicle frameSource = iota // heard from the vehicle
+	fromAgent                      // sent by the agent's vehicle client
+	fromOthers                     // sent to the vehicle for a ground station or the MQTT bridge
+)
 
 func newVehicleLink(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) (*vehicleLink, error) {
 	v := &vehicleLink{log: log}
@@ -70,7 +79,7 @@ func newVehicleLink(cfg *config.Config, clock clockwork.Clock, log *slog.Logger)
 		Clock:       clock, Log: log,
 		LinkTimeout: vc.HeartbeatTimeout,
 		Streams:     streams,
-		OnSend:      func(raw []byte) { v.tap(raw, false) },
+		OnSend:      func(raw []byte) { v.tap(raw, fromAgent) },
 		OnLink: func(alive bool) {
 			if alive {
 				log.Info("vehicle link up")
@@ -104,20 +113,21 @@ func streamsFromConfig(rates map[string]float64) ([]vehicle.Stream, error) {
 	return out, errors.Join(errs...)
 }
 
-// addTap registers a function that sees every frame, from the vehicle
-// (fromVehicle) or sent by us. Taps must not block.
-func (v *vehicleLink) addTap(f func(raw []byte, fromVehicle bool)) {
+// addTap registers a function that sees every frame on the link, with
+// where it came from. raw is valid during the call only; taps must not
+// block.
+func (v *vehicleLink) addTap(f func(raw []byte, src frameSource)) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.taps = append(v.taps, f)
 }
 
-func (v *vehicleLink) tap(raw []byte, fromVehicle bool) {
+func (v *vehicleLink) tap(raw []byte, src frameSource) {
 	v.mu.Lock()
 	taps := v.taps
 	v.mu.Unlock()
 	for _, t := range taps {
-		t(raw, fromVehicle)
+		t(raw, src)
 	}
 }
 
@@ -129,7 +139,7 @@ func (v *vehicleLink) onFrame(f *mavlink.Frame) {
 		return
 	}
 	v.client.Handle(f)
-	v.tap(f.Raw, true)
+	v.tap(f.Raw, fromVehicle)
 }
 
 // Run runs the transport and the client until ctx ends.
@@ -149,8 +159,15 @@ func (v *vehicleLink) Run(ctx context.Context) error {
 	return errors.Join(all...)
 }
 
-// write sends raw frames to the vehicle (the MQTT bridge, ground stations).
-func (v *vehicleLink) write(raw []byte) error { return v.link.Write(raw) }
+// write sends raw frames of a ground station or the MQTT bridge to the
+// vehicle; the flight log and metrics see them.
+func (v *vehicleLink) write(raw []byte) error {
+	if err := v.link.Write(raw); err != nil {
+		return err
+	}
+	v.tap(raw, fromOthers)
+	return nil
+}
 
 // State implements dock.Vehicle.
 func (v *vehicleLink) State() dock.VehicleState {

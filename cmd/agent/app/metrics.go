@@ -1,0 +1,107 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/dockagent/dock-agent/config"
+	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/mavlink"
+	"github.com/dockagent/dock-agent/telemetry"
+	"github.com/dockagent/dock-agent/telemetry/metrics"
+)
+
+// agentMetrics is the Prometheus side: collectors fed by the vehicle link's
+// taps, the command and event wrappers, and the /metrics + /healthz server
+// (nil when metrics.listen is empty, in which case nothing is counted).
+type agentMetrics struct {
+	m      *metrics.Metrics
+	server *metrics.Server
+}
+
+func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telemetry.Service, state *stateSource, wd *watchdog, clock clockwork.Clock, log *slog.Logger) (*agentMetrics, error) {
+	if cfg.Metrics.Listen == "" {
+		return &agentMetrics{}, nil
+	}
+	m, err := metrics.New(metrics.Options{
+		Version: version,
+		Link: func() metrics.LinkStats {
+			s := veh.State()
+			return metrics.LinkStats{Up: s.Link, LossPct: s.LossPct, BadCRC: veh.link.Stats().BadCRC}
+		},
+		MQTT: func() metrics.MQTTStats {
+			h := svc.Health()
+			return metrics.MQTTStats{
+				Connected: h.Connected, ConnectionLosses: h.ConnectionLosses, OutboxDepth: h.OutboxDepth,
+				EventsPublished: h.EventsPublished, EventsDropped: h.EventsDropped, CommandsRejected: h.CommandsRejected,
+			}
+		},
+		State: func() dock.State {
+			if state.ctrl == nil {
+				return dock.State{}
+			}
+			return state.ctrl.Snapshot()
+		},
+		Runtime: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	srv, err := metrics.NewServer(metrics.ServerOptions{
+		Listen: cfg.Metrics.Listen,
+		Health: func() error {
+			if !wd.Healthy(4 * loopBeat) {
+				return errors.New("dock controller loop not running")
+			}
+			return nil
+		},
+		Logger: log,
+		Clock:  clock,
+	}, m)
+	if err != nil {
+		return nil, fmt.Errorf("metrics on %s: %w", cfg.Metrics.Listen, err)
+	}
+	veh.addTap(func(raw []byte, src frameSource) {
+		name := messageName(raw)
+		if src == fromVehicle {
+			m.FrameIn(name)
+		} else {
+			m.FrameOut(name)
+		}
+	})
+	return &agentMetrics{m: m, server: srv}, nil
+}
+
+// messageName names the message of a raw frame for the frame counters.
+func messageName(raw []byte) string {
+	var id uint32
+	switch {
+	case len(raw) >= 10 && raw[0] == 0xFD:
+		id = uint32(raw[7]) | uint32(raw[8])<<8 | uint32(raw[9])<<16
+	case len(raw) >= 6 && raw[0] == 0xFE:
+		id = uint32(raw[5])
+	default:
+		return "invalid"
+	}
+	if info := mavlink.LookupMessage(id); info != nil {
+		return info.Name
+	}
+	return "unknown"
+}
+
+func (a *agentMetrics) eventSink(next dock.EventSink) dock.EventSink {
+	if a.m == nil {
+		return next
+	}
+	return a.m.EventSink(next)
+}
+
+func (a *agentMetrics) commander(next dock.Commander) dock.Commander {
+	if a.m == nil {
+		return next
+	}
+	return a.m.Commander(next)
+}
