@@ -182,6 +182,7 @@ func (e *Engine) etaFromVehicle(t Target, st dock.State) time.Duration {
 // home again once it is. With the link lost the lid opens at once.
 func (e *Engine) lidForReturn(now time.Time, s *sortie, st dock.State, v dock.VehicleState, eta time.Duration, returning bool) {
 	if st.Lid == dock.LidOpen {
+		s.lidOpenAt = time.Time{}
 		if s.holding && !s.rtlBusy {
 			e.log.Info("lid open: vehicle sent home again", "sortie_id", s.rec.ID)
 			e.sendRTL(s)
@@ -194,10 +195,18 @@ func (e *Engine) lidForReturn(now time.Time, s *sortie, st dock.State, v dock.Ve
 	}
 	if !s.lidBusy && st.Lid != dock.LidOpening {
 		e.moveLid(s, dock.MotionOpenLid)
+		s.lidOpenAt = now
 	}
-	if v.Link && eta < openTime && !s.holding && s.rec.Phase != dock.PhaseLanding {
+	if s.lidOpenAt.IsZero() {
+		s.lidOpenAt = now
+	}
+	// What is left of the opening by the estimate; a lid slower than its
+	// estimate (ice, a tired motor) still holds the vehicle at HoldETA.
+	left := max(openTime-now.Sub(s.lidOpenAt), e.opts.HoldETA)
+	if v.Link && eta < left && !s.holding && s.rec.Phase != dock.PhaseLanding {
 		s.holding = true
-		e.log.Warn("lid cannot be open in time: vehicle told to hold", "sortie_id", s.rec.ID, "eta", eta, "lid_open", openTime)
+		s.reason("held: lid not open in time for the return")
+		e.log.Warn("lid cannot be open in time: vehicle told to hold", "sortie_id", s.rec.ID, "eta", eta, "lid_left", left)
 		e.vehicleCmd(s, "hold", e.veh.Hold, func(_ time.Time, err error) {
 			if err != nil {
 				s.holding = false
@@ -245,7 +254,7 @@ func (e *Engine) moveLid(s *sortie, m dock.Motion) {
 // dispatch (the lid stays open, the arms released).
 func (e *Engine) landed(now time.Time, s *sortie) {
 	e.setPhase(now, s, dock.PhaseLanded, "")
-	if s.turnaround && len(e.queue) > 0 {
+	if len(e.queue) > 0 {
 		s.reason("turnaround for dispatch " + e.queue[0].rec.ID)
 		e.unsecured = true
 		e.finish(now, s, dock.PhaseComplete, OutcomeComplete)

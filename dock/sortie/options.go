@@ -80,6 +80,10 @@ type Options struct {
 	// LidMargin is how much earlier than strictly needed the lid starts
 	// opening for a returning vehicle (invariant 7). Default 10s.
 	LidMargin time.Duration
+	// HoldETA: a returning vehicle this close (in time) to home while the
+	// lid is not yet open is told to hold until it is (invariant 7), even
+	// when the lid's estimate says it should be open by then. Default 5s.
+	HoldETA time.Duration
 	// LinkLostAfter is how long the vehicle link may be silent in flight
 	// before the engine reports it. Default 5s.
 	LinkLostAfter time.Duration
@@ -124,6 +128,7 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	def(&o.Tick, time.Second)
 	def(&o.LidMargin, 10*time.Second)
+	def(&o.HoldETA, 5*time.Second)
 	def(&o.LinkLostAfter, 5*time.Second)
 	def(&o.QueueTimeout, 10*time.Minute)
 	def(&o.RecoverWait, 15*time.Second)

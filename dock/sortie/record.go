@@ -100,13 +100,14 @@ type sortie struct {
 	launched   bool               // take-off acknowledged
 	gotoSent   bool
 	loiterEnd  time.Time
-	recalled   bool   // RTL commanded
-	recallWhy  string // what asked for it (report reason), empty for a normal end
-	rtlBusy    bool   // an RTL / GoTo / Hold command in flight
-	holding    bool   // told to hold until the lid is open (invariant 7)
-	lidBusy    bool   // a lid motion for this flight in progress
-	lidRain    bool   // the lid was closed behind the vehicle for rain
-	turnaround bool   // land without securing: a dispatch waits to relaunch
+	recalled   bool      // RTL commanded
+	recallWhy  string    // what asked for it (report reason), empty for a normal end
+	rtlBusy    bool      // an RTL / GoTo / Hold command in flight
+	holding    bool      // told to hold until the lid is open (invariant 7)
+	lidBusy    bool      // a lid motion for this flight in progress
+	lidRain    bool      // the lid was closed behind the vehicle for rain
+	lidOpenAt  time.Time // the lid began opening for the return
+	turnaround bool      // land without securing: a dispatch waits to relaunch
 	divertTo   *sortie
 	linkLost   time.Time
 	linkNoted  bool
