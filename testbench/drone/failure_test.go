@@ -1,12 +1,15 @@
 package drone
 
 import (
+	"context"
 	"math"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dockagent/dock-agent/mavlink"
+	"github.com/dockagent/dock-agent/testbench/pty"
+	"github.com/jonboulle/clockwork"
 )
 
 func TestLostAckRetryIsAnsweredNotRerun(t *testing.T) {
@@ -211,5 +214,61 @@ func TestLoadStreamAndWriteCallback(t *testing.T) {
 	// The write time is the simulator's clock time.
 	if lastAt.Before(epoch.Add(time.Second)) || lastAt.After(r.clk.Now()) {
 		t.Errorf("last write at %v, want within the simulated second ending %v", lastAt, r.clk.Now())
+	}
+}
+
+// TestServeEndsWithDeadReader: nobody reads the pty (the agent died), the
+// pty fills, frames are dropped, and Serve still ends on cancel; closing
+// the pair releases the blocked writer (goleak checks it).
+func TestServeEndsWithDeadReader(t *testing.T) {
+	clk := clockwork.NewFakeClockAt(epoch)
+	sim, err := New(Options{LoadRate: 3000, Logger: testLogger(t)}, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := pty.Open(pty.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pair.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		_ = sim.Run(ctx)
+	}()
+	defer func() { <-runDone }()
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- sim.Serve(ctx, pair) }()
+	deadline := time.Now().Add(ioWait)
+	for len(sim.Links()) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("link not served")
+		}
+		time.Sleep(time.Millisecond) // polling a condition with a deadline
+	}
+	for range 100 { // 2 s at 3000 msg/s: far more than a pty holds
+		if err := clk.BlockUntilContext(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(20 * time.Millisecond)
+	}
+	deadline = time.Now().Add(ioWait)
+	for sim.Links()[0].Dropped == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing dropped with nobody reading: %+v", sim.Links()[0])
+		}
+		time.Sleep(time.Millisecond) // polling a condition with a deadline
+	}
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve = %v, want nil", err)
+		}
+	case <-time.After(ioWait):
+		t.Fatal("Serve did not end with a blocked writer")
 	}
 }

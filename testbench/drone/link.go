@@ -241,9 +241,11 @@ func (s *Sim) sendAll(m mavlink.Message) {
 //
 // Reads return on ctx's end by themselves when rw has SetReadDeadline (a
 // net.Conn) or SetReadTimeout (a pty.Pair, a serial port: Serve sets
-// 100 ms); otherwise the caller must close rw to end Serve. A Write that
-// blocks (a full pty whose reader died) holds Serve until rw is closed;
-// frames meanwhile are dropped, not buffered without bound.
+// 100 ms); otherwise the caller must close rw to end Serve. A Write can
+// block when the peer stopped reading (a pty whose agent died fills after
+// ~8 KB): frames are then dropped, not buffered without bound, and at the
+// end Serve returns after 1 s (wall clock) leaving the blocked writer to
+// end when rw is closed.
 func (s *Sim) Serve(ctx context.Context, rw io.ReadWriter) error {
 	s.mu.Lock()
 	l := newLink(s.clock.Now())
@@ -280,9 +282,19 @@ func (s *Sim) Serve(ctx context.Context, rw io.ReadWriter) error {
 	}()
 	err := s.readLoop(ctx, l, rw)
 	cancel()
-	<-done
+	// A writer blocked on a peer that stopped reading (a pty whose reader
+	// died, its buffer full) cannot be woken without closing rw, which is
+	// the caller's: give it a moment, then leave it to end when rw closes.
+	select {
+	case <-done:
+	case <-real.After(writerGrace):
+		s.log.Warn("drone link writer still blocked at the end of Serve; it ends when the port is closed")
+	}
 	return err
 }
+
+// writerGrace is how long (wall-clock) Serve waits for a blocked writer.
+const writerGrace = time.Second
 
 // writeLoop writes the queued frames in batches and reports each written
 // frame to Options.OnFrameWritten.
