@@ -240,7 +240,9 @@ func (r *rig) step(d time.Duration) {
 	r.pilot.fly(d)
 	r.feedWeather()
 	r.refresh()
-	r.sync()
+	if r.stopEngine != nil {
+		r.sync()
+	}
 	r.checkInvariants()
 }
 
@@ -254,7 +256,9 @@ func (r *rig) until(what string, d, max time.Duration, cond func() bool) {
 		}
 		r.step(d)
 	}
-	r.sync() // let the loop finish what made cond true
+	if r.stopEngine != nil {
+		r.sync() // let the loop finish what made cond true
+	}
 }
 
 func (r *rig) allPhases() []string {
