@@ -508,7 +508,7 @@ func (s *Sim) enterMode(now time.Time, m Mode) {
 		v.startRTL()
 	case ModeAuto:
 		if prev != ModeAuto {
-			s.startMission(now, 0)
+			s.startMission()
 		}
 	default:
 		if !v.takingOff {

@@ -276,7 +276,7 @@ func (s *Sim) execute(l *link, c command) (mavlink.MAVResult, uint32) {
 			}
 		}
 		if !v.running {
-			s.startMission(now, 0)
+			s.startMission()
 		}
 		return mavlink.MAV_RESULT_ACCEPTED, noMessage
 	case mavlink.MAV_CMD_NAV_LOITER_UNLIM:

@@ -272,15 +272,13 @@ func (s *Sim) handleClearAll(l *link, f *mavlink.Frame, t mavlink.MAVMissionType
 	s.missionAck(l, f, mavlink.MAV_MISSION_ACCEPTED, t)
 }
 
-// startMission starts the mission at item first, or (first 0) resumes it
-// where it stopped, or restarts it when it had completed. Caller holds mu.
-func (s *Sim) startMission(now time.Time, first int) {
+// startMission resumes the mission where it stopped, or restarts it at
+// item 1 when it had not started or had completed (MIS_RESTART 0).
+// Caller holds mu.
+func (s *Sim) startMission() {
 	v := &s.v
 	v.running = true
-	switch {
-	case first > 0 && first < len(v.mission):
-		v.cur = first
-	case v.cur < 1 || v.cur >= len(v.mission) || s.missionComplete():
+	if v.cur < 1 || v.cur >= len(v.mission) {
 		v.cur = 1
 	}
 	v.navStarted, v.reached = false, false
