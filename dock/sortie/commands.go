@@ -154,9 +154,22 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 	if a.AltM != nil {
 		alt = *a.AltM
 	}
+	maxAlt := e.opts.Limits.MaxAltM
+	if maxAlt <= 0 {
+		maxAlt = route.DefaultMaxAltM
+	}
+	if !(alt >= 2 && alt <= maxAlt) {
+		return nil, dock.Errorf(dock.CodeOutOfRange, "dispatch: alt_m %g outside [2, %g] m above home", alt, maxAlt)
+	}
 	loiter := e.opts.Flight.DefaultLoiter
 	if a.LoiterS != nil {
+		if !(*a.LoiterS >= 0 && *a.LoiterS <= 3600) {
+			return nil, dock.Errorf(dock.CodeOutOfRange, "dispatch: loiter_s %g outside [0, 3600]", *a.LoiterS)
+		}
 		loiter = time.Duration(*a.LoiterS * float64(time.Second))
+	}
+	if a.Priority != "" && a.Priority != dock.PriorityAlarm && a.Priority != dock.PriorityRoutine {
+		return nil, dock.Errorf(dock.CodeInvalidArgument, "dispatch: priority %q is not alarm or routine", a.Priority)
 	}
 	prio := a.Priority
 	if prio == "" {
@@ -203,7 +216,6 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 				return res, nil
 			}
 			e.enqueue(now, s, true)
-			e.active.turnaround = true
 			e.recall(now, e.active, "recalled for alarm dispatch "+s.rec.ID+": battery does not cover the diversion")
 			res.Queued = true
 			return res, nil

@@ -62,7 +62,6 @@ type Engine struct {
 	unsecured   bool   // the vehicle landed without securing (turnaround)
 	recoverBy   time.Time
 	lastCircles circleKey
-	circlesAt   time.Time
 	lastID      string
 	idSeq       int
 }
@@ -197,7 +196,7 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	now := e.clock.Now()
 	e.loadActive(now)
-	e.updateCircles(now, true)
+	e.updateCircles(true)
 	ticker := e.clock.NewTicker(e.opts.Tick)
 	defer ticker.Stop()
 	e.tick(now)
@@ -309,13 +308,13 @@ func (e *Engine) circleParams() circle.Params {
 
 // updateCircles keeps the controller's response circles current: they
 // are recomputed when the wind or the launch estimate changed.
-func (e *Engine) updateCircles(now time.Time, force bool) {
+func (e *Engine) updateCircles(force bool) {
 	st := e.hw.Snapshot()
 	p := e.circleParams()
 	k := circleKey{wind: st.Weather.WindMPS, dir: st.Weather.DirDeg, launch: p.Launch}
 	if !force && k == e.lastCircles {
 		return
 	}
-	e.lastCircles, e.circlesAt = k, now
+	e.lastCircles = k
 	e.hw.SetCircles(dock.Circles{RadiiM: p.Radii(), GeoJSON: p.GeoJSON(windOf(st), 64)})
 }

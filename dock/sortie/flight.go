@@ -13,7 +13,7 @@ import (
 // tick runs every Tick on the loop: recovery, in-flight monitoring, the
 // queue, idle securing, the charger and the circles.
 func (e *Engine) tick(now time.Time) {
-	e.updateCircles(now, false)
+	e.updateCircles(false)
 	if s := e.active; s != nil && s.recovered {
 		e.recoverStep(now, s)
 	}
@@ -225,7 +225,6 @@ func (e *Engine) lidForRain(now time.Time, s *sortie, st dock.State, v dock.Vehi
 	if v.RelAltM <= e.opts.Limits.ClearanceAltM || eta <= 2*(e.hw.LidOpenEstimate()+e.opts.LidMargin) {
 		return
 	}
-	s.lidRain = true
 	e.log.Info("raining: closing the lid behind the vehicle", "sortie_id", s.rec.ID)
 	e.moveLid(s, dock.MotionCloseLid)
 }

@@ -163,7 +163,7 @@ func (e *Engine) launched(now time.Time, s *sortie, r launchResult) {
 		e.storeLaunchTimes()
 		e.log.Info("take-off", "sortie_id", s.rec.ID, "launch_latency", lat)
 		e.setPhase(now, s, dock.PhaseAirborne, "")
-		e.updateCircles(now, false)
+		e.updateCircles(false)
 	default:
 		if !s.aborting || !errors.Is(r.err, context.Canceled) {
 			s.reason(r.err.Error())

@@ -138,7 +138,6 @@ func (e *Engine) recall(now time.Time, s *sortie, why string) {
 	}
 	if why != "" {
 		s.reason(why)
-		s.recallWhy = why
 	}
 	s.recalled = true
 	e.sendRTL(s)

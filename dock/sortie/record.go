@@ -95,24 +95,20 @@ type sortie struct {
 	launchAt    time.Time // the launch began
 	blockedNote string    // last preflight.blocked text, to report changes once
 
-	job        context.CancelFunc // launch or secure job, nil when none
-	aborting   bool               // abort requested before take-off
-	launched   bool               // take-off acknowledged
-	gotoSent   bool
-	loiterEnd  time.Time
-	recalled   bool      // RTL commanded
-	recallWhy  string    // what asked for it (report reason), empty for a normal end
-	rtlBusy    bool      // an RTL / GoTo / Hold command in flight
-	holding    bool      // told to hold until the lid is open (invariant 7)
-	lidBusy    bool      // a lid motion for this flight in progress
-	lidRain    bool      // the lid was closed behind the vehicle for rain
-	lidOpenAt  time.Time // the lid began opening for the return
-	turnaround bool      // land without securing: a dispatch waits to relaunch
-	divertTo   *sortie
-	linkLost   time.Time
-	linkNoted  bool
-	lastPos    *route.Point
-	recovered  bool
+	job       context.CancelFunc // launch or secure job, nil when none
+	aborting  bool               // abort requested before take-off
+	launched  bool               // take-off acknowledged
+	gotoSent  bool
+	loiterEnd time.Time
+	recalled  bool      // RTL commanded
+	rtlBusy   bool      // an RTL / GoTo / Hold command in flight
+	holding   bool      // told to hold until the lid is open (invariant 7)
+	lidBusy   bool      // a lid motion for this flight in progress
+	lidOpenAt time.Time // the lid began opening for the return
+	linkLost  time.Time
+	linkNoted bool
+	lastPos   *route.Point
+	recovered bool
 }
 
 func (s *sortie) ref() *dock.SortieRef {

@@ -1,0 +1,122 @@
+package sortie_test
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dockagent/dock-agent/dock"
+)
+
+func TestWeatherWorseningRecalls(t *testing.T) {
+	r := newRig(t, nil)
+	loiter := 600.0
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.LoiterS = &loiter })
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	r.until("on station", coarse, 3*time.Minute, r.phaseIs(res.SortieID, dock.PhaseOnStation))
+	r.setWeather(func(w *dock.Weather) { w.GustMPS = 17 })
+	r.until("returning", coarse, 5*time.Second, r.phaseIs(res.SortieID, dock.PhaseReturning))
+	if ev := r.phaseEvent(res.SortieID, dock.PhaseReturning); !strings.Contains(ev["reason"].(string), "gust") {
+		t.Errorf("returning reason = %v, want the gust", ev["reason"])
+	}
+	if r.veh.State().Mode != "RTL" {
+		t.Errorf("vehicle mode %s, want RTL", r.veh.State().Mode)
+	}
+}
+
+func TestRecallCommand(t *testing.T) {
+	r := newRig(t, nil)
+	if _, err := r.do(dock.CmdRecall, &dock.RecallArgs{}); dock.CodeOf(err) != dock.CodePreconditionFailed {
+		t.Errorf("recall with nothing flying = %v, want precondition_failed", err)
+	}
+	loiter := 600.0
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.LoiterS = &loiter })
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	r.until("on station", coarse, 3*time.Minute, r.phaseIs(res.SortieID, dock.PhaseOnStation))
+	if _, err := r.do(dock.CmdRecall, &dock.RecallArgs{Reason: "suspect caught"}); err != nil {
+		t.Fatalf("recall = %v", err)
+	}
+	r.until("complete", coarse, 5*time.Minute, r.phaseIs(res.SortieID, dock.PhaseComplete))
+	if rep := r.ev.report(res.SortieID); !hasReason(rep, "suspect caught") {
+		t.Errorf("report reasons %v, want the recall's", rep["reasons"])
+	}
+	if abort := r.ev.of(dock.EventCommandProgress); len(abort) == 0 {
+		t.Errorf("no command.progress events for the sortie")
+	}
+}
+
+func TestDispatchArgumentsRefused(t *testing.T) {
+	r := newRig(t, nil)
+	alt, loiter := 900.0, -1.0
+	nan := math.NaN()
+	for _, tc := range []struct {
+		name string
+		mod  func(a *dock.DispatchArgs)
+		code dock.Code
+	}{
+		{"altitude", func(a *dock.DispatchArgs) { a.AltM = &alt }, dock.CodeOutOfRange},
+		{"loiter", func(a *dock.DispatchArgs) { a.LoiterS = &loiter }, dock.CodeOutOfRange},
+		{"nan latitude", func(a *dock.DispatchArgs) { a.Lat = nan }, dock.CodeInvalidArgument},
+		{"priority", func(a *dock.DispatchArgs) { a.Priority = "urgent" }, dock.CodeInvalidArgument},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := r.dispatch(target.Lat, target.Lon, tc.mod); dock.CodeOf(err) != tc.code {
+				t.Errorf("dispatch = %v, want %s", err, tc.code)
+			}
+		})
+	}
+	if _, err := r.do(dock.CmdDispatch, &dock.PatrolArgs{}); dock.CodeOf(err) != dock.CodeInvalidArgument {
+		t.Errorf("dispatch with patrol args = %v, want invalid_argument", err)
+	}
+	if _, err := r.do(dock.CmdPatrol, &dock.PatrolArgs{Route: "nope"}); dock.CodeOf(err) != dock.CodeInvalidArgument {
+		t.Errorf("patrol of an unknown route = %v, want invalid_argument", err)
+	}
+}
+
+func TestMaintenanceCommandsPassThrough(t *testing.T) {
+	r := newRig(t, nil)
+	if _, err := r.do(dock.CmdLid, &dock.ActuatorArgs{Action: "open"}); dock.CodeOf(err) != dock.CodePreconditionFailed {
+		t.Errorf("lid open in auto = %v, want precondition_failed", err)
+	}
+	if _, err := r.do(dock.CmdMode, &dock.ModeArgs{Mode: dock.ModeMaintenance}); err != nil {
+		t.Fatalf("mode maintenance = %v", err)
+	}
+	if _, err := r.dispatch(target.Lat, target.Lon, nil); dock.CodeOf(err) != dock.CodePreconditionFailed ||
+		!strings.Contains(err.Error(), "maintenance") {
+		t.Errorf("dispatch in maintenance = %v, want the maintenance gate", err)
+	}
+	if _, err := r.do(dock.CmdLid, &dock.ActuatorArgs{Action: "open"}); err != nil {
+		t.Fatalf("lid open in maintenance = %v", err)
+	}
+	r.until("lid open", coarse, 20*time.Second, func() bool { return r.refresh().Lid == dock.LidOpen })
+	if _, err := r.do(dock.CmdReset, nil); err != nil {
+		t.Errorf("reset = %v", err)
+	}
+}
+
+func TestCirclesFollowTheWind(t *testing.T) {
+	r := newRig(t, nil)
+	r.step(time.Second)
+	c1 := r.refresh().Circles
+	// 15 m/s, 15 s launch + 12 s climb: 5-minute radius 15 * 273 s.
+	if math.Abs(c1.RadiiM[2]-4095) > 1 || c1.GeoJSON == nil {
+		t.Fatalf("circles %v, want a 4095 m 5-minute radius and GeoJSON", c1.RadiiM)
+	}
+	r.setWeather(func(w *dock.Weather) { w.WindMPS, w.DirDeg = 8, 90 })
+	r.step(time.Second)
+	c2 := r.refresh().Circles
+	if c2.RadiiM != c1.RadiiM {
+		t.Errorf("radii changed with the wind: %v, want %v", c2.RadiiM, c1.RadiiM)
+	}
+	if c2.GeoJSON == nil || fmtAny(c2.GeoJSON) == fmtAny(c1.GeoJSON) {
+		t.Errorf("wind-shifted circles did not change with the wind")
+	}
+}
+
+func fmtAny(v any) string { return strings.TrimSpace(fmt.Sprint(v)) }
