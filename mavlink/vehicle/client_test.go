@@ -29,9 +29,9 @@ func testOptions(t *testing.T) vehicle.Options {
 		Log:                slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		HeartbeatInterval:  40 * time.Millisecond,
 		LinkTimeout:        400 * time.Millisecond,
-		CommandTimeout:     250 * time.Millisecond,
+		CommandTimeout:     400 * time.Millisecond,
 		InProgressTimeout:  5 * time.Second,
-		MissionTimeout:     250 * time.Millisecond,
+		MissionTimeout:     300 * time.Millisecond,
 		MissionItemTimeout: 100 * time.Millisecond,
 	}
 }
@@ -278,8 +278,8 @@ func TestCommandDenied(t *testing.T) {
 func TestCommandInProgressWaitsLonger(t *testing.T) {
 	opts := testOptions(t)
 	r := startRig(t, mavlink.MAV_AUTOPILOT_ARDUPILOTMEGA, opts, func(a *fakeAutopilot) {
-		// The final ACK comes ~20 heartbeats (800 ms) later: longer than
-		// the 250 ms command timeout.
+		// The final ACK comes ~20 heartbeats (800 ms) later: twice
+		// the 400 ms command timeout.
 		a.inProgress[mavlink.MAV_CMD_NAV_TAKEOFF] = 20
 		a.armed = true
 	})
@@ -475,8 +475,10 @@ func TestMissionUploadGivesUp(t *testing.T) {
 	if !errors.Is(err, vehicle.ErrTimeout) {
 		t.Fatalf("UploadMission() with every request lost = %v, want ErrTimeout", err)
 	}
+	// MISSION_COUNT sent once plus 5 retries (the last may still be on
+	// its way through the pty), and no more.
+	waitFake(t, r.ap, "6 MISSION_COUNTs", func() bool { return r.ap.dropRequests <= 1000-6 })
 	r.ap.with(func() {
-		// MISSION_COUNT sent once plus 5 retries.
 		if r.ap.dropRequests != 1000-6 {
 			t.Errorf("autopilot saw %d MISSION_COUNTs, want 6", 1000-r.ap.dropRequests)
 		}
