@@ -2,6 +2,14 @@
 // Each subcommand lives in its own file; main only dispatches.
 //
 //	dockctl dump [-format tlog|raw] FILE|-
+//	dockctl watch [-dock ID] [-json] [-n N]
+//	dockctl send NAME [key=value ...] [-json FILE]
+//	dockctl circles [-geojson]
+//	dockctl sorties [-n N] [-state-dir DIR | -wait DURATION]
+//
+// The MQTT subcommands share the broker flags (-broker, -username,
+// -password-file, -ca, -cert, -key, -dock, -prefix) and take defaults from
+// the agent's config (-config, /etc/dock-agent/agent.yaml when present).
 package main
 
 import (
@@ -24,6 +32,11 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"dump", "print MAVLink frames of a .tlog or raw capture as JSON lines", runDump},
+		{"watch", "live view of a dock's status, state, telemetry and events over MQTT", runWatch},
+		{"send", "send a command (NAME key=value ...), wait for its reply; exit 1 on an error reply", runSend},
+		{"circles", "print the current 1/3/5-minute response circles (-geojson for GeoJSON)", runCircles},
+		{"sorties", "recent sortie reports as a table", runSorties},
+		{"version", "print dockctl's version", runVersion},
 	}
 }
 
@@ -45,4 +58,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "  %-8s %s\n", c.name, c.summary)
 	}
 	return 2
+}
+
+func runVersion(_ []string, _ io.Reader, stdout, _ io.Writer) int {
+	fmt.Fprintln(stdout, "dockctl", version)
+	return 0
 }

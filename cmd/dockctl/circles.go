@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// runCircles implements "dockctl circles [-geojson]": the current 1-, 3- and
+// 5-minute response circles from the dock's retained state. With -geojson
+// it prints a GeoJSON FeatureCollection: the agent's own when its state
+// carries one, else circles drawn around the dock position (-lat/-lon, or
+// position in the agent's config).
+func runCircles(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("circles", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bf := addBrokerFlags(fs)
+	geojson := fs.Bool("geojson", false, "print the circles as a GeoJSON FeatureCollection")
+	lat := fs.Float64("lat", math.NaN(), "dock latitude for -geojson (default: position.lat of the config)")
+	lon := fs.Float64("lon", math.NaN(), "dock longitude for -geojson (default: position.lon of the config)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: dockctl circles [-geojson] [-lat LAT -lon LON] [broker flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	s, err := bf.resolve(true)
+	if err != nil {
+		fmt.Fprintf(stderr, "dockctl circles: %v\n", err)
+		return 1
+	}
+	o := circlesOptions{geojson: *geojson, lat: *lat, lon: *lon}
+	if math.IsNaN(o.lat) && bf.dockPosKnown {
+		o.lat = bf.dockLat
+	}
+	if math.IsNaN(o.lon) && bf.dockPosKnown {
+		o.lon = bf.dockLon
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := circles(ctx, s, o, stdout); err != nil {
+		fmt.Fprintf(stderr, "dockctl circles: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+type circlesOptions struct {
+	geojson  bool
+	lat, lon float64 // NaN: unknown
+}
+
+// stateCircles is the part of the retained state circles needs.
+type stateCircles struct {
+	Circles struct {
+		RadiiM  []float64       `json:"radii_m"`
+		GeoJSON json.RawMessage `json:"geojson"`
+	} `json:"circles"`
+	UpdatedAt string `json:"updated_at"`
+}
+
+// retainedState waits for the dock's retained state message.
+func retainedState(ctx context.Context, s *session) ([]byte, error) {
+	c, err := s.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	if err := c.subscribe(ctx, s.prefix+"state"); err != nil {
+		return nil, err
+	}
+	wait, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	select {
+	case m := <-c.msgs:
+		return m.payload, nil
+	case <-wait.Done():
+		if errors.Is(wait.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("no state on %sstate within %s (has the agent ever connected to this broker?)", s.prefix, s.timeout)
+		}
+		return nil, wait.Err()
+	}
+}
+
+func circles(ctx context.Context, s *session, o circlesOptions, stdout io.Writer) error {
+	payload, err := retainedState(ctx, s)
+	if err != nil {
+		return err
+	}
+	var st stateCircles
+	if err := json.Unmarshal(payload, &st); err != nil {
+		return fmt.Errorf("decode %sstate: %w", s.prefix, err)
+	}
+	radii := st.Circles.RadiiM
+	if len(radii) != 3 {
+		return fmt.Errorf("%sstate: circles.radii_m has %d values, want 3 (1/3/5-minute)", s.prefix, len(radii))
+	}
+	if !o.geojson {
+		fmt.Fprintf(stdout, "response circles of %s (state of %s):\n", s.prefix, st.UpdatedAt)
+		for i, min := range []int{1, 3, 5} {
+			fmt.Fprintf(stdout, "  %d-minute  %7.0f m\n", min, radii[i])
+		}
+		return nil
+	}
+	if len(st.Circles.GeoJSON) > 0 && string(st.Circles.GeoJSON) != "null" {
+		_, err := fmt.Fprintln(stdout, string(st.Circles.GeoJSON))
+		return err
+	}
+	if math.IsNaN(o.lat) || math.IsNaN(o.lon) {
+		return errors.New("the state carries no GeoJSON and the dock position is unknown: give -lat and -lon or -config")
+	}
+	b, err := json.Marshal(circlesGeoJSON(o.lat, o.lon, radii))
+	if err != nil {
+		return fmt.Errorf("encode geojson: %w", err)
+	}
+	_, err = fmt.Fprintln(stdout, string(b))
+	return err
+}
+
+// circlesGeoJSON draws each radius as a 72-gon around (lat, lon) on a
+// spherical Earth, in GeoJSON's [lon, lat] order, with the circle's minutes
+// and radius as properties.
+func circlesGeoJSON(lat, lon float64, radii []float64) map[string]any {
+	const earthR = 6371008.8
+	const n = 72
+	features := make([]any, 0, len(radii))
+	for i, r := range radii {
+		ring := make([][2]float64, 0, n+1)
+		φ1, λ1, δ := lat*math.Pi/180, lon*math.Pi/180, r/earthR
+		for k := 0; k <= n; k++ {
+			θ := 2 * math.Pi * float64(k%n) / n
+			φ2 := math.Asin(math.Sin(φ1)*math.Cos(δ) + math.Cos(φ1)*math.Sin(δ)*math.Cos(θ))
+			λ2 := λ1 + math.Atan2(math.Sin(θ)*math.Sin(δ)*math.Cos(φ1), math.Cos(δ)-math.Sin(φ1)*math.Sin(φ2))
+			ring = append(ring, [2]float64{round6(λ2 * 180 / math.Pi), round6(φ2 * 180 / math.Pi)})
+		}
+		features = append(features, map[string]any{
+			"type":       "Feature",
+			"properties": map[string]any{"circle_min": []int{1, 3, 5}[i%3], "radius_m": r},
+			"geometry":   map[string]any{"type": "Polygon", "coordinates": [][][2]float64{ring}},
+		})
+	}
+	return map[string]any{"type": "FeatureCollection", "features": features}
+}
+
+func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
