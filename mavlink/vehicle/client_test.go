@@ -555,3 +555,21 @@ func TestDiscoveryIgnoresOthers(t *testing.T) {
 		t.Fatalf("autopilot position not taken: %+v", s)
 	}
 }
+
+func TestSetupStreamsOnDemand(t *testing.T) {
+	opts := testOptions(t)
+	opts.Streams = []vehicle.Stream{{MsgID: 33, RateHz: 10}, {MsgID: 9999, RateHz: 1}}
+	r := startRig(t, mavlink.MAV_AUTOPILOT_PX4, opts, func(a *fakeAutopilot) {
+		a.refuse[mavlink.MAV_CMD_SET_MESSAGE_INTERVAL] = mavlink.MAV_RESULT_UNSUPPORTED
+	})
+	waitState(t, r.client, "discovery", func(s vehicle.State) bool { return s.Alive })
+	err := r.client.SetupStreams(t.Context())
+	if _, ok := errors.AsType[*vehicle.CommandError](err); !ok {
+		t.Fatalf("SetupStreams() on a PX4 refusing intervals = %v, want the refusals (no fallback on PX4)", err)
+	}
+	r.ap.with(func() {
+		if len(r.ap.dataStreams) != 0 {
+			t.Errorf("REQUEST_DATA_STREAM sent to a PX4: %v", r.ap.dataStreams)
+		}
+	})
+}

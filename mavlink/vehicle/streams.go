@@ -3,6 +3,7 @@ package vehicle
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 
@@ -55,21 +56,24 @@ func dataStreamOf(msgID uint32) mavlink.MAVDataStream {
 	return 0
 }
 
-// setupStreams asks for every configured stream with SET_MESSAGE_INTERVAL,
-// and on ArduPilot falls back to REQUEST_DATA_STREAM for the groups whose
+// SetupStreams asks for every configured stream (Options.Streams) now, as
+// Run does after every discovery and reboot: SET_MESSAGE_INTERVAL per
+// message, and on ArduPilot REQUEST_DATA_STREAM for the groups whose
 // interval command was refused or unanswered. ArduPilot SITL streams
-// nothing until asked (PROTOCOL.md §9), so this runs after every discovery
-// and reboot.
-func (c *Client) setupStreams(ctx context.Context) {
+// nothing until asked (PROTOCOL.md §9). It returns an error joining the
+// refusals that had no fallback (PX4, or a message outside ArduPilot's
+// groups), ErrNoVehicle before discovery, or ctx's error.
+func (c *Client) SetupStreams(ctx context.Context) error {
 	_, _, ap, err := c.target()
 	if err != nil {
-		return
+		return fmt.Errorf("set up streams: %w", err)
 	}
 	fallback := map[mavlink.MAVDataStream]float64{}
+	var errs []error
 	ok := 0
 	for _, s := range c.opts.Streams {
-		if ctx.Err() != nil {
-			return
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("set up streams: %w", err)
 		}
 		interval := float32(-1) // disable
 		if s.RateHz > 0 {
@@ -85,15 +89,16 @@ func (c *Client) setupStreams(ctx context.Context) {
 			continue
 		}
 		if ctx.Err() != nil {
-			return
+			return fmt.Errorf("set up streams: %w", ctx.Err())
 		}
 		_, refused := errors.AsType[*CommandError](err)
-		if ap == ArduPilot && (refused || errors.Is(err, ErrTimeout)) {
-			if ds := dataStreamOf(s.MsgID); ds != 0 {
-				fallback[ds] = math.Max(fallback[ds], s.RateHz)
-			}
+		ds := dataStreamOf(s.MsgID)
+		if ap == ArduPilot && ds != 0 && (refused || errors.Is(err, ErrTimeout)) {
+			fallback[ds] = math.Max(fallback[ds], s.RateHz)
+			c.log.Debug("message interval refused, falling back to a data stream", "msg_id", s.MsgID, "err", err)
+			continue
 		}
-		c.log.Debug("message interval refused", "msg_id", s.MsgID, "err", err)
+		errs = append(errs, fmt.Errorf("stream of message %d at %g Hz: %w", s.MsgID, s.RateHz, err))
 	}
 	sys, comp, _, _ := c.target()
 	ids := make([]mavlink.MAVDataStream, 0, len(fallback))
@@ -103,8 +108,21 @@ func (c *Client) setupStreams(ctx context.Context) {
 	slices.Sort(ids)
 	for _, ds := range ids {
 		rate := uint16(math.Ceil(fallback[ds]))
-		c.send(&mavlink.RequestDataStream{TargetSystem: sys, TargetComponent: comp,
-			ReqStreamID: uint8(ds), ReqMessageRate: max(rate, 1), StartStop: 1})
+		if err := c.send(&mavlink.RequestDataStream{TargetSystem: sys, TargetComponent: comp,
+			ReqStreamID: uint8(ds), ReqMessageRate: max(rate, 1), StartStop: 1}); err != nil {
+			errs = append(errs, fmt.Errorf("request data stream %d: %w", ds, err))
+		}
 	}
-	c.log.Info("streams set up", "intervals", ok, "data_streams", len(ids))
+	c.log.Info("streams set up", "intervals", ok, "data_streams", len(ids), "failed", len(errs))
+	if len(errs) > 0 {
+		return fmt.Errorf("set up streams: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// setupStreams is Run's stream set-up after a discovery or reboot.
+func (c *Client) setupStreams(ctx context.Context) {
+	if err := c.SetupStreams(ctx); err != nil && ctx.Err() == nil {
+		c.log.Warn("streams not all set up", "err", err)
+	}
 }
