@@ -120,15 +120,11 @@ func New(opts Options) (*Engine, error) {
 	var bm struct {
 		Mode string `json:"mode"`
 	}
-	if ok, err := st.read(fileBattery, &bm); err != nil {
-		return nil, fmt.Errorf("new sortie engine: %w", err)
-	} else if ok && (bm.Mode == "ready" || bm.Mode == "storage") {
+	if ok := e.readState(fileBattery, &bm); ok && (bm.Mode == "ready" || bm.Mode == "storage") {
 		e.battery = bm.Mode
 	}
 	var samples []float64
-	if _, err := st.read(fileLaunch, &samples); err != nil {
-		e.log.Warn("launch times not read, starting from the configured one", "err", err)
-	}
+	e.readState(fileLaunch, &samples)
 	durs := make([]time.Duration, len(samples))
 	for i, s := range samples {
 		durs[i] = time.Duration(s * float64(time.Second))
@@ -272,6 +268,21 @@ func (e *Engine) emit(t dock.EventType, now time.Time, fields map[string]any) {
 	if err := e.sink.Emit(dock.Event{Type: t, Time: now, Fields: fields}); err != nil {
 		e.log.Error("event not stored", "type", string(t), "err", err)
 	}
+}
+
+// readState reads one state file. A damaged file must not keep the agent
+// from starting (a vehicle may be in the air): it is logged, moved aside
+// and the engine goes on without it.
+func (e *Engine) readState(name string, v any) bool {
+	ok, err := e.store.read(name, v)
+	if err == nil {
+		return ok
+	}
+	e.log.Error("state file damaged: moved aside, going on without it", "file", name, "err", err)
+	if qerr := e.store.quarantine(name); qerr != nil {
+		e.log.Error("damaged state file not moved aside", "file", name, "err", qerr)
+	}
+	return false
 }
 
 // newID returns a sortie id unique across restarts on a monotonic clock:

@@ -2,6 +2,7 @@ package sortie_test
 
 import (
 	"fmt"
+	"github.com/dockagent/dock-agent/dock/route"
 	"math"
 	"strings"
 	"testing"
@@ -120,3 +121,44 @@ func TestCirclesFollowTheWind(t *testing.T) {
 }
 
 func fmtAny(v any) string { return strings.TrimSpace(fmt.Sprint(v)) }
+
+func TestGeofenceBreachRecalls(t *testing.T) {
+	r := newRig(t, nil)
+	loiter := 600.0
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.LoiterS = &loiter })
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	r.until("on station", coarse, 3*time.Minute, r.phaseIs(res.SortieID, dock.PhaseOnStation))
+	r.veh.Set(func(s *dock.VehicleState) { s.Lat += 0.05 }) // blown 5.5 km north
+	r.until("returning", coarse, 5*time.Second, r.phaseIs(res.SortieID, dock.PhaseReturning))
+	if ev := r.phaseEvent(res.SortieID, dock.PhaseReturning); !strings.Contains(ev["reason"].(string), "geofence") {
+		t.Errorf("returning reason = %v, want the geofence", ev["reason"])
+	}
+}
+
+func TestLinkLossInFlightOpensLid(t *testing.T) {
+	r := newRig(t, nil)
+	far := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 0, 2000)
+	loiter := 600.0
+	res, err := r.dispatch(far.Lat, far.Lon, func(a *dock.DispatchArgs) { a.LoiterS = &loiter })
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	r.until("on station", coarse, 5*time.Minute, r.phaseIs(res.SortieID, dock.PhaseOnStation))
+	r.setWeather(func(w *dock.Weather) { w.Rain = true })
+	r.until("lid closed in flight", coarse, 60*time.Second, func() bool { return r.hw.Lid.Position() <= 0 })
+	r.veh.SetLink(false)
+	r.until("lid open for the failsafe return", coarse, 30*time.Second, func() bool { return r.hw.Lid.Position() >= 1 })
+	r.until("link loss noted", coarse, 10*time.Second, func() bool {
+		st := r.sync()
+		return st.Sortie != nil && len(st.Sortie.Reasons) > 0 && strings.Contains(st.Sortie.Reasons[0], "link lost")
+	})
+	// The lid stays open while the link is down, rain or not.
+	for range 100 {
+		r.step(coarse)
+		if r.hw.Lid.Down.On() {
+			t.Fatalf("lid closing with the vehicle link lost")
+		}
+	}
+}

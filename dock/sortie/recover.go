@@ -11,12 +11,7 @@ import (
 // report once the vehicle link is up (or RecoverWait passed).
 func (e *Engine) loadActive(now time.Time) {
 	var rec Record
-	ok, err := e.store.read(fileActive, &rec)
-	if err != nil {
-		e.log.Error("active sortie record unreadable: not resumed", "err", err)
-		return
-	}
-	if !ok || rec.ID == "" || rec.Phase.Terminal() {
+	if !e.readState(fileActive, &rec) || rec.ID == "" || rec.Phase.Terminal() {
 		return
 	}
 	s := &sortie{rec: rec, recovered: true}

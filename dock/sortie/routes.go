@@ -23,8 +23,8 @@ func (e *Engine) loadRoutes() error {
 		e.fromConfig[name] = true
 	}
 	stored := map[string]route.Route{}
-	if _, err := e.store.read(fileRoutes, &stored); err != nil {
-		return fmt.Errorf("new sortie engine: %w", err)
+	if !e.readState(fileRoutes, &stored) {
+		stored = nil
 	}
 	for name, r := range stored {
 		r.Name = name

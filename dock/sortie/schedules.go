@@ -17,17 +17,19 @@ import (
 // the config's, and the last-run times of every entry.
 func (e *Engine) loadSchedules() error {
 	var raw json.RawMessage
-	ok, err := e.store.read(fileSchedules, &raw)
-	if err != nil {
-		return fmt.Errorf("new sortie engine: %w", err)
-	}
+	ok := e.readState(fileSchedules, &raw)
 	if ok {
 		ents, err := schedule.DecodeEntries(raw)
 		if err != nil {
-			return fmt.Errorf("new sortie engine: %s: %w", fileSchedules, err)
+			e.log.Error("stored schedule unusable: moved aside, using the config's", "err", err)
+			if qerr := e.store.quarantine(fileSchedules); qerr != nil {
+				e.log.Error("damaged schedule not moved aside", "err", qerr)
+			}
+			ok = false
 		}
 		e.entries = ents
-	} else {
+	}
+	if !ok {
 		for i, cs := range e.opts.Schedules {
 			ent, err := entryOf(cs)
 			if err != nil {
@@ -36,10 +38,7 @@ func (e *Engine) loadSchedules() error {
 			e.entries = append(e.entries, ent)
 		}
 	}
-	if _, err := e.store.read(fileLastRun, &e.lastRun); err != nil {
-		return fmt.Errorf("new sortie engine: %w", err)
-	}
-	if e.lastRun == nil {
+	if !e.readState(fileLastRun, &e.lastRun) || e.lastRun == nil {
 		e.lastRun = map[string]time.Time{}
 	}
 	return nil

@@ -90,3 +90,13 @@ func (s *store) remove(name string) error {
 	}
 	return nil
 }
+
+// quarantine moves a damaged file aside (name.damaged) so that the next
+// write does not destroy what a person may want to look at.
+func (s *store) quarantine(name string) error {
+	p := filepath.Join(s.dir, name)
+	if err := os.Rename(p, p+".damaged"); err != nil {
+		return fmt.Errorf("move damaged %s aside: %w", name, err)
+	}
+	return nil
+}
