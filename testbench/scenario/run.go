@@ -141,6 +141,11 @@ type runner struct {
 	out   io.Writer
 	start time.Time
 	saved map[string]string
+	// cursor is the index of the first event an event expectation looks
+	// at: set when an action starts, moved past each matched event, so
+	// expectations match events in order and none that came before the
+	// action they follow.
+	cursor int
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -191,6 +196,9 @@ func (r *runner) step(ctx context.Context, i int, st Step) error {
 	}
 	if st.Note != "" {
 		r.logf("# %s", st.Note)
+	}
+	if st.Expect == nil {
+		r.cursor = len(r.obs.Events())
 	}
 	switch {
 	case st.Command != "":
@@ -323,13 +331,28 @@ func (r *runner) expect(ctx context.Context, e *Expect) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(float64(e.Within)/r.w.Clock().Speed())+2*time.Second)
 	defer cancel()
 	deadline := r.w.Clock().Now().Add(e.Within)
-	from := len(r.obs.Events())
+	from := r.cursor
 	switch {
 	case e.Event != "":
-		ev, err := r.obs.WaitEvent(ctx, from, func(ev world.Event) bool { return ev.Type == e.Event && r.matches(ev.Fields, e.Where) })
-		if err != nil || ev.At.After(deadline) {
+		idx := -1
+		err := r.obs.Wait(ctx, func() bool {
+			evs := r.obs.Events()
+			for i := from; i < len(evs); i++ {
+				if evs[i].Type == e.Event && r.matches(evs[i].Fields, e.Where) {
+					idx = i
+					return true
+				}
+			}
+			return false
+		})
+		if err != nil {
 			return fmt.Errorf("no %s event with %v within %v", e.Event, e.Where, e.Within)
 		}
+		ev := r.obs.Events()[idx]
+		if ev.At.After(deadline) {
+			return fmt.Errorf("%s event with %v came %v late", e.Event, e.Where, ev.At.Sub(deadline).Round(time.Millisecond))
+		}
+		r.cursor = idx + 1
 		r.logf("event %s %v (seq %d)", ev.Type, e.Where, ev.Seq)
 		return nil
 	case e.NoEvent != "":

@@ -64,8 +64,8 @@ func (w *World) Observe(ctx context.Context) (*Observer, error) {
 	o := &Observer{w: w, prefix: w.Prefix(), changed: make(chan struct{}), maxMsgs: 200000}
 	opts := mqtt.NewClientOptions().AddBroker(w.brokerURL).
 		SetClientID(fmt.Sprintf("bench-observer-%d", time.Now().UnixNano())).
-		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
-		SetMaxReconnectInterval(time.Second).SetCleanSession(true).SetOrderMatters(true)
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
+		SetMaxReconnectInterval(250 * time.Millisecond).SetCleanSession(true).SetOrderMatters(true)
 	opts.SetOnConnectHandler(func(c mqtt.Client) {
 		c.Subscribe(o.prefix+"#", 1, o.handle)
 	})
