@@ -204,20 +204,9 @@ func (v *vehicleLink) State() dock.VehicleState {
 }
 
 // Streams asks again for the telemetry streams (the client also does after
-// every discovery and reboot).
-func (v *vehicleLink) Streams(ctx context.Context) error {
-	var errs []error
-	for _, st := range v.streams {
-		interval := float32(1e6 / st.RateHz)
-		_, err := v.client.CommandLong(ctx, mavlink.CommandLong{
-			Command: mavlink.MAV_CMD_SET_MESSAGE_INTERVAL, Param1: float32(st.MsgID), Param2: interval,
-		})
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
+// every discovery and reboot), with ArduPilot's REQUEST_DATA_STREAM
+// fallback.
+func (v *vehicleLink) Streams(ctx context.Context) error { return v.client.SetupStreams(ctx) }
 
 func (v *vehicleLink) SetMode(ctx context.Context, mode string) error {
 	return v.client.SetMode(ctx, mode)
