@@ -49,6 +49,9 @@ echo "# edited by the operator" >>"$root/etc/dock-agent/agent.yaml.example"
 echo "id: mine" >"$root/etc/dock-agent/agent.yaml"
 dpkg_root --force-confold -i "$deb"
 grep -q 'edited by the operator' "$root/etc/dock-agent/agent.yaml.example" || fail "conffile overwritten on reinstall"
+gid=$(grep '^dock-agent:' "$root/etc/group" | cut -d: -f3)
+[ "$(stat -c %g:%a "$root/etc/dock-agent")" = "$gid:750" ] || fail "/etc/dock-agent is $(stat -c %g:%a "$root/etc/dock-agent") after reinstall, want $gid:750 (group dock-agent)"
+[ "$(grep -c '^dock-agent:' "$root/etc/passwd")" = 1 ] || fail "user dock-agent created twice"
 
 echo "deb test: remove"
 mkdir -p "$root/var/lib/dock-agent"

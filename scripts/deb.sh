@@ -19,6 +19,7 @@ case "$version" in [0-9]*) debver="$version" ;; *) debver="0~$version" ;; esac
 for arch in arm64 armhf amd64; do
   [ -x "$out/$arch/dock-agent" ] || { echo "deb: $out/$arch/dock-agent missing: run scripts/release.sh" >&2; exit 1; }
   root="$(mktemp -d)"
+  chmod 0755 "$root"
   trap 'rm -rf "$root"' EXIT
   install -d -m 0755 "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" \
     "$root/usr/share/doc/dock-agent/examples"
