@@ -93,7 +93,7 @@ func New(o Options) (*Metrics, error) {
 	m.motions = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "actuator_motions_total",
 		Help: "Actuator motions finished, by actuator (lid, arms) and result (ok, timeout, stopped, failed)."}, []string{"actuator", "result"})
 	m.faults = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "faults_total",
-		Help: "Dock faults raised, by kind (motion_timeout, estop, input, output, other)."}, []string{"kind"})
+		Help: "Dock faults raised and e-stop presses, by kind (fault, estop)."}, []string{"kind"})
 	cs := []prometheus.Collector{m.framesIn, m.framesOut, m.commands, m.sorties, m.launch, m.motions, m.faults}
 
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "build_info",
@@ -183,9 +183,9 @@ func (m *Metrics) LaunchLatency(d time.Duration) { m.launch.Observe(d.Seconds())
 // result "ok", "timeout", "stopped" or "failed".
 func (m *Metrics) Motion(actuator, result string) { m.motions.WithLabelValues(actuator, result).Inc() }
 
-// Fault counts one dock fault by kind: a short fixed word (motion_timeout,
-// estop, input, output, other), never the free-text reason, which would make
-// a new time series per message.
+// Fault counts one dock fault by kind: a short fixed word ("fault" for a
+// dock fault, "estop" for an e-stop press, as EventSink records them), never
+// the free-text reason, which would make a new time series per message.
 func (m *Metrics) Fault(kind string) { m.faults.WithLabelValues(kind).Inc() }
 
 // stateCollector reads one dock.State per scrape and reports its readings.

@@ -106,7 +106,7 @@ func TestScrape(t *testing.T) {
 	m.LaunchLatency(9 * time.Second)
 	m.Motion("lid", "ok")
 	m.Motion("lid", "timeout")
-	m.Fault("motion_timeout")
+	m.Fault("fault")
 	url := serve(t, m, nil)
 
 	code, body := get(t, url+"/metrics")
@@ -137,7 +137,7 @@ func TestScrape(t *testing.T) {
 		`dock_agent_launch_latency_seconds_bucket{le="13"}`:                          "2",
 		`dock_agent_actuator_motions_total{actuator="lid",result="ok"}`:              "1",
 		`dock_agent_actuator_motions_total{actuator="lid",result="timeout"}`:         "1",
-		`dock_agent_faults_total{kind="motion_timeout"}`:                             "1",
+		`dock_agent_faults_total{kind="fault"}`:                                      "1",
 		`dock_agent_weather_wind_mps`:                                                "4.2",
 		`dock_agent_weather_gust_mps`:                                                "6.1",
 		`dock_agent_weather_temp_celsius`:                                            "-3.5",
