@@ -73,8 +73,15 @@ func (f *testState) Snapshot() dock.State {
 // wind, lid needs maintenance mode, everything else succeeds. It records
 // every request it executed.
 type testCommander struct {
-	mu   sync.Mutex
-	reqs []dock.Request
+	mu     sync.Mutex
+	reqs   []dock.Request
+	events dock.EventSink // set before the service runs
+}
+
+// progress emits a command.progress event for req as the dock would.
+func (c *testCommander) progress(req dock.Request, status dock.ProgressStatus, step string, pct int) {
+	_ = c.events.Emit(dock.Event{Type: dock.EventCommandProgress, Time: time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC),
+		Fields: map[string]any{"id": req.ID, "status": string(status), "step": step, "percent": pct}})
 }
 
 func (c *testCommander) Do(_ context.Context, req dock.Request) (any, error) {
@@ -91,6 +98,13 @@ func (c *testCommander) Do(_ context.Context, req dock.Request) (any, error) {
 		return dock.DispatchResult{SortieID: "s-20261205-1900", ETAS: 74, DistanceM: 1830, CircleMin: &three}, nil
 	case dock.CmdLid:
 		return nil, dock.ErrNotMaintenance
+	case dock.CmdArms: // a long job that ends well
+		c.progress(req, dock.ProgressInProgress, "arms_release", 0)
+		c.progress(req, dock.ProgressInProgress, "arms_release", 50)
+		c.progress(req, dock.ProgressOK, "arms_release", 100)
+	case dock.CmdCharger: // a long job that times out
+		c.progress(req, dock.ProgressInProgress, "charger_on", 0)
+		c.progress(req, dock.ProgressTimeout, "charger_on", 0)
 	}
 	return map[string]any{}, nil
 }
@@ -148,6 +162,7 @@ func newRig(t *testing.T, signingKey []byte, tweak func(*dock.State)) *rig {
 		t.Fatalf("NewService() = %v", err)
 	}
 	r.svc = svc
+	r.cmdr.events = svc.Events()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var runErr error

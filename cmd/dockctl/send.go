@@ -29,6 +29,7 @@ func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	bf := addBrokerFlags(fs)
 	jsonFile := fs.String("json", "", "read the command's arguments from a JSON object in `FILE` (- for stdin); key=value pairs are added on top")
 	id := fs.String("id", "", "request `id` (default: a fresh dockctl-... id); repeat an id to get its first reply again")
+	follow := fs.Duration("follow", 0, "after an ok reply, print the command.progress events of this request until it ends ok (exit 0) or failed/canceled/timeout (exit 1), for at most this `duration` (lid, arms, charger, dispatch, patrol)")
 	expires := fs.Duration("expires", 0, "refuse execution if the command arrives later than this `duration` from now (adds \"expires\")")
 	fs.StringVar(&bf.signKeyFile, "sign-key", "", "shared HMAC `file` for command signing (default: mqtt.command_signing.key_file of the config)")
 	fs.Usage = func() {
@@ -78,7 +79,7 @@ func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return send(ctx, s, sendRequest{name: name, args: cmd, id: *id, expires: *expires}, clockwork.NewRealClock(), stdout, stderr)
+	return send(ctx, s, sendRequest{name: name, args: cmd, id: *id, expires: *expires, follow: *follow}, clockwork.NewRealClock(), stdout, stderr)
 }
 
 // parseInterleaved parses flags that may come before and after positional
@@ -116,6 +117,7 @@ type sendRequest struct {
 	args    map[string]any
 	id      string
 	expires time.Duration
+	follow  time.Duration // 0: do not wait for command.progress
 }
 
 // reply is the agent's answer on .../cmd/NAME/reply.
@@ -162,8 +164,13 @@ func send(ctx context.Context, s *session, r sendRequest, clock clockwork.Clock,
 	}
 	defer c.close()
 	topic := s.prefix + "cmd/" + r.name
-	// Subscribe before sending so the reply cannot slip past.
-	if err := c.subscribe(ctx, topic+"/reply"); err != nil {
+	// Subscribe before sending so neither the reply nor an early progress
+	// event can slip past.
+	topics := []string{topic + "/reply"}
+	if r.follow > 0 {
+		topics = append(topics, s.prefix+"events")
+	}
+	if err := c.subscribe(ctx, topics...); err != nil {
 		fmt.Fprintf(stderr, "dockctl send: %v\n", err)
 		return 1
 	}
@@ -173,6 +180,7 @@ func send(ctx context.Context, s *session, r sendRequest, clock clockwork.Clock,
 	}
 	wait, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	var early []progress // progress events that came before the reply
 	for {
 		select {
 		case <-wait.Done():
@@ -181,6 +189,12 @@ func send(ctx context.Context, s *session, r sendRequest, clock clockwork.Clock,
 			}
 			return 1
 		case m := <-c.msgs:
+			if m.topic == s.prefix+"events" {
+				if p, ok := progressOf(m.payload, r.id); ok {
+					early = append(early, p)
+				}
+				continue
+			}
 			var rep reply
 			if json.Unmarshal(m.payload, &rep) != nil || rep.ID == nil || *rep.ID != r.id {
 				continue // another client's reply
@@ -199,7 +213,81 @@ func send(ctx context.Context, s *session, r sendRequest, clock clockwork.Clock,
 				fmt.Fprintf(stderr, "dockctl send: %s refused: %s: %s\n", r.name, code, msg)
 				return 1
 			}
-			return 0
+			if r.follow <= 0 {
+				return 0
+			}
+			return followProgress(ctx, c, s.prefix, r, early, stdout, stderr)
+		}
+	}
+}
+
+// progress is one command.progress event of our request.
+type progress struct {
+	Seq     float64 `json:"seq"`
+	TS      string  `json:"ts"`
+	ID      string  `json:"id"`
+	Status  string  `json:"status"`
+	Step    string  `json:"step"`
+	Percent float64 `json:"percent"`
+	Error   string  `json:"error"`
+}
+
+func progressOf(payload []byte, id string) (progress, bool) {
+	var p struct {
+		Type string `json:"type"`
+		progress
+	}
+	if json.Unmarshal(payload, &p) != nil || p.Type != "command.progress" || p.ID != id {
+		return progress{}, false
+	}
+	return p.progress, true
+}
+
+// followProgress prints the request's progress until a final status.
+func followProgress(ctx context.Context, c *conn, prefix string, r sendRequest, early []progress, stdout, stderr io.Writer) int {
+	wait, cancel := context.WithTimeout(ctx, r.follow)
+	defer cancel()
+	seen := map[float64]bool{} // delivery is at least once: drop repeated seqs
+	show := func(p progress) (int, bool) {
+		if seen[p.Seq] {
+			return 0, false
+		}
+		seen[p.Seq] = true
+		line := fmt.Sprintf("%s %-11s %3.0f%% %s", p.TS, p.Status, p.Percent, p.Step)
+		if p.Error != "" {
+			line += ": " + p.Error
+		}
+		fmt.Fprintln(stdout, line)
+		switch p.Status {
+		case "in_progress":
+			return 0, false
+		case "ok":
+			return 0, true
+		}
+		fmt.Fprintf(stderr, "dockctl send: %s %s ended %s\n", r.name, r.id, p.Status)
+		return 1, true
+	}
+	for _, p := range early {
+		if code, done := show(p); done {
+			return code
+		}
+	}
+	for {
+		select {
+		case <-wait.Done():
+			if errors.Is(wait.Err(), context.DeadlineExceeded) {
+				fmt.Fprintf(stderr, "dockctl send: %s %s still running after %s (follow it with dockctl watch)\n", r.name, r.id, r.follow)
+			}
+			return 1
+		case m := <-c.msgs:
+			if m.topic != prefix+"events" {
+				continue
+			}
+			if p, ok := progressOf(m.payload, r.id); ok {
+				if code, done := show(p); done {
+					return code
+				}
+			}
 		}
 	}
 }

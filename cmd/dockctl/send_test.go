@@ -85,6 +85,27 @@ func TestSend(t *testing.T) {
 		}
 	})
 
+	t.Run("follow", func(t *testing.T) {
+		code, out, _ := dockctl(t, "", append([]string{"send"}, append(broker, "-follow", "10s", "arms", "action=release")...)...)
+		if code != 0 {
+			t.Errorf("dockctl send -follow arms = %d, want 0 after status ok", code)
+		}
+		for _, w := range []string{"in_progress  50% arms_release", "ok          100% arms_release"} {
+			if !strings.Contains(out, w) {
+				t.Errorf("follow output lacks %q", w)
+			}
+		}
+		code, out, errb := dockctl(t, "", append([]string{"send"}, append(broker, "-follow", "10s", "charger", "action=on")...)...)
+		if code != 1 || !strings.Contains(out, "timeout") || !strings.Contains(errb, "ended timeout") {
+			t.Errorf("dockctl send -follow charger = %d %q %q, want 1 after status timeout", code, out, errb)
+		}
+		// A job whose end never comes: bounded by -follow.
+		code, _, errb = dockctl(t, "", append([]string{"send"}, append(broker, "-follow", "300ms", "reset")...)...)
+		if code != 1 || !strings.Contains(errb, "still running after 300ms") {
+			t.Errorf("dockctl send -follow reset = %d %q, want 1 when no final status comes", code, errb)
+		}
+	})
+
 	t.Run("timeout", func(t *testing.T) {
 		code, _, errb := dockctl(t, "", "send", "-config", "", "-broker", r.url, "-dock", "nobody", "-timeout", "300ms", "reset")
 		if code != 1 || !strings.Contains(errb, "no reply to reset") {
