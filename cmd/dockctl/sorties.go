@@ -26,7 +26,7 @@ func runSorties(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	bf := addBrokerFlags(fs)
 	n := fs.Int("n", 20, "show the newest `N` reports")
-	stateDir := fs.String("state-dir", "", "the agent's state `dir` to read sorties/*.json from (default: state_dir of the config)")
+	stateDir := fs.String("state-dir", "", "the agent's state `dir` to read sorties/*.json from (default: state_dir of the config, else /var/lib/dock-agent)")
 	wait := fs.Duration("wait", 30*time.Second, "without a readable state dir: listen this long for sortie.report events")
 	asJSON := fs.Bool("json", false, "print the reports as JSON lines instead of a table")
 	fs.Usage = func() {
@@ -51,6 +51,9 @@ func runSorties(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		// broker settings is reported below if listening is needed.
 		_, _ = bf.resolve(false)
 		dir = bf.stateDir
+		if dir == "" && dirExists(filepath.Join(defaultStateDir, "sorties")) {
+			dir = defaultStateDir
+		}
 	}
 	if dir != "" && dirExists(filepath.Join(dir, "sorties")) {
 		reports, err = readSortieStore(filepath.Join(dir, "sorties"))
@@ -90,6 +93,9 @@ func runSorties(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	printSorties(stdout, reports)
 	return 0
 }
+
+// defaultStateDir is the agent's StateDirectory on an installed dock.
+const defaultStateDir = "/var/lib/dock-agent"
 
 func dirExists(p string) bool {
 	fi, err := os.Stat(p)
