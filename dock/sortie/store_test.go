@@ -2,6 +2,7 @@ package sortie_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -156,11 +157,6 @@ func TestRoutesAndSchedulesPersist(t *testing.T) {
 
 func TestBatteryModeChargerHysteresis(t *testing.T) {
 	r := newRig(t, nil)
-	set := func(pct float64) {
-		r.veh.Set(func(s *dock.VehicleState) { s.BatteryPct = pct })
-		r.step(time.Second)
-		r.step(time.Second)
-	}
 	steps := []struct {
 		mode string
 		pct  float64
@@ -183,7 +179,14 @@ func TestBatteryModeChargerHysteresis(t *testing.T) {
 				t.Fatalf("battery %s = %v", s.mode, err)
 			}
 		}
-		set(s.pct)
+		r.veh.Set(func(v *dock.VehicleState) { v.BatteryPct = s.pct })
+		if r.hw.Charger.On() != s.want {
+			r.until(fmt.Sprintf("step %d: charger %v at %.0f %%", i, s.want, s.pct), coarse, 5*time.Second,
+				func() bool { return r.hw.Charger.On() == s.want })
+		}
+		for range 3 { // and it stays so
+			r.step(time.Second)
+		}
 		if got := r.hw.Charger.On(); got != s.want {
 			t.Errorf("step %d: battery %.0f %% (mode %q): charger %v, want %v", i, s.pct, s.mode, got, s.want)
 		}
