@@ -42,7 +42,13 @@ func TestDispatchFromIdleToComplete(t *testing.T) {
 		t.Errorf("take-off %v after the lid-open limit switch, want < 1s", d)
 	}
 
+	if ref := r.refresh().Sortie; ref == nil || ref.ID != id || ref.Phase != dock.PhaseAirborne {
+		t.Errorf("state.sortie = %+v, want %s airborne", ref, id)
+	}
 	r.until("complete", coarse, 10*time.Minute, r.phaseIs(id, dock.PhaseComplete))
+	if ref := r.refresh().Sortie; ref != nil {
+		t.Errorf("state.sortie = %+v after the sortie, want null", ref)
+	}
 	want := []dock.Phase{dock.PhaseQueued, dock.PhasePreflight, dock.PhaseLaunching, dock.PhaseAirborne,
 		dock.PhaseOnStation, dock.PhaseReturning, dock.PhaseLanding, dock.PhaseLanded, dock.PhaseSecuring, dock.PhaseComplete}
 	if diff := cmp.Diff(want, r.ev.phases(id)); diff != "" {

@@ -29,7 +29,16 @@ func (e *Engine) setPhase(now time.Time, s *sortie, p dock.Phase, reason string)
 	e.log.Info("sortie phase", "sortie_id", s.rec.ID, "kind", string(s.rec.Kind), "phase", string(p), "reason", reason)
 	e.emit(dock.EventSortiePhase, now, f)
 	if s == e.active {
-		e.hw.SetSortie(s.ref())
+		if p.Terminal() {
+			// state.sortie is null when idle, or names the next queued one.
+			var next *dock.SortieRef
+			if len(e.queue) > 0 {
+				next = e.queue[0].ref()
+			}
+			e.hw.SetSortie(next)
+		} else {
+			e.hw.SetSortie(s.ref())
+		}
 		if !p.Terminal() {
 			if err := e.store.write(fileActive, s.rec); err != nil {
 				e.log.Error("active sortie not stored", "sortie_id", s.rec.ID, "err", err)
