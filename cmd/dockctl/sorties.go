@@ -185,7 +185,7 @@ func printSorties(w io.Writer, reports []map[string]any) {
 		var reasons []string
 		if rs, ok := r["reasons"].([]any); ok {
 			for _, x := range rs {
-				reasons = append(reasons, fmt.Sprint(x))
+				reasons = append(reasons, sanitize(fmt.Sprint(x)))
 			}
 		}
 		outcome := str(r["outcome"])
@@ -201,7 +201,7 @@ func printSorties(w io.Writer, reports []map[string]any) {
 
 func str(v any) string {
 	if s, ok := v.(string); ok && s != "" {
-		return s
+		return sanitize(s)
 	}
 	return "-"
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/jonboulle/clockwork"
 )
@@ -116,7 +117,7 @@ func formatMessage(m message, now time.Time) string {
 	dock = strings.TrimPrefix(dock, "dock/")
 	var obj map[string]any
 	if err := json.Unmarshal(m.payload, &obj); err != nil {
-		return fmt.Sprintf("%s %s %s (not JSON: %q)", clockStamp(now), dock, kind, truncate(string(m.payload), 80))
+		return sanitize(fmt.Sprintf("%s %s %s (not JSON: %q)", clockStamp(now), dock, kind, truncate(string(m.payload), 80)))
 	}
 	at := now
 	for _, k := range []string{"ts", "updated_at"} {
@@ -140,7 +141,25 @@ func formatMessage(m message, now time.Time) string {
 	default:
 		body = string(m.payload)
 	}
-	return fmt.Sprintf("%s %s %-9s %s", clockStamp(at), dock, kind, body)
+	return sanitize(fmt.Sprintf("%s %s %-9s %s", clockStamp(at), dock, kind, body))
+}
+
+// sanitize escapes control characters, so that a message (any client may
+// publish on a dock's topics) can neither break the one-line-per-message
+// layout nor send escape sequences to the terminal.
+func sanitize(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func clockStamp(t time.Time) string { return t.UTC().Format("15:04:05.000") }
