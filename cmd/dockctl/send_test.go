@@ -107,7 +107,7 @@ func TestSend(t *testing.T) {
 	})
 
 	t.Run("timeout", func(t *testing.T) {
-		code, _, errb := dockctl(t, "", "send", "-config", "", "-broker", r.url, "-dock", "nobody", "-timeout", "300ms", "reset")
+		code, _, errb := dockctl(t, "", "send", "-config", "", "-broker", r.url, "-dock", "nobody", "-timeout", "1s", "reset")
 		if code != 1 || !strings.Contains(errb, "no reply to reset") {
 			t.Errorf("dockctl send to a dock without agent = %d %q, want 1 and no reply", code, errb)
 		}
