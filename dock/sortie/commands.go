@@ -207,21 +207,17 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 		return nil, dock.Errorf(dock.CodeBusy, "dispatch dry run: dock busy")
 	}
 	// An alarm preempts routine work: a patrol in the air is diverted when
-	// its battery allows, else recalled; queued alarms keep their order.
-	if prio == dock.PriorityAlarm && e.active != nil && e.active.rec.Kind == dock.KindPatrol && !e.active.rec.DryRun && !e.hasQueuedAlarm() {
-		if e.active.inFlight() && e.active.rec.Phase != dock.PhaseLanding {
-			if e.canDivert(e.active, s, st) {
-				res.ETAS = math.Round(e.etaFromVehicle(t, st).Seconds())
-				e.divert(now, e.active, s)
-				return res, nil
-			}
-			e.enqueue(now, s, true)
-			e.recall(now, e.active, "recalled for alarm dispatch "+s.rec.ID+": battery does not cover the diversion")
-			res.Queued = true
+	// its battery allows, else recalled (see preempt); one still launching
+	// is handled once it is airborne.
+	if prio == dock.PriorityAlarm && !e.hasQueuedAlarm() && e.preemptable() {
+		if e.canDivert(e.active, s, st) {
+			res.ETAS = math.Round(e.etaFromVehicle(t, st).Seconds())
+			e.divert(now, e.active, s)
 			return res, nil
 		}
 	}
 	e.enqueue(now, s, prio == dock.PriorityAlarm)
+	e.preempt(now)
 	res.Queued = true
 	return res, nil
 }

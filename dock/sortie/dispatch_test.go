@@ -191,3 +191,40 @@ func indexOf(s, sub string) int {
 	}
 	return -1
 }
+
+func TestLaunchFailuresAbortBeforeTakeoff(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		fault  func(r *rig)
+		reason string
+		armed  bool // the vehicle got an Arm that succeeded
+	}{
+		{"arms stuck", func(r *rig) { r.hw.Arms.Stuck(true) }, "release arms", false},
+		{"upload refused", func(r *rig) { r.veh.Fail("UploadMission", errors.New("MISSION_ACK: denied")) }, "upload mission", false},
+		{"arm refused", func(r *rig) { r.veh.Fail("Arm", errors.New("COMMAND_ACK: temporarily rejected")) }, "arm", false},
+		{"take-off refused", func(r *rig) { r.veh.Fail("Takeoff", errors.New("COMMAND_ACK: failed")) }, "take-off", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, nil)
+			tc.fault(r)
+			res, err := r.dispatch(target.Lat, target.Lon, nil)
+			if err != nil {
+				t.Fatalf("dispatch = %v", err)
+			}
+			r.until("aborted", fine, 40*time.Second, r.phaseIs(res.SortieID, dock.PhaseAborted))
+			rep := r.ev.report(res.SortieID)
+			if rs := rep["reasons"].([]any); !containsText(rs[0], tc.reason) {
+				t.Errorf("reasons %v, want %q first", rs, tc.reason)
+			}
+			if v := r.veh.State(); v.Armed || v.Landed != dock.LandedOnGround {
+				t.Errorf("vehicle armed=%v landed=%v after the abort", v.Armed, v.Landed)
+			}
+			if tc.armed && r.callCount("Disarm") != 1 {
+				t.Errorf("armed vehicle not disarmed")
+			}
+			if r.callCount("Takeoff") > 0 && !tc.armed {
+				t.Errorf("take-off sent")
+			}
+		})
+	}
+}

@@ -20,6 +20,7 @@ func (e *Engine) tick(now time.Time) {
 	if s := e.active; s != nil && s.inFlight() {
 		e.monitor(now, s)
 	}
+	e.preempt(now)
 	if e.active == nil {
 		e.serveQueue(now)
 	}
@@ -262,6 +263,33 @@ func (e *Engine) landed(now time.Time, s *sortie) {
 	e.startSecure(now, s, false)
 }
 
+// preemptable reports whether the active sortie is a patrol in the air
+// that an alarm may take over or call back.
+func (e *Engine) preemptable() bool {
+	s := e.active
+	return s != nil && s.rec.Kind == dock.KindPatrol && !s.rec.DryRun && s.launched &&
+		(s.rec.Phase == dock.PhaseAirborne || s.rec.Phase == dock.PhaseOnStation || s.rec.Phase == dock.PhaseReturning)
+}
+
+// preempt serves an alarm dispatch at the head of the queue while a patrol
+// flies: divert the patrol when its battery covers the dispatch, else
+// recall it (once) so the dispatch relaunches after the turnaround.
+func (e *Engine) preempt(now time.Time) {
+	if len(e.queue) == 0 || e.queue[0].rec.Priority != dock.PriorityAlarm || !e.preemptable() {
+		return
+	}
+	p, d := e.active, e.queue[0]
+	if e.canDivert(p, d, e.hw.Snapshot()) {
+		e.queue = e.queue[1:]
+		e.divert(now, p, d)
+		return
+	}
+	if !p.preempted {
+		p.preempted = true
+		e.recall(now, p, "recalled for alarm dispatch "+d.rec.ID+": battery does not cover the diversion")
+	}
+}
+
 // canDivert reports whether patrol p's battery covers the way to d's
 // target, the loiter and the way home with the reserve.
 func (e *Engine) canDivert(p, d *sortie, st dock.State) bool {
@@ -296,7 +324,9 @@ func (e *Engine) divert(now time.Time, p, d *sortie) {
 	d.rec.BatteryStart = e.veh.State().BatteryPct
 	d.launched = true
 	d.lastPos = p.lastPos
-	e.setPhase(now, d, dock.PhaseQueued, "")
+	if len(d.rec.Phases) == 0 {
+		e.setPhase(now, d, dock.PhaseQueued, "")
+	}
 	e.finish(now, p, dock.PhaseAborted, OutcomeAborted)
 	e.active = d
 	e.setPhase(now, d, dock.PhaseAirborne, "diverted from patrol "+p.rec.ID)

@@ -103,8 +103,9 @@ func TestDispatchRecallsPatrolWithoutBatteryAndRelaunches(t *testing.T) {
 	if n := len(r.ev.of(dock.EventDispatchQueued)); n != 1 {
 		t.Errorf("%d dispatch.queued events, want 1", n)
 	}
-	// The recall decision is made; the battery check after landing passes
-	// (the pack is better than the model said), so it goes at once.
+	// The battery check after landing passes (the pack is better than the
+	// model said), so it goes at once.
+	r.until("patrol landing", coarse, 5*time.Minute, r.phaseIs(pid, dock.PhaseLanding))
 	r.veh.Set(func(s *dock.VehicleState) { s.BatteryPct = 80 })
 	closings := len(r.hw.Lid.Down.Changes())
 	r.until("patrol complete", coarse, 5*time.Minute, r.phaseIs(pid, dock.PhaseComplete))
@@ -141,6 +142,28 @@ func TestTurnaroundWaitsForCharge(t *testing.T) {
 	}
 	r.veh.Set(func(s *dock.VehicleState) { s.BatteryPct = 95 })
 	r.until("dispatch airborne", coarse, 60*time.Second, r.phaseIs(res.SortieID, dock.PhaseAirborne))
+}
+
+func TestAlarmDuringPatrolLaunchDivertsOnceAirborne(t *testing.T) {
+	r := newRig(t, nil)
+	res, err := r.do(dock.CmdPatrol, &dock.PatrolArgs{Route: "square"})
+	if err != nil {
+		t.Fatalf("patrol = %v", err)
+	}
+	pid := res.(dock.PatrolResult).SortieID
+	r.step(time.Second)
+	d, err := r.dispatch(target.Lat, target.Lon, nil)
+	if err != nil || !d.Queued {
+		t.Fatalf("dispatch during the patrol's launch = %+v, %v; want queued", d, err)
+	}
+	r.until("diverted", coarse, time.Minute, r.phaseIs(d.SortieID, dock.PhaseAirborne))
+	if ps := r.ev.phases(pid); ps[len(ps)-1] != dock.PhaseAborted {
+		t.Errorf("patrol phases %v, want aborted by the diversion", ps)
+	}
+	if got := r.ev.phases(d.SortieID); !slices.Equal(got, []dock.Phase{dock.PhaseQueued, dock.PhaseAirborne}) {
+		t.Errorf("dispatch phases %v, want queued, airborne", got)
+	}
+	r.until("dispatch complete", coarse, 10*time.Minute, r.phaseIs(d.SortieID, dock.PhaseComplete))
 }
 
 func TestSecondAlarmQueued(t *testing.T) {

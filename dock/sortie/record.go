@@ -100,6 +100,7 @@ type sortie struct {
 	launched  bool               // take-off acknowledged
 	gotoSent  bool
 	loiterEnd time.Time
+	preempted bool      // recalled for a waiting alarm
 	recalled  bool      // RTL commanded
 	rtlBusy   bool      // an RTL / GoTo / Hold command in flight
 	holding   bool      // told to hold until the lid is open (invariant 7)
