@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -236,6 +237,14 @@ func (r *rig) sync() sortie.Status {
 // the controller and the engine, then checks the invariants.
 func (r *rig) step(d time.Duration) {
 	r.t.Helper()
+	// Let the engine's job goroutines (a launch waiting on its limit
+	// switches, a vehicle command) run before time moves on: the test,
+	// controller and engine goroutines hand off to each other directly and
+	// would otherwise keep a new job waiting in the run queue for a whole
+	// scheduler time slice, which is hundreds of simulated steps.
+	for range 3 {
+		runtime.Gosched()
+	}
 	r.clock.Advance(d)
 	r.pilot.fly(d)
 	r.feedWeather()
@@ -439,4 +448,41 @@ func (p *pilot) fly(d time.Duration) {
 			}
 		}
 	})
+}
+
+// awaitTakeoff steps until the vehicle has received n commands named cmd
+// ("Takeoff", or "StartMission" for a patrol). Once both limit switches
+// read open the clock stands still while the engine's launch job arms and
+// takes off: the take-off latency is measured on the fake clock, and a
+// job goroutine left waiting in the run queue must not make simulated
+// time pass. It waits for the job in real time, up to 10 s.
+func (r *rig) awaitTakeoff(n int, cmd string) {
+	r.t.Helper()
+	start := r.clock.Now()
+	// The launch job starts the lid and arms at once; wait for it in real
+	// time before time moves.
+	deadline := time.Now().Add(10 * time.Second)
+	for st := r.refresh(); st.Lid != dock.LidOpening && st.Lid != dock.LidOpen; st = r.refresh() {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("lid %s 10 s (real time) after the launch began", st.Lid)
+		}
+		runtime.Gosched()
+	}
+	for r.callCount(cmd) < n {
+		if r.clock.Since(start) > time.Minute {
+			r.t.Fatalf("no %s within a minute; phases %v", cmd, r.allPhases())
+		}
+		if st := r.refresh(); st.Lid == dock.LidOpen && st.Arms == dock.ArmsReleased {
+			deadline := time.Now().Add(10 * time.Second)
+			for r.callCount(cmd) < n && time.Now().Before(deadline) {
+				runtime.Gosched()
+			}
+			if r.callCount(cmd) < n {
+				r.t.Fatalf("lid open and arms released, but no %s within 10 s of real time", cmd)
+			}
+			break
+		}
+		r.step(fine)
+	}
+	r.sync()
 }
