@@ -102,8 +102,8 @@ func (e *Engine) monitor(now time.Time, s *sortie) {
 		if v.Landed == dock.LandedLanding || v.Mode == "LAND" ||
 			(route.Distance(pos, e.home) <= e.opts.ArriveM && v.RelAltM < e.opts.Limits.ClearanceAltM) {
 			e.setPhase(now, s, dock.PhaseLanding, "")
-		} else if s.recalled && !s.holding && !s.rtlBusy && v.Mode != "RTL" && s.rec.Kind == dock.KindDispatch {
-			e.sendRTL(s)
+		} else if s.rtlWanted && !s.holding && !s.rtlBusy {
+			e.sendRTL(s) // refused before: try again
 		}
 	}
 	eta := e.etaHome(v, pos, w)

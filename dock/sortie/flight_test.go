@@ -1,6 +1,7 @@
 package sortie_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -37,6 +38,8 @@ func TestLowBatteryRecall(t *testing.T) {
 		t.Fatalf("dispatch = %v", err)
 	}
 	r.until("on station", coarse, 3*time.Minute, r.phaseIs(res.SortieID, dock.PhaseOnStation))
+	// The first RTL is refused (a lost COMMAND_ACK): the engine repeats it.
+	r.veh.Fail("ReturnToLaunch", errors.New("COMMAND_ACK: timeout"))
 	r.veh.Set(func(s *dock.VehicleState) { s.BatteryPct = 26 })
 	r.until("returning", coarse, 5*time.Second, r.phaseIs(res.SortieID, dock.PhaseReturning))
 	if ev := r.phaseEvent(res.SortieID, dock.PhaseReturning); !strings.Contains(ev["reason"].(string), "battery reserve") {
@@ -45,6 +48,9 @@ func TestLowBatteryRecall(t *testing.T) {
 	r.until("complete", coarse, 5*time.Minute, r.phaseIs(res.SortieID, dock.PhaseComplete))
 	if rep := r.ev.report(res.SortieID); !hasReason(rep, "battery reserve") {
 		t.Errorf("report reasons %v, want battery reserve", rep["reasons"])
+	}
+	if n := r.callCount("ReturnToLaunch"); n != 2 {
+		t.Errorf("ReturnToLaunch sent %d times, want 2 (refused, repeated)", n)
 	}
 }
 

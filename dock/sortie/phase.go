@@ -142,13 +142,14 @@ func (e *Engine) abort(now time.Time, s *sortie, why string) {
 
 // recall sends a vehicle in the air home.
 func (e *Engine) recall(now time.Time, s *sortie, why string) {
-	if s.recalled && !s.holding {
+	if s.recalled {
 		return
 	}
 	if why != "" {
 		s.reason(why)
 	}
 	s.recalled = true
+	s.rtlWanted = true
 	e.sendRTL(s)
 	if s.rec.Phase == dock.PhaseAirborne || s.rec.Phase == dock.PhaseOnStation {
 		e.setPhase(now, s, dock.PhaseReturning, why)
@@ -167,10 +168,10 @@ func (e *Engine) sendRTL(s *sortie) {
 		return func(now time.Time) {
 			s.rtlBusy = false
 			if err != nil {
-				s.recalled = false
 				e.log.Warn("return to launch refused, retrying", "sortie_id", s.rec.ID, "err", err)
 				return
 			}
+			s.rtlWanted = false
 			s.holding = false
 		}
 	})

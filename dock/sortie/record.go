@@ -102,6 +102,7 @@ type sortie struct {
 	loiterEnd time.Time
 	preempted bool      // recalled for a waiting alarm
 	recalled  bool      // RTL commanded
+	rtlWanted bool      // RTL asked for and not yet acknowledged
 	rtlBusy   bool      // an RTL / GoTo / Hold command in flight
 	holding   bool      // told to hold until the lid is open (invariant 7)
 	lidBusy   bool      // a lid motion for this flight in progress
