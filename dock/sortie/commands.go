@@ -201,11 +201,14 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 		e.begin(now, s)
 		return res, nil
 	}
-	s.rec.ID = e.newID(dock.KindDispatch, now)
-	res.SortieID = s.rec.ID
 	if a.DryRun {
 		return nil, dock.Errorf(dock.CodeBusy, "dispatch dry run: dock busy")
 	}
+	if len(e.queue) >= maxQueue {
+		return nil, dock.Errorf(dock.CodeBusy, "dispatch: %d dispatches already queued", len(e.queue))
+	}
+	s.rec.ID = e.newID(dock.KindDispatch, now)
+	res.SortieID = s.rec.ID
 	// An alarm preempts routine work: a patrol in the air is diverted when
 	// its battery allows, else recalled (see preempt); one still launching
 	// is handled once it is airborne.
@@ -221,6 +224,9 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 	res.Queued = true
 	return res, nil
 }
+
+// maxQueue bounds the dispatches waiting behind the active sortie.
+const maxQueue = 8
 
 func (e *Engine) hasQueuedAlarm() bool {
 	for _, q := range e.queue {
