@@ -484,5 +484,12 @@ func (r *rig) awaitTakeoff(n int, cmd string) {
 		}
 		r.step(fine)
 	}
-	r.sync()
+	// And for the launch job's result to reach the loop.
+	deadline = time.Now().Add(10 * time.Second)
+	for st := r.sync(); st.Sortie != nil && st.Sortie.Phase == dock.PhaseLaunching; st = r.sync() {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("still launching 10 s (real time) after %s", cmd)
+		}
+		runtime.Gosched()
+	}
 }
