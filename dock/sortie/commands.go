@@ -8,6 +8,7 @@ import (
 
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/dock/route"
+	"github.com/dockagent/dock-agent/dock/schedule"
 )
 
 // Do executes one validated command of the MQTT contract (DESIGN.md §5)
@@ -310,13 +311,13 @@ func (e *Engine) abortCmd(now time.Time) (any, error) {
 
 // Status is the engine's view for the status command.
 type Status struct {
-	Sortie          *Record    `json:"sortie"`
-	Queue           []Record   `json:"queue"`
-	BatteryMode     string     `json:"battery_mode"`
-	LaunchEstimateS float64    `json:"launch_estimate_s"`
-	NextFires       any        `json:"next_fires"`
-	Dock            dock.State `json:"dock"`
-	Circles         [3]float64 `json:"circles_radii_m"`
+	Sortie          *Record         `json:"sortie"`
+	Queue           []Record        `json:"queue"`
+	BatteryMode     string          `json:"battery_mode"`
+	LaunchEstimateS float64         `json:"launch_estimate_s"`
+	NextFires       []schedule.Fire `json:"next_fires"`
+	Dock            dock.State      `json:"dock"`
+	Circles         [3]float64      `json:"circles_radii_m"`
 }
 
 func (e *Engine) status(now time.Time) Status {

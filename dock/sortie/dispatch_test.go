@@ -3,6 +3,7 @@ package sortie_test
 import (
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,8 +16,30 @@ import (
 // target is ~1.1 km north-east of the dock: inside the 3-minute circle.
 var target = route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 45, 1100)
 
+// flightLog records Start and Stop calls.
+type flightLog struct {
+	mu      sync.Mutex
+	started []string
+	stops   int
+}
+
+func (f *flightLog) Start(name string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.started = append(f.started, name)
+	return name + ".tlog", nil
+}
+
+func (f *flightLog) Stop() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stops++
+	return nil
+}
+
 func TestDispatchFromIdleToComplete(t *testing.T) {
-	r := newRig(t, nil)
+	fl := &flightLog{}
+	r := newRig(t, func(s rigSetup) { s.opts.FlightLog = fl })
 	start := r.clock.Now()
 	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.Ref = "INC-1" })
 	if err != nil {
@@ -64,6 +87,9 @@ func TestDispatchFromIdleToComplete(t *testing.T) {
 	}
 	if rep["outcome"] != "complete" || rep["ref"] != "INC-1" {
 		t.Errorf("report outcome %v ref %v, want complete INC-1", rep["outcome"], rep["ref"])
+	}
+	if rep["tlog"] != id+".tlog" || fl.stops != 1 {
+		t.Errorf("report tlog %v, flight log stopped %d times; want %s.tlog, 1", rep["tlog"], fl.stops, id)
 	}
 	if l := rep["launch_latency_s"].(float64); l < 12 || l > 13 {
 		t.Errorf("report launch_latency_s = %v, want 12..13", l)

@@ -424,9 +424,9 @@ func (e *Engine) chargerControl(now time.Time) {
 	default:
 		return
 	}
-	ctx, cancel := context.WithTimeout(e.runCtx, time.Second)
-	defer cancel()
-	if err := e.hw.SetCharger(ctx, want); err != nil {
+	// The controller answers from its own loop at once; it never waits on
+	// the engine, so the engine's loop may wait on it.
+	if err := e.hw.SetCharger(e.runCtx, want); err != nil {
 		e.log.Warn("charger not switched", "on", want, "battery_pct", v.BatteryPct, "err", err)
 		return
 	}
