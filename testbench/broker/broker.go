@@ -25,6 +25,7 @@ type Broker struct {
 	srv  *mochi.Server
 	// retained survives Stop/Start: the server is new, the messages are not.
 	retained map[string][]byte
+	taps     []*tapHook // see Tap
 }
 
 // New returns a stopped broker for addr ("127.0.0.1:1883"; port 0 picks
@@ -46,6 +47,11 @@ func (b *Broker) Start() error {
 	srv := mochi.New(&mochi.Options{InlineClient: true, Logger: b.log})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		return fmt.Errorf("mqtt broker: %w", err)
+	}
+	for _, h := range b.taps {
+		if err := srv.AddHook(h, nil); err != nil {
+			return fmt.Errorf("mqtt broker: tap: %w", err)
+		}
 	}
 	ln, err := net.Listen("tcp", b.addr)
 	if err != nil {

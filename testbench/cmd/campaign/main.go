@@ -1,0 +1,107 @@
+// Command campaign runs the fault campaign of issue 11 against the real
+// agent on the bench: every sortie phase x every fault (or a random fault
+// schedule from a seed), and prints the phase x fault matrix.
+//
+//	go run ./testbench/cmd/campaign                       # the full matrix
+//	go run ./testbench/cmd/campaign -phases airborne -faults estop,agent_kill
+//	go run ./testbench/cmd/campaign -seed 42              # a random schedule
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dockagent/dock-agent/testbench/campaign"
+	"github.com/dockagent/dock-agent/testbench/world"
+)
+
+func main() {
+	world.MaybeRunAgent()
+	os.Exit(run())
+}
+
+func run() int {
+	speed := flag.Float64("speed", 20, "simulated world and agent clocks run this many times faster")
+	phases := flag.String("phases", strings.Join(campaign.Phases, ","), "comma-separated sortie phases")
+	faults := flag.String("faults", "", "comma-separated faults (default all)")
+	parallel := flag.Int("parallel", 1, "cells run at once")
+	seed := flag.Int64("seed", -1, "run a random fault schedule from this seed instead of the matrix (0 picks one)")
+	k := flag.Int("k", 3, "faults in a random schedule")
+	sorties := flag.Int("sorties", 2, "dispatches in a random schedule")
+	dir := flag.String("dir", "", "keep each cell's world (config, agent log, state) under this directory")
+	md := flag.String("md", "", "also write the matrix as a Markdown table to this file")
+	verbose := flag.Bool("v", false, "print each cell's progress")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var mu sync.Mutex
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Printf(format+"\n", args...)
+	}
+	o := campaign.Options{Speed: *speed, Dir: *dir}
+	if *verbose {
+		o.Log = logf
+	}
+
+	if *seed >= 0 {
+		s := *seed
+		if s == 0 {
+			s = time.Now().UnixNano() % 1_000_000
+		}
+		fmt.Printf("seed %d (reproduce: go run ./testbench/cmd/campaign -seed %d -k %d -sorties %d -speed %g)\n", s, s, *k, *sorties, *speed)
+		o.Log = logf
+		res := campaign.RunSchedule(ctx, o, campaign.RandomSchedule(s, *k, *sorties))
+		fmt.Println(res)
+		if !res.Pass {
+			return 1
+		}
+		return 0
+	}
+
+	var fs []campaign.Fault
+	if *faults == "" {
+		fs = campaign.Faults()
+	} else {
+		for _, n := range strings.Split(*faults, ",") {
+			f, ok := campaign.FaultByName(n)
+			if !ok {
+				fmt.Fprintf(os.Stderr, "campaign: unknown fault %q\n", n)
+				return 2
+			}
+			fs = append(fs, f)
+		}
+	}
+	ps := strings.Split(*phases, ",")
+	start := time.Now()
+	fmt.Printf("campaign: %d phases x %d faults at speed x%g, parallel %d, on %s/%s with %d CPUs\n",
+		len(ps), len(fs), *speed, *parallel, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	m := campaign.RunMatrix(ctx, o, ps, fs, *parallel, func(v campaign.Verdict) {
+		logf("%-10s %-15s %s", v.Phase, v.Fault, v.Line())
+	})
+	wall := time.Since(start)
+	fmt.Println()
+	fmt.Print(m.Text())
+	fmt.Printf("%d/%d cells pass, wall %v\n", m.Passed(), len(m.Cells), wall.Round(time.Second))
+	if *md != "" {
+		cmd := "go run ./testbench/cmd/campaign " + strings.Join(os.Args[1:], " ")
+		if err := os.WriteFile(*md, []byte(m.Markdown(cmd, wall)), 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "campaign: write %s: %v\n", *md, err)
+			return 1
+		}
+	}
+	if m.Passed() != len(m.Cells) {
+		return 1
+	}
+	return 0
+}
