@@ -23,7 +23,11 @@ func (v Verdict) Line() string {
 		}
 		return s + fmt.Sprintf(") %d events, wall %v", v.Events, v.Wall.Round(100*time.Millisecond))
 	}
-	return "FAIL " + v.Reason + fmt.Sprintf(" (wall %v)", v.Wall.Round(100*time.Millisecond))
+	out := ""
+	if v.Outcome != "" {
+		out = "outcome " + v.Outcome + "; "
+	}
+	return "FAIL " + out + v.Reason + fmt.Sprintf(" (wall %v)", v.Wall.Round(100*time.Millisecond))
 }
 
 // Matrix is the result of a campaign: one verdict per phase x fault.

@@ -19,6 +19,7 @@ import (
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/mavlink"
 	"github.com/dockagent/dock-agent/testbench/world"
+	"go.uber.org/goleak"
 )
 
 // freeAddr returns a loopback address nothing listens on right now.
@@ -39,7 +40,8 @@ func metric(ctx context.Context, addr, name string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}} // no idle conns left for goleak
+	resp, err := c.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("scrape %s: %w", addr, err)
 	}
@@ -111,6 +113,7 @@ func badStreams(t *testing.T, rng *rand.Rand) map[string][][]byte {
 // only, counts the damaged frames, keeps running (same pid) and no
 // invariant breaks.
 func TestMAVLinkBadInput(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	maddr := freeAddr(t)
@@ -213,6 +216,7 @@ func TestMAVLinkBadInput(t *testing.T) {
 // refused, so the vehicle never counts as linked, a dispatch is refused by
 // its heartbeat gate, and the agent keeps running.
 func TestMAVLinkUnsignedRefused(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()

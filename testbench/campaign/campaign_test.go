@@ -1,0 +1,140 @@
+package campaign
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ciPhases are the phases the CI-sized campaign covers: the drone in the
+// air, where a fault is least forgiving. `go run ./testbench/cmd/campaign`
+// runs every phase; CAMPAIGN_PHASES=a,b overrides the list here.
+var ciPhases = []string{"airborne", "returning"}
+
+// TestFaultCampaign runs the CI-sized fault matrix: each CI phase x every
+// fault on a fresh bench at speed 20, two cells at a time (about 4 minutes
+// on 2 cores). Each cell must keep every invariant, deliver every event to
+// the broker once in seq order (redeliveries of the same seq and content
+// are counted, not failed: MQTT QoS 1), report the sortie with an outcome
+// and end secured or in a named fault.
+func TestFaultCampaign(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault campaign: minutes of bench runs")
+	}
+	phases := ciPhases
+	if p := os.Getenv("CAMPAIGN_PHASES"); p != "" {
+		phases = strings.Split(p, ",")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 12*time.Minute)
+	defer cancel()
+	start := time.Now()
+	m := RunMatrix(ctx, Options{Speed: 20}, phases, Faults(), 2, func(v Verdict) {
+		t.Logf("%-10s %-15s %s", v.Phase, v.Fault, v.Line())
+	})
+	t.Logf("matrix (wall %v):\n%s", time.Since(start).Round(time.Second), m.Text())
+	for _, v := range m.Cells {
+		if !v.Pass {
+			t.Errorf("%s x %s: %s", v.Phase, v.Fault, v.Reason)
+		}
+	}
+}
+
+func TestRandomScheduleReproducible(t *testing.T) {
+	a, b := RandomSchedule(42, 4, 2), RandomSchedule(42, 4, 2)
+	if a.String() != b.String() {
+		t.Fatalf("seed 42 gave two schedules:\n%s\n%s", a, b)
+	}
+	if c := RandomSchedule(43, 4, 2); c.String() == a.String() {
+		t.Errorf("seeds 42 and 43 gave the same schedule %s", a)
+	}
+	if len(a.Faults) != 4 {
+		t.Fatalf("%d faults, want 4", len(a.Faults))
+	}
+	for i, f := range a.Faults {
+		if f.At < 10*time.Second || f.At > 10*time.Second+2*sortieSpan {
+			t.Errorf("fault %d at %v: outside the series", i, f.At)
+		}
+		if i > 0 && f.At < a.Faults[i-1].At {
+			t.Errorf("faults not in time order: %s", a)
+		}
+	}
+}
+
+// TestRandomSchedule flies two dispatches under a seeded random schedule
+// of three faults (seed from CAMPAIGN_SEED, else 7).
+func TestRandomSchedule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("random fault schedule: a minute of bench runs")
+	}
+	seed := int64(7)
+	if s := os.Getenv("CAMPAIGN_SEED"); s != "" {
+		if _, err := fmt.Sscan(s, &seed); err != nil {
+			t.Fatalf("CAMPAIGN_SEED=%q: %v", s, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	res := RunSchedule(ctx, Options{Speed: 20, Log: t.Logf}, RandomSchedule(seed, 3, 2))
+	t.Log(res)
+	if !res.Pass {
+		t.Errorf("seed %d failed (reproduce: CAMPAIGN_SEED=%d go test -run TestRandomSchedule ./testbench/campaign): %s", seed, seed, strings.Join(res.Reasons, "; "))
+	}
+	if len(res.Reports) != 2 {
+		t.Errorf("%d sortie reports, want 2", len(res.Reports))
+	}
+}
+
+func TestCheckEvents(t *testing.T) {
+	ev := func(seq uint64, typ string) worldEvent { return mkEvent(seq, typ) }
+	cases := []struct {
+		name    string
+		evs     []worldEvent
+		redeliv int
+		err     string
+	}{
+		{"in order", []worldEvent{ev(4, "a"), ev(5, "b"), ev(6, "c")}, 0, ""},
+		{"redelivered", []worldEvent{ev(4, "a"), ev(5, "b"), ev(5, "b"), ev(6, "c")}, 1, ""},
+		{"same seq other content", []worldEvent{ev(4, "a"), ev(5, "b"), ev(5, "x")}, 1, "different content"},
+		{"gap", []worldEvent{ev(4, "a"), ev(6, "c")}, 0, "5..5 never arrived"},
+		{"out of order", []worldEvent{ev(4, "a"), ev(6, "c"), ev(5, "b")}, 0, "out of order"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := checkEvents(tc.evs)
+			if n != tc.redeliv {
+				t.Errorf("redelivered %d, want %d", n, tc.redeliv)
+			}
+			switch {
+			case tc.err == "" && err != nil:
+				t.Errorf("checkEvents() = %v, want nil", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Errorf("checkEvents() = %v, want %q", err, tc.err)
+			}
+		})
+	}
+}
+
+// TestLinkLossRightAfterTakeOff is the campaign's first agent bug, alone:
+// the vehicle link drops (or the radio is unplugged) as the sortie turns
+// airborne. The sortie engine then sees the last snapshot from before the
+// take-off (disarmed, on the ground, heartbeats still fresh for the link
+// timeout) and declares the sortie landed: it clamps the arms under the
+// armed, climbing drone (invariant 3) and closes the lid over it.
+func TestLinkLossRightAfterTakeOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bench run")
+	}
+	for _, name := range []string{"link_drop", "unplug_vehicle"} {
+		t.Run(name, func(t *testing.T) {
+			f, _ := FaultByName(name)
+			v := RunCell(t.Context(), Options{Speed: 20}, "airborne", f)
+			t.Log(v.Line())
+			if !v.Pass {
+				t.Errorf("airborne x %s: %s", name, v.Reason)
+			}
+		})
+	}
+}
