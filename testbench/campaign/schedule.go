@@ -76,9 +76,9 @@ func (r ScheduleResult) String() string {
 // while another holds waits for its undo). Every dispatch must end with a
 // report, the dock secured or in a named fault, invariants unbroken and
 // every event delivered once in order.
-func RunSchedule(ctx context.Context, o Options, s Schedule) ScheduleResult {
+func RunSchedule(ctx context.Context, o Options, s Schedule) (res ScheduleResult) {
 	wall := time.Now()
-	res := ScheduleResult{Schedule: s}
+	res = ScheduleResult{Schedule: s}
 	defer func() { res.Wall = time.Since(wall) }()
 	c, closeFn, err := start(ctx, o, fmt.Sprintf("seed-%d", s.Seed))
 	if err != nil {
