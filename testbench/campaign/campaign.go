@@ -100,6 +100,8 @@ type Cell struct {
 	Sortie string
 	log    func(format string, args ...any)
 
+	n int // requests sent by the cell
+
 	mu     sync.Mutex
 	tapped []world.Event // events as the broker received them (Broker.Tap)
 }
@@ -227,9 +229,12 @@ func start(ctx context.Context, o Options, name string) (*Cell, func(), error) {
 	closeFn := func() { obs.Close(); w.Close() }
 	rctx, rcancel := c.within(ctx, 60*time.Second)
 	defer rcancel()
+	// The agent subscribes to its commands before it announces itself
+	// online on `status`; `state` may come first, and a command sent then
+	// would reach no subscriber.
 	if err := obs.Wait(rctx, func() bool {
 		st := obs.State()
-		return st != nil && st["lid"] == "closed" && lookup(st, "vehicle.link") == true
+		return st != nil && st["lid"] == "closed" && lookup(st, "vehicle.link") == true && online(obs)
 	}); err != nil {
 		closeFn()
 		return nil, nil, fmt.Errorf("%s: dock never ready (lid closed, vehicle linked): %w", name, err)
@@ -240,9 +245,21 @@ func start(ctx context.Context, o Options, name string) (*Cell, func(), error) {
 // dispatch sends the campaign's standard alarm dispatch (850 m out, 30 s
 // on station) and returns the sortie id.
 func (c *Cell) dispatch(ctx context.Context) (string, error) {
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	rep, err := c.Obs.Send(sctx, "dispatch", map[string]any{"lat": 24.3560, "lon": 102.5480, "loiter_s": 30, "priority": "alarm", "ref": "CAMPAIGN"})
+	// A repeated id is answered again, never executed twice: resending
+	// the same request is safe when a reply does not come.
+	c.n++
+	id := fmt.Sprintf("campaign-%d-%d", time.Now().UnixNano(), c.n)
+	payload, _ := json.Marshal(map[string]any{"id": id, "lat": 24.3560, "lon": 102.5480, "loiter_s": 30, "priority": "alarm", "ref": "CAMPAIGN"})
+	var rep world.Reply
+	var err error
+	for range 3 {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		rep, err = c.Obs.SendRaw(sctx, "dispatch", id, payload)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil {
 		return "", err
 	}
@@ -470,4 +487,16 @@ func checkEvents(evs []world.Event) (redelivered int, err error) {
 		top = max(top, ev.Seq)
 	}
 	return redelivered, errors.Join(errs...)
+}
+
+// online reports whether the agent announced itself online on `status`.
+func online(obs *world.Observer) bool {
+	msgs := obs.Messages("status")
+	if len(msgs) == 0 {
+		return false
+	}
+	var st struct {
+		Online bool `json:"online"`
+	}
+	return json.Unmarshal(msgs[len(msgs)-1].Payload, &st) == nil && st.Online
 }
