@@ -163,3 +163,20 @@ func TestLaunchAbortSecuresDock(t *testing.T) {
 		}
 	}
 }
+
+// TestMainsBackSecuresDock is the campaign's third agent bug, alone: mains
+// power is lost while the drone lands. Securing is refused ("clamp arms:
+// mains power lost"), the sortie fails, and when the mains come back a
+// minute later nothing secures the dock: lid open, arms released, the
+// drone on the pad, and no fault named.
+func TestMainsBackSecuresDock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bench run")
+	}
+	f, _ := FaultByName("mains_lost")
+	v := RunCell(t.Context(), Options{Speed: 20}, "landing", f)
+	t.Log(v.Line())
+	if !v.Pass {
+		t.Errorf("landing x mains_lost: %s", v.Reason)
+	}
+}
