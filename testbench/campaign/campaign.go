@@ -284,7 +284,9 @@ func (c *Cell) dispatch(ctx context.Context) (string, error) {
 func (c *Cell) waitEvent(ctx context.Context, d time.Duration, typ string, want map[string]string) (world.Event, error) {
 	wctx, cancel := c.within(ctx, d)
 	defer cancel()
-	ev, err := c.Obs.WaitEvent(wctx, 0, func(ev world.Event) bool {
+	// Events as the broker received them: a subscriber misses what is
+	// published while it reconnects after a broker restart.
+	match := func(ev world.Event) bool {
 		if ev.Type != typ || ev.Fields["sortie_id"] != c.Sortie {
 			return false
 		}
@@ -294,6 +296,16 @@ func (c *Cell) waitEvent(ctx context.Context, d time.Duration, typ string, want 
 			}
 		}
 		return true
+	}
+	var ev world.Event
+	err := c.Obs.Wait(wctx, func() bool {
+		for _, e := range c.brokerEvents() {
+			if match(e) {
+				ev = e
+				return true
+			}
+		}
+		return false
 	})
 	if err != nil {
 		return ev, fmt.Errorf("no %s %v for sortie %s within %v", typ, want, c.Sortie, d)
