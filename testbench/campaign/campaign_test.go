@@ -180,3 +180,23 @@ func TestMainsBackSecuresDock(t *testing.T) {
 		t.Errorf("landing x mains_lost: %s", v.Reason)
 	}
 }
+
+// TestKillAtTakeOffResumesFlight is the campaign's fourth agent bug: the
+// agent is SIGKILLed right as the sortie.phase airborne event goes out.
+// The sortie store still says launching; the restarted agent "resumes" a
+// launch, secures and reports the sortie aborted (reason agent_restart)
+// while the drone flies its mission armed, and then watches it no more
+// (seen in 1 of 2 full matrix runs; three runs here).
+func TestKillAtTakeOffResumesFlight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bench run")
+	}
+	f, _ := FaultByName("agent_kill")
+	for i := range 3 {
+		v := RunCell(t.Context(), Options{Speed: 20}, "airborne", f)
+		t.Log(v.Line())
+		if !v.Pass {
+			t.Fatalf("airborne x agent_kill, run %d: %s", i+1, v.Reason)
+		}
+	}
+}
