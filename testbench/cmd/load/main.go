@@ -7,6 +7,7 @@
 // Usage:
 //
 //	go run ./testbench/cmd/load [-usual 60s] [-burst 30s] [-usual-rate 200] [-burst-rate 3000]
+//	go run ./testbench/cmd/load -launches 20 [-speed 10]
 package main
 
 import (
@@ -103,11 +104,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	usualRate := fs.Int("usual-rate", 200, "messages/s of the usual telemetry set (streams plus extra load)")
 	burstRate := fs.Int("burst-rate", 3000, "messages/s of the burst (a saturated 921600 bit/s link)")
 	starts := fs.Int("starts", 5, "agent starts measured for exec-to-READY")
+	launches := fs.Int("launches", 0, "instead: dispatch `N` times and report the launch latency distribution")
+	speed := fs.Float64("speed", 1, "with -launches: world and agent clock speed")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if *launches > 0 {
+		return runLaunches(ctx, *launches, *speed, stdout, stderr)
+	}
 
 	rec := &recorder{pending: map[string][]time.Time{}}
 	w, err := world.Start(ctx, world.Options{
