@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -50,4 +51,11 @@ func (f *flightLog) Stop() error {
 	return err
 }
 
-func (f *flightLog) stop() error { return f.Stop() }
+// stop closes the file of a sortie cut short by the shutdown; having none
+// open is the usual case, not an error.
+func (f *flightLog) stop() error {
+	if err := f.Stop(); err != nil && !errors.Is(err, flightlog.ErrNotRecording) {
+		return err
+	}
+	return nil
+}
