@@ -220,12 +220,12 @@ func (c *Controller) do(ctx context.Context, fn func(now time.Time)) error {
 	case <-c.exited:
 		return ErrNotRunning
 	}
-	select {
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	// Accepted: the loop runs fn at once and fn writes the caller's
+	// variables, so wait for it whatever ctx does; returning early would
+	// race with fn and hide an accepted request (a motion started) behind a
+	// context error.
+	<-r.done
+	return nil
 }
 
 // tick reads every input and the vehicle, then evaluates.

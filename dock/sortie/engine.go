@@ -57,9 +57,10 @@ type Engine struct {
 	fromConfig  map[string]bool
 	active      *sortie
 	queue       []*sortie
-	battery     string // "ready" or "storage"
-	idleJob     bool   // an idle securing job runs
-	unsecured   bool   // the vehicle landed without securing (turnaround)
+	battery     string    // "ready" or "storage"
+	idleJob     bool      // an idle securing job runs
+	unsecured   bool      // the dock is left open: turnaround, or a securing that failed
+	secureAt    time.Time // no idle securing before this (retry back-off)
 	recoverBy   time.Time
 	lastCircles circleKey
 	lastID      string

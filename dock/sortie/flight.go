@@ -58,7 +58,10 @@ func (e *Engine) monitor(now time.Time, s *sortie) {
 		e.log.Info("vehicle link back", "sortie_id", s.rec.ID, "after", now.Sub(s.linkLost))
 		s.linkLost, s.linkNoted = time.Time{}, false
 	}
-	if v.Landed == dock.LandedOnGround && !v.Armed {
+	if v.Armed || v.Landed == dock.LandedInAir || v.Landed == dock.LandedTakeoff || v.Landed == dock.LandedLanding {
+		s.airSeen = true
+	}
+	if v.Landed == dock.LandedOnGround && !v.Armed && e.landingConfirmed(s, v) {
 		e.landed(now, s)
 		return
 	}
@@ -112,6 +115,20 @@ func (e *Engine) monitor(now time.Time, s *sortie) {
 	if !returning {
 		e.lidForRain(now, s, st, v, eta)
 	}
+}
+
+// staleAfterTakeoff is how long after the take-off a heartbeat must be to
+// say "disarmed" by itself, for a vehicle never seen in the air: ArduPilot
+// disarms a vehicle that did not take off after about 10 s.
+const staleAfterTakeoff = 15 * time.Second
+
+// landingConfirmed reports whether a disarmed, on-ground vehicle state is a
+// landing: the vehicle was seen in the air since the take-off, or a heartbeat
+// well after the take-off says it is disarmed. A snapshot from before the
+// take-off (the link lost at once, a heartbeat late under load) would
+// otherwise clamp the arms under a climbing vehicle (invariant 3).
+func (e *Engine) landingConfirmed(s *sortie, v dock.VehicleState) bool {
+	return s.airSeen || v.LastHeartbeat.Sub(s.rec.TakeoffAt) > staleAfterTakeoff
 }
 
 // limitCrossed returns why the vehicle must come home now, or "".
@@ -349,7 +366,7 @@ func (e *Engine) divert(now time.Time, p, d *sortie) {
 // charging; other gates fail it after QueueTimeout.
 func (e *Engine) serveQueue(now time.Time) {
 	if len(e.queue) == 0 {
-		if e.unsecured && !e.idleJob {
+		if e.unsecured && !e.idleJob && e.canSecure(now) {
 			e.secureIdle()
 		}
 		return
@@ -369,7 +386,7 @@ func (e *Engine) serveQueue(now time.Time) {
 		s.blockedNote = note
 		_ = e.blocked(now, s, g)
 	}
-	if e.unsecured {
+	if e.unsecured && e.canSecure(now) {
 		e.secureIdle()
 	}
 	if !onlyBattery(g) && now.Sub(s.queuedAt) >= e.opts.QueueTimeout {
@@ -379,18 +396,44 @@ func (e *Engine) serveQueue(now time.Time) {
 	}
 }
 
-// secureIdle secures the dock after a turnaround whose dispatch cannot
-// fly yet, so the vehicle charges.
+// canSecure reports whether an idle securing may start now: not before
+// its retry time, in auto mode, with no e-stop, fault or mains loss in the
+// way, and a vehicle known disarmed on the ground (the controller checks
+// the invariants again; this only avoids attempts bound to be refused).
+func (e *Engine) canSecure(now time.Time) bool {
+	if now.Before(e.secureAt) {
+		return false
+	}
+	st := e.hw.Snapshot()
+	v := e.veh.State()
+	return st.Mode == dock.ModeAuto && !st.EStop && !st.EStopLatched && st.Fault == "" && st.Power &&
+		v.Link && !v.Armed && v.Landed == dock.LandedOnGround
+}
+
+// leftOpen notes that securing failed: the dock is secured again by the
+// idle path once what blocked it is gone (mains back, vehicle link back, a
+// fault reset), retried every SecureRetry.
+func (e *Engine) leftOpen(now time.Time, err error) {
+	e.unsecured = true
+	e.secureAt = now.Add(e.opts.SecureRetry)
+	e.log.Warn("dock left open: securing again once possible", "err", err, "retry_after", e.opts.SecureRetry)
+}
+
+// secureIdle secures the dock outside a sortie: after a turnaround whose
+// dispatch cannot fly yet (so the vehicle charges), or after a securing
+// that failed.
 func (e *Engine) secureIdle() {
 	e.idleJob = true
 	e.job(func(ctx context.Context) func(time.Time) {
 		err := e.secureSteps(ctx, false)
-		return func(time.Time) {
+		return func(now time.Time) {
 			e.idleJob = false
-			e.unsecured = false
 			if err != nil {
-				e.log.Warn("dock not secured after turnaround", "err", err)
+				e.leftOpen(now, err)
+				return
 			}
+			e.unsecured = false
+			e.log.Info("dock secured")
 		}
 	})
 }

@@ -196,6 +196,7 @@ func (e *Engine) startSecure(now time.Time, s *sortie, disarm bool) {
 			s.job = nil
 			if err != nil {
 				s.reason("secure: " + err.Error())
+				e.leftOpen(now, err)
 			}
 			switch {
 			case s.aborting:

@@ -96,6 +96,11 @@ type Options struct {
 	// CirclesEvery is how often the response circles are recomputed (and
 	// at once when the wind changes). Default 5s.
 	CirclesEvery time.Duration
+	// SecureRetry is how often the engine tries again to secure a dock
+	// left open by a securing that failed (mains lost, vehicle link lost,
+	// a fault since reset), once its blocking condition is gone.
+	// Default 30s.
+	SecureRetry time.Duration
 	// ScheduleRetry is the scheduler's retry period within grace. Default
 	// schedule.DefaultRetry.
 	ScheduleRetry time.Duration
@@ -132,6 +137,7 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.LinkLostAfter, 5*time.Second)
 	def(&o.QueueTimeout, 10*time.Minute)
 	def(&o.RecoverWait, 15*time.Second)
+	def(&o.SecureRetry, 30*time.Second)
 	def(&o.CirclesEvery, 5*time.Second)
 	def(&o.Flight.LaunchTime, 15*time.Second)
 	def(&o.Flight.DefaultLoiter, 2*time.Minute)

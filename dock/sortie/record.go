@@ -111,6 +111,10 @@ type sortie struct {
 	linkNoted bool
 	lastPos   *route.Point
 	recovered bool
+	// airSeen: since take-off the vehicle was seen armed or in the air.
+	// Until then a disarmed, on-ground snapshot may be the one from before
+	// the take-off (a heartbeat late, the link lost at once), not a landing.
+	airSeen bool
 }
 
 func (s *sortie) ref() *dock.SortieRef {

@@ -31,8 +31,9 @@ func (e *Engine) loadActive(now time.Time) {
 }
 
 // recoverStep decides how an interrupted sortie goes on: airborne (keep
-// the lid open, monitor the return, secure after landing), landed and
-// disarmed (secure), or never launched (abort with agent_restart).
+// the lid open, monitor the return, secure after landing; a launch whose
+// vehicle is found flying resumes as airborne), landed and disarmed
+// (secure), or never launched (abort with agent_restart).
 func (e *Engine) recoverStep(now time.Time, s *sortie) {
 	v := e.veh.State()
 	if !v.Link && now.Before(e.recoverBy) {
@@ -41,8 +42,22 @@ func (e *Engine) recoverStep(now time.Time, s *sortie) {
 	s.recovered = false
 	st := e.hw.Snapshot()
 	launched := !s.rec.TakeoffAt.IsZero()
-	inAir := v.Link && (v.Armed || v.Landed == dock.LandedInAir || v.Landed == dock.LandedTakeoff || v.Landed == dock.LandedLanding)
+	flying := v.Link && (v.Landed == dock.LandedInAir || v.Landed == dock.LandedTakeoff || v.Landed == dock.LandedLanding ||
+		(v.Armed && v.Landed == dock.LandedUndefined && v.RelAltM > 2)) // no EXTENDED_SYS_STATE yet
+	inAir := v.Link && (v.Armed || flying)
 	switch {
+	case flying && !launched:
+		// The take-off went out just before the agent stopped, and the
+		// record still says launching: the vehicle flies. Resume the
+		// flight instead of securing a dock it has just left.
+		s.launched = true
+		s.airSeen = true
+		s.rec.TakeoffAt = now
+		s.reason(ReasonAgentRestart + ": found in the air during launching, flight resumed")
+		e.setPhase(now, s, dock.PhaseAirborne, ReasonAgentRestart)
+		if st.Lid != dock.LidOpen {
+			e.moveLid(s, dock.MotionOpenLid)
+		}
 	case !v.Link && launched:
 		// Unknown: the vehicle's failsafe brings it home; be ready.
 		s.launched = true
@@ -55,6 +70,7 @@ func (e *Engine) recoverStep(now time.Time, s *sortie) {
 		}
 	case inAir && launched:
 		s.launched = true
+		s.airSeen = true
 		s.gotoSent = true
 		s.reason(ReasonAgentRestart + ": resumed in flight")
 		switch s.rec.Phase {

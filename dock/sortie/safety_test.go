@@ -1,0 +1,149 @@
+package sortie_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dockagent/dock-agent/dock"
+)
+
+// The bench's fault campaign found each of these; here they run against
+// the engine alone on a fake clock.
+
+// TestStaleGroundStateAfterTakeoffIsNoLanding: the take-off is
+// acknowledged, but the vehicle state still is the one from before it
+// (disarmed, on the ground): the link dropped at once, or a heartbeat is
+// late. The engine must not take that for a landing, clamp the arms under
+// the climbing vehicle and close the lid.
+func TestStaleGroundStateAfterTakeoffIsNoLanding(t *testing.T) {
+	r := newRig(t, nil)
+	res, err := r.dispatch(target.Lat, target.Lon, nil)
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	r.awaitTakeoff(1, "Takeoff")
+	// The snapshot the engine sees from now on is the pre-take-off one.
+	r.veh.Set(func(s *dock.VehicleState) {
+		s.Armed, s.Landed, s.RelAltM, s.Mode = false, dock.LandedOnGround, 0, "GUIDED"
+	})
+	for range 100 { // 10 s
+		r.step(coarse)
+		if r.hw.Arms.Down.On() || r.hw.Lid.Down.On() {
+			t.Fatalf("arms clamping %v, lid closing %v on a pre-take-off snapshot; phases %v",
+				r.hw.Arms.Down.On(), r.hw.Lid.Down.On(), r.ev.phases(res.SortieID))
+		}
+	}
+	if ps := r.ev.phases(res.SortieID); slices.Contains(ps, dock.PhaseLanded) {
+		t.Fatalf("phases %v: landed on a snapshot from before the take-off", ps)
+	}
+	// The vehicle's own data comes in: it is climbing, and the flight goes
+	// on to the end.
+	r.veh.Set(func(s *dock.VehicleState) { s.Armed, s.Landed, s.RelAltM = true, dock.LandedInAir, 20 })
+	r.until("complete", coarse, 5*time.Minute, r.phaseIs(res.SortieID, dock.PhaseComplete))
+	if st := r.refresh(); st.Lid != dock.LidClosed || st.Arms != dock.ArmsClamped {
+		t.Errorf("after the flight lid %s arms %s, want closed and clamped", st.Lid, st.Arms)
+	}
+}
+
+// TestDisarmedLongAfterTakeoffIsLanded: a vehicle never seen in the air
+// whose fresh heartbeats say disarmed on the ground well after the
+// take-off did land (or never left): the dock is secured, not left open.
+func TestDisarmedLongAfterTakeoffIsLanded(t *testing.T) {
+	r := newRig(t, nil)
+	res, err := r.dispatch(target.Lat, target.Lon, nil)
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	r.awaitTakeoff(1, "Takeoff")
+	takeoff := r.clock.Now()
+	r.veh.Set(func(s *dock.VehicleState) { s.Armed, s.Landed, s.RelAltM = false, dock.LandedOnGround, 0 })
+	for range 50 {
+		r.step(coarse)
+	}
+	r.veh.Set(func(s *dock.VehicleState) { s.LastHeartbeat = takeoff.Add(20 * time.Second) })
+	r.until("complete", coarse, 2*time.Minute, r.phaseIs(res.SortieID, dock.PhaseComplete))
+}
+
+// TestSecuringRetriedWhenMainsReturn: mains power goes while the vehicle
+// lands, so securing is refused and the sortie fails; once the mains are
+// back the dock secures itself (arms clamped, lid closed) without an
+// operator.
+func TestSecuringRetriedWhenMainsReturn(t *testing.T) {
+	r := newRig(t, nil)
+	res, err := r.dispatch(target.Lat, target.Lon, nil)
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	r.until("landing", coarse, 5*time.Minute, r.phaseIs(res.SortieID, dock.PhaseLanding))
+	r.hw.Set(r.hw.Mains, false)
+	r.until("failed", coarse, 2*time.Minute, r.phaseIs(res.SortieID, dock.PhaseFailed))
+	if rep := r.ev.report(res.SortieID); !hasReason(rep, "power") {
+		t.Errorf("report reasons %v, want the mains loss named", rep["reasons"])
+	}
+	for range 600 { // a minute without mains: nothing moves
+		r.step(coarse)
+	}
+	if st := r.refresh(); st.Lid != dock.LidOpen {
+		t.Fatalf("lid %s without mains, want it left open", st.Lid)
+	}
+	r.hw.Set(r.hw.Mains, true)
+	r.until("secured after the mains returned", coarse, 2*time.Minute, func() bool {
+		st := r.refresh()
+		return st.Lid == dock.LidClosed && st.Arms == dock.ArmsClamped
+	})
+	if st := r.sync(); st.Sortie != nil {
+		t.Errorf("status sortie %+v after securing, want none", st.Sortie)
+	}
+}
+
+// TestRestartAtTakeoffResumesFlight: the agent died right after the
+// take-off, before the sortie store said airborne. The restarted engine
+// finds the vehicle flying: it resumes the flight (goes to the target,
+// returns, secures) instead of aborting a launch that already happened.
+func TestRestartAtTakeoffResumesFlight(t *testing.T) {
+	r := newRig(t, nil)
+	res, err := r.dispatch(target.Lat, target.Lon, nil)
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	r.awaitTakeoff(1, "Takeoff")
+	r.stopEngine()
+	// What the store held when the agent died: still launching.
+	path := filepath.Join(r.opts.StateDir, "active.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("active sortie record: %v", err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatalf("active.json: %v", err)
+	}
+	rec["phase"] = string(dock.PhaseLaunching)
+	delete(rec, "takeoff_at")
+	if b, err = json.Marshal(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.step(coarse)
+	r.startEngine()
+	r.until("complete", coarse, 6*time.Minute, r.phaseIs(res.SortieID, dock.PhaseComplete))
+	ps := r.ev.phases(res.SortieID)
+	if slices.Contains(ps, dock.PhaseAborted) || !slices.Contains(ps, dock.PhaseOnStation) {
+		t.Errorf("phases %v, want the flight resumed to the target, never aborted", ps)
+	}
+	if rep := r.ev.report(res.SortieID); rep["outcome"] != "complete" || !hasReason(rep, "agent_restart") {
+		t.Errorf("report outcome %v reasons %v, want complete with agent_restart noted", rep["outcome"], rep["reasons"])
+	}
+	if r.callCount("GoTo") < 1 {
+		t.Errorf("no GoTo after the restart")
+	}
+	if st := r.refresh(); st.Lid != dock.LidClosed || st.Arms != dock.ArmsClamped {
+		t.Errorf("after the flight lid %s arms %s, want closed and clamped", st.Lid, st.Arms)
+	}
+}
