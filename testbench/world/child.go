@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +21,9 @@ const (
 	envChild  = "DOCK_BENCH_AGENT"        // "1": this process is the agent
 	envConfig = "DOCK_BENCH_AGENT_CONFIG" // the generated config file
 	envClock  = "DOCK_BENCH_AGENT_CLOCK"  // realOrigin,simOrigin (unix ns),speed
+	// envCPUProfile, when set, is a file the agent writes its CPU profile
+	// to, from its start to its exit (the load harness's -cpuprofile).
+	envCPUProfile = "DOCK_BENCH_AGENT_CPUPROFILE"
 )
 
 // MaybeRunAgent turns this process into the agent when the world started it
@@ -49,6 +53,19 @@ func runChild() int {
 	log, _ := app.NewLogger(os.Stderr, cfg.Log.Level, app.LogFormat(cfg.Log.Format))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if path := os.Getenv(envCPUProfile); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench agent: cpu profile: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "bench agent: cpu profile: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := app.Run(ctx, app.Options{Config: cfg, Version: "bench", Logger: log, Clock: clock}); err != nil {
 		log.Error("dock agent failed", "err", err)
 		return 1

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/dock"
@@ -50,6 +51,9 @@ func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telem
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	if err := m.Registry().Register(relayCollector(veh, svc)); err != nil {
+		return nil, fmt.Errorf("metrics: relay counters: %w", err)
+	}
 	srv, err := metrics.NewServer(metrics.ServerOptions{
 		Listen: cfg.Metrics.Listen,
 		Health: func() error {
@@ -73,6 +77,43 @@ func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telem
 		}
 	})
 	return &agentMetrics{m: m, server: srv}, nil
+}
+
+// relayCollector counts the raw MAVLink relay stage by stage, so that a
+// frame lost between the vehicle and MQTT can be placed: the link's parser
+// (frames in, damaged, refused, bytes outside frames), then the MQTT
+// bridge (published, dropped on a full queue or a broker away).
+func relayCollector(veh *vehicleLink, svc *telemetry.Service) prometheus.Collector {
+	desc := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("dock_agent_"+name, help, nil, nil)
+	}
+	return &relayStats{veh: veh, svc: svc, descs: [...]*prometheus.Desc{
+		desc("mavlink_link_frames_in_total", "Good MAVLink frames read from the vehicle link."),
+		desc("mavlink_link_rejected_total", "Checksum-valid MAVLink frames refused (flags, length, signature)."),
+		desc("mavlink_link_bytes_skipped_total", "Bytes read from the vehicle link that were part of no frame."),
+		desc("mavlink_bridge_frames_out_total", "Raw MAVLink frames published on mavlink/out."),
+		desc("mavlink_bridge_frames_dropped_total", "Raw MAVLink frames the MQTT bridge dropped (queue full, broker away)."),
+	}}
+}
+
+type relayStats struct {
+	veh   *vehicleLink
+	svc   *telemetry.Service
+	descs [5]*prometheus.Desc
+}
+
+func (r *relayStats) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range r.descs {
+		ch <- d
+	}
+}
+
+func (r *relayStats) Collect(ch chan<- prometheus.Metric) {
+	ls := r.veh.link.Stats()
+	h := r.svc.Health()
+	for i, v := range [...]uint64{ls.FramesIn, ls.Rejected, ls.Skipped, h.FramesOut, h.FramesDropped} {
+		ch <- prometheus.MustNewConstMetric(r.descs[i], prometheus.CounterValue, float64(v))
+	}
 }
 
 // messageName names the message of a raw frame for the frame counters.

@@ -19,6 +19,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -38,72 +39,47 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// recorder matches frames written by the drone with frames arriving over
-// MQTT, by their bytes.
-type recorder struct {
-	mu       sync.Mutex
-	pending  map[string][]time.Time
-	lat      []time.Duration
-	written  uint64
-	received uint64
-	unknown  uint64
-	on       bool
-}
-
-func (r *recorder) wrote(frame []byte, _ time.Time) {
-	now := time.Now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.on {
-		return
-	}
-	r.written++
-	k := string(frame)
-	r.pending[k] = append(r.pending[k], now)
-}
-
-func (r *recorder) arrived(frame []byte) {
-	now := time.Now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	k := string(frame)
-	q := r.pending[k]
-	if len(q) == 0 {
-		r.unknown++ // written before the phase started
-		return
-	}
-	r.lat = append(r.lat, now.Sub(q[0]))
-	if len(q) == 1 {
-		delete(r.pending, k)
-	} else {
-		r.pending[k] = q[1:]
-	}
-	r.received++
-}
-
 // phase is the result of one load phase.
 type phase struct {
-	name          string
-	rate          int
-	dur           time.Duration
-	written, recv uint64
-	lost          uint64
-	p50, p99, max time.Duration
-	cpuPct        float64
-	hwmMB         float64
-	threads       int
-	telemetry     int
-	telAgeP99     time.Duration
+	name      string
+	rate      int
+	dur       time.Duration
+	sub       stageStats // frames as the subscriber received them
+	broker    stageStats // frames as the broker received them
+	counters  stageCounters
+	cpuPct    float64
+	hwmMB     float64
+	threads   int
+	gorouts   int
+	telemetry int
+	telAgeP99 time.Duration
 }
+
+// stageCounters are the drop counters of each stage over a phase and its
+// drain.
+type stageCounters struct {
+	droneDropped  uint64 // the simulated drone's own queue (a full link)
+	linkFrames    uint64 // good frames the agent's parser read
+	badCRC        uint64 // damaged frames the agent's parser skipped
+	rejected      uint64 // checksum-valid frames the parser refused
+	skippedBytes  uint64 // bytes outside any frame
+	bridgeOut     uint64 // frames the agent published on mavlink/out
+	bridgeDropped uint64 // frames the agent's bridge dropped
+}
+
+// agentEnvCPUProfile makes the bench's agent child write a CPU profile
+// (testbench/world).
+const agentEnvCPUProfile = "DOCK_BENCH_AGENT_CPUPROFILE"
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	usual := fs.Duration("usual", 60*time.Second, "length of the usual-load phase")
-	burst := fs.Duration("burst", 30*time.Second, "length of the burst phase")
+	usual := fs.Duration("usual", 60*time.Second, "length of the usual-load phase (0 skips it)")
+	burst := fs.Duration("burst", 30*time.Second, "length of the burst phase (0 skips it)")
 	usualRate := fs.Int("usual-rate", 200, "messages/s of the usual telemetry set (streams plus extra load)")
 	burstRate := fs.Int("burst-rate", 3000, "messages/s of the burst (a saturated 921600 bit/s link)")
 	starts := fs.Int("starts", 5, "agent starts measured for exec-to-READY")
+	cpuProfile := fs.String("cpuprofile", "", "write the agent's CPU profile (from its last start to its exit) to `file`")
 	launches := fs.Int("launches", 0, "instead: dispatch `N` times and report the launch latency distribution")
 	speed := fs.Float64("speed", 1, "with -launches: world and agent clock speed")
 	if err := fs.Parse(args); err != nil {
@@ -114,21 +90,46 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *launches > 0 {
 		return runLaunches(ctx, *launches, *speed, stdout, stderr)
 	}
+	if *cpuProfile != "" {
+		abs, err := filepath.Abs(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "load: %v\n", err)
+			return 2
+		}
+		os.Setenv(agentEnvCPUProfile, abs) // the agent child inherits the environment
+	}
 
-	rec := &recorder{pending: map[string][]time.Time{}}
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		fmt.Fprintf(stderr, "load: %v\n", err)
+		return 1
+	}
+	atSub, atBroker := newMatcher(), newMatcher()
 	w, err := world.Start(ctx, world.Options{
 		BrokerAddr: "127.0.0.1:0", GCS: "none",
 		Edit: func(c *config.Config) {
 			c.MQTT.MAVLinkBridge = true
 			c.Log.Level = "info"
+			c.Metrics.Listen = metricsAddr
 		},
-		OnFrameWritten: rec.wrote,
+		OnFrameWritten: func(frame []byte, _ time.Time) {
+			now := time.Now()
+			f := string(frame)
+			atSub.wrote(f, now)
+			atBroker.wrote(f, now)
+		},
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "load: %v\n", err)
 		return 1
 	}
 	defer w.Close()
+	outTopic := w.Prefix() + "mavlink/out"
+	w.Broker.Tap(func(topic string, payload []byte) {
+		if topic == outTopic {
+			atBroker.arrived(string(payload), time.Now())
+		}
+	})
 
 	// Start-up: exec to READY, several times.
 	var startups []time.Duration
@@ -145,7 +146,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		startups = append(startups, time.Since(t0))
 	}
 
-	sub, telemetry, err := subscribe(ctx, w, rec)
+	sub, telemetry, err := subscribe(w, atSub)
 	if err != nil {
 		fmt.Fprintf(stderr, "load: %v\n", err)
 		return 1
@@ -159,13 +160,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	streams := streamRate(w)
 	var phases []phase
-	for _, ph := range []struct {
+	for i, ph := range []struct {
 		name string
 		rate int
 		dur  time.Duration
 	}{{"usual", *usualRate, *usual}, {"burst", *burstRate, *burst}} {
+		if ph.dur <= 0 {
+			continue
+		}
 		extra := max(0, ph.rate-streams)
-		p, err := measure(ctx, w, rec, telemetry, ph.name, extra, ph.dur)
+		p, err := measure(ctx, w, metricsAddr, []*matcher{atSub, atBroker}, telemetry, i+1, ph.name, extra, ph.dur)
 		if err != nil {
 			fmt.Fprintf(stderr, "load: %v\n", err)
 			return 1
@@ -173,7 +177,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		p.rate = extra + streams
 		phases = append(phases, p)
 	}
-	report(stdout, w, phases, startups, streams)
+	report(stdout, phases, startups, streams, atSub.unknownCount(), atBroker.unknownCount())
+	if *cpuProfile != "" {
+		// The agent writes its profile when it exits.
+		if err := w.StopAgent(ctx); err != nil {
+			fmt.Fprintf(stderr, "load: stop agent for its profile: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "\nagent CPU profile: %s\n", os.Getenv(agentEnvCPUProfile))
+	}
 	return 0
 }
 
@@ -192,21 +204,24 @@ type telemetryLog struct {
 	age []time.Duration // arrival minus the message's own timestamp
 }
 
-func subscribe(ctx context.Context, w *world.World, rec *recorder) (mqtt.Client, *telemetryLog, error) {
+func subscribe(w *world.World, m *matcher) (mqtt.Client, *telemetryLog, error) {
 	tl := &telemetryLog{}
 	p := w.Prefix()
 	opts := mqtt.NewClientOptions().AddBroker(w.BrokerURL()).SetClientID(fmt.Sprintf("load-%d", time.Now().UnixNano()))
+	// In order on paho's router goroutine (the default): the matcher
+	// relies on the order frames arrive in.
+	opts.SetOrderMatters(true)
 	c := mqtt.NewClient(opts)
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		return nil, nil, fmt.Errorf("connect subscriber: %v", tok.Error())
 	}
-	tok := c.SubscribeMultiple(map[string]byte{p + "mavlink/out": 0, p + "telemetry": 0}, func(_ mqtt.Client, m mqtt.Message) {
-		if strings.HasSuffix(m.Topic(), "/telemetry") {
-			now := time.Now()
+	tok := c.SubscribeMultiple(map[string]byte{p + "mavlink/out": 0, p + "telemetry": 0}, func(_ mqtt.Client, msg mqtt.Message) {
+		now := time.Now()
+		if strings.HasSuffix(msg.Topic(), "/telemetry") {
 			var t struct {
 				TS time.Time `json:"ts"`
 			}
-			if json.Unmarshal(m.Payload(), &t) == nil {
+			if json.Unmarshal(msg.Payload(), &t) == nil {
 				tl.mu.Lock()
 				tl.n++
 				tl.age = append(tl.age, now.Sub(t.TS))
@@ -214,12 +229,11 @@ func subscribe(ctx context.Context, w *world.World, rec *recorder) (mqtt.Client,
 			}
 			return
 		}
-		rec.arrived(m.Payload())
+		m.arrived(string(msg.Payload()), now)
 	})
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		return nil, nil, fmt.Errorf("subscribe: %v", tok.Error())
 	}
-	_ = ctx
 	return c, tl, nil
 }
 
@@ -238,55 +252,84 @@ func waitLink(ctx context.Context, w *world.World) error {
 	})
 }
 
-func measure(ctx context.Context, w *world.World, rec *recorder, tl *telemetryLog, name string, extra int, dur time.Duration) (phase, error) {
+func measure(ctx context.Context, w *world.World, metricsAddr string, ms []*matcher, tl *telemetryLog, id int, name string, extra int, dur time.Duration) (phase, error) {
 	w.Drone.SetLoadRate(extra)
 	// Settle one second, then measure.
 	if err := sleep(ctx, time.Second); err != nil {
 		return phase{}, err
 	}
 	pid := w.Agent.PID()
+	m0, err := scrape(ctx, metricsAddr)
+	if err != nil {
+		return phase{}, err
+	}
+	d0 := droneDropped(w)
 	u0, err := agentproc.ReadUsage(pid)
 	if err != nil {
 		return phase{}, err
 	}
-	rec.mu.Lock()
-	rec.on, rec.written, rec.received, rec.lat, rec.pending = true, 0, 0, nil, map[string][]time.Time{}
-	rec.mu.Unlock()
 	tl.mu.Lock()
 	tl.n, tl.age = 0, nil
 	tl.mu.Unlock()
+	for _, m := range ms {
+		m.setPhase(id)
+	}
 	t0 := time.Now()
 	if err := sleep(ctx, dur); err != nil {
 		return phase{}, err
 	}
-	rec.mu.Lock()
-	rec.on = false
-	rec.mu.Unlock()
+	for _, m := range ms {
+		m.setPhase(0)
+	}
 	wall := time.Since(t0)
 	u1, err := agentproc.ReadUsage(pid)
 	if err != nil {
 		return phase{}, err
 	}
-	w.Drone.SetLoadRate(0)
-	// Frames in flight arrive within the drain time.
-	if err := sleep(ctx, 2*time.Second); err != nil {
+	mEnd, err := scrape(ctx, metricsAddr)
+	if err != nil {
 		return phase{}, err
 	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
 	tl.mu.Lock()
-	defer tl.mu.Unlock()
-	p := phase{name: name, dur: dur, written: rec.written, recv: rec.received, telemetry: tl.n,
+	p := phase{name: name, dur: dur, telemetry: tl.n,
 		cpuPct:  100 * float64(u1.CPU-u0.CPU) / float64(wall),
 		hwmMB:   float64(u1.HWMBytes) / (1 << 20),
 		threads: u1.Threads,
+		gorouts: int(mEnd["go_goroutines"]),
 	}
-	for _, q := range rec.pending {
-		p.lost += uint64(len(q))
-	}
-	p.p50, p.p99, p.max = percentiles(rec.lat)
 	_, p.telAgeP99, _ = percentiles(tl.age)
+	tl.mu.Unlock()
+	w.Drone.SetLoadRate(0)
+	// Frames in flight arrive within the drain time, and the streams go
+	// on, so a frame lost at the very end is known lost by then.
+	if err := sleep(ctx, 2*time.Second); err != nil {
+		return phase{}, err
+	}
+	m1, err := scrape(ctx, metricsAddr)
+	if err != nil {
+		return phase{}, err
+	}
+	p.sub, p.broker = ms[0].result(id), ms[1].result(id)
+	p.counters = stageCounters{
+		droneDropped:  droneDropped(w) - d0,
+		linkFrames:    delta(m0, m1, "dock_agent_mavlink_link_frames_in_total"),
+		badCRC:        delta(m0, m1, "dock_agent_mavlink_bad_crc_total"),
+		rejected:      delta(m0, m1, "dock_agent_mavlink_link_rejected_total"),
+		skippedBytes:  delta(m0, m1, "dock_agent_mavlink_link_bytes_skipped_total"),
+		bridgeOut:     delta(m0, m1, "dock_agent_mavlink_bridge_frames_out_total"),
+		bridgeDropped: delta(m0, m1, "dock_agent_mavlink_bridge_frames_dropped_total"),
+	}
 	return p, nil
+}
+
+// droneDropped is the frames the simulated drone dropped on its links so
+// far (its queue full, or a link drop injected).
+func droneDropped(w *world.World) uint64 {
+	var n uint64
+	for _, l := range w.Drone.Links() {
+		n += l.Dropped
+	}
+	return n
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -312,15 +355,28 @@ func percentiles(d []time.Duration) (p50, p99, mx time.Duration) {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
-func report(out io.Writer, w *world.World, phases []phase, startups []time.Duration, streams int) {
+func report(out io.Writer, phases []phase, startups []time.Duration, streams int, unknownSub, unknownBroker uint64) {
 	host, _ := os.Hostname()
 	fmt.Fprintf(out, "machine: %s, %d CPUs, %s %s/%s\n\n", host, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(out, "| phase | msgs/s | frames written | relayed | lost | latency p50 | p99 | max | agent CPU (%% of one core) | peak RSS | threads | telemetry msgs | telemetry age p99 |\n")
-	fmt.Fprintf(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(out, "| phase | msgs/s | frames written | relayed | lost | in flight at the end | latency p50 | p99 | max | agent to broker p99 | agent CPU (%% of one core) | peak RSS | goroutines | threads | telemetry msgs | telemetry age p99 |\n")
+	fmt.Fprintf(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, p := range phases {
-		fmt.Fprintf(out, "| %s (%v) | %d | %d | %d | %d | %s | %s | %s | %.1f | %.1f MB | %d | %d | %s |\n",
-			p.name, p.dur, p.rate, p.written, p.recv, p.lost, ms(p.p50), ms(p.p99), ms(p.max), p.cpuPct, p.hwmMB, p.threads, p.telemetry, ms(p.telAgeP99))
+		p50, p99, mx := percentiles(p.sub.lat)
+		_, b99, _ := percentiles(p.broker.lat)
+		fmt.Fprintf(out, "| %s (%v) | %d | %d | %d | %d | %d | %s | %s | %s | %s | %.1f | %.1f MB | %d | %d | %d | %s |\n",
+			p.name, p.dur, p.rate, p.sub.written, p.sub.got, p.sub.missing, p.sub.inFlight(), ms(p50), ms(p99), ms(mx), ms(b99),
+			p.cpuPct, p.hwmMB, p.gorouts, p.threads, p.telemetry, ms(p.telAgeP99))
 	}
+	fmt.Fprintf(out, "\nframes dropped per stage (counters over the phase and its 2 s drain; lost = written in the phase, never seen while a later frame was):\n\n")
+	fmt.Fprintf(out, "| phase | drone queue | agent parser: frames / bad CRC / refused / bytes skipped | bridge published / dropped | lost drone to broker | lost broker to subscriber | arrived before the write was reported |\n")
+	fmt.Fprintf(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, p := range phases {
+		c := p.counters
+		fmt.Fprintf(out, "| %s | %d | %d / %d / %d / %d | %d / %d | %d | %d | %d |\n",
+			p.name, c.droneDropped, c.linkFrames, c.badCRC, c.rejected, c.skippedBytes, c.bridgeOut, c.bridgeDropped,
+			p.broker.missing, int64(p.sub.missing)-int64(p.broker.missing), p.sub.early)
+	}
+	fmt.Fprintf(out, "\narrivals matching no written frame: %d at the subscriber, %d at the broker\n", unknownSub, unknownBroker)
 	s50, _, smax := percentiles(startups)
 	fmt.Fprintf(out, "\nstart-up, exec to READY=1 over %d starts: median %s, max %s\n", len(startups), ms(s50), ms(smax))
 	fmt.Fprintf(out, "usual load = %d msgs/s of requested streams plus extra ATTITUDE/GLOBAL_POSITION_INT/VFR_HUD/SYS_STATUS\n", streams)
