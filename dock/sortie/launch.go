@@ -24,12 +24,12 @@ type launchResult struct {
 // ArmPermitted agrees (invariant 2); take-off at once.
 func (e *Engine) startLaunch(s *sortie) {
 	p := struct {
-		id, reqID string
-		dry       bool
-		patrol    bool
-		mission   []dock.MissionItem
-		altM      float64
-	}{s.rec.ID, s.rec.RequestID, s.rec.DryRun, s.rec.Kind == dock.KindPatrol, s.mission, e.opts.Flight.PatrolAltM}
+		id      string
+		dry     bool
+		patrol  bool
+		mission []dock.MissionItem
+		altM    float64
+	}{s.rec.ID, s.rec.DryRun, s.rec.Kind == dock.KindPatrol, s.mission, e.opts.Flight.PatrolAltM}
 	if s.rec.Target != nil {
 		p.altM = s.rec.Target.AltM
 	}
@@ -46,12 +46,12 @@ func (e *Engine) startLaunch(s *sortie) {
 			}
 			r.tlog = f
 		}
-		r.err = e.launchSteps(ctx, p.reqID, p.mission, p.dry, p.patrol, p.altM, &r)
+		r.err = e.launchSteps(ctx, p.mission, p.dry, p.patrol, p.altM, &r)
 		return func(now time.Time) { e.launched(now, s, r) }
 	})
 }
 
-func (e *Engine) launchSteps(ctx context.Context, reqID string, mission []dock.MissionItem, dry, patrol bool, altM float64, r *launchResult) error {
+func (e *Engine) launchSteps(ctx context.Context, mission []dock.MissionItem, dry, patrol bool, altM float64, r *launchResult) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -60,12 +60,15 @@ func (e *Engine) launchSteps(ctx context.Context, reqID string, mission []dock.M
 	// Motions are asked for with a ctx that is not canceled: the request
 	// only waits for the controller to accept it, and the motion itself is
 	// bounded by its timeout (invariant 6) and ended by securing.
+	// They carry no request id: a dispatch's command.progress is its
+	// sortie's phases, and the lid's own "ok" would read as the request's
+	// end to a client following it.
 	accept := context.WithoutCancel(ctx)
-	lid, err := e.hw.StartMotion(accept, dock.MotionOpenLid, reqID)
+	lid, err := e.hw.StartMotion(accept, dock.MotionOpenLid, "")
 	if err != nil {
 		return fmt.Errorf("open lid: %w", err)
 	}
-	arms, err := e.hw.StartMotion(accept, dock.MotionReleaseArms, reqID)
+	arms, err := e.hw.StartMotion(accept, dock.MotionReleaseArms, "")
 	if err != nil {
 		return fmt.Errorf("release arms: %w", err)
 	}

@@ -2,6 +2,7 @@ package sortie_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -145,5 +146,31 @@ func TestRestartAtTakeoffResumesFlight(t *testing.T) {
 	}
 	if st := r.refresh(); st.Lid != dock.LidClosed || st.Arms != dock.ArmsClamped {
 		t.Errorf("after the flight lid %s arms %s, want closed and clamped", st.Lid, st.Arms)
+	}
+}
+
+// TestDispatchProgressEndsOnce: a client following a dispatch's
+// command.progress sees in_progress steps and one final status, the
+// sortie's end; the lid and arms motions of the launch do not end it early.
+func TestDispatchProgressEndsOnce(t *testing.T) {
+	r := newRig(t, nil)
+	res, err := r.dispatch(target.Lat, target.Lon, nil)
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	r.until("complete", coarse, 5*time.Minute, r.phaseIs(res.SortieID, dock.PhaseComplete))
+	var steps []string
+	final := 0
+	for _, ev := range r.ev.of(dock.EventCommandProgress) {
+		if ev.Fields["id"] != "req-dispatch" {
+			continue
+		}
+		steps = append(steps, fmt.Sprint(ev.Fields["step"], ":", ev.Fields["status"]))
+		if ev.Fields["status"] != string(dock.ProgressInProgress) {
+			final++
+		}
+	}
+	if final != 1 || len(steps) == 0 || steps[len(steps)-1] != "sortie.complete:ok" {
+		t.Errorf("progress of the dispatch %v, want in_progress steps ending with one sortie.complete:ok", steps)
 	}
 }
