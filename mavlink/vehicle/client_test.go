@@ -573,3 +573,18 @@ func TestSetupStreamsOnDemand(t *testing.T) {
 		}
 	})
 }
+
+// TestMissionUploadResetsReached: MISSION_ITEM_REACHED of the last flight
+// is not progress of the mission uploaded after it.
+func TestMissionUploadResetsReached(t *testing.T) {
+	r := startRig(t, mavlink.MAV_AUTOPILOT_ARDUPILOTMEGA, testOptions(t), nil)
+	waitState(t, r.client, "discovery and home", func(s vehicle.State) bool { return s.Alive && s.HomeKnown })
+	r.ap.with(func() { r.ap.send(&mavlink.MissionItemReached{Seq: 4}) })
+	waitState(t, r.client, "item 4 reached", func(s vehicle.State) bool { return s.MissionReached == 4 })
+	if err := r.client.UploadMission(t.Context(), missionItems()); err != nil {
+		t.Fatalf("UploadMission() = %v", err)
+	}
+	if got := r.client.State().MissionReached; got != -1 {
+		t.Errorf("MissionReached after a new upload = %d, want -1", got)
+	}
+}

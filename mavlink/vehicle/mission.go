@@ -174,6 +174,12 @@ func (c *Client) uploadMission(ctx context.Context, items []Item) error {
 				}
 				switch a.Type {
 				case mavlink.MAV_MISSION_ACCEPTED:
+					// Progress of the mission replaced no longer counts: a
+					// MISSION_ITEM_REACHED of the last flight must not read
+					// as progress of this one.
+					c.mu.Lock()
+					c.st.MissionReached = -1
+					c.mu.Unlock()
 					return nil
 				case mavlink.MAV_MISSION_INVALID_SEQUENCE:
 					continue // ArduPilot: a resent item arrived twice; the upload goes on

@@ -194,6 +194,10 @@ func (v *vehicleLink) State() dock.VehicleState {
 	switch s.Autopilot {
 	case vehicle.ArduPilot:
 		out.Autopilot = "ardupilot"
+		// ArduPilot's mission item 0 is home, which the client prepends
+		// to the engine's items: the engine counts from the item after it.
+		out.MissionSeq = max(-1, s.MissionCurrent-1)
+		out.MissionReached = max(-1, s.MissionReached-1)
 	case vehicle.PX4:
 		out.Autopilot = "px4"
 	}
