@@ -84,10 +84,12 @@ func (b *Broker) Stop() error {
 	if b.srv == nil {
 		return nil
 	}
+	// Closed first: no client publishes while the retained messages are
+	// read (mochi-mqtt's wildcard scan races with a retained publish).
+	err := b.srv.Close()
 	for _, m := range b.srv.Topics.Messages("#") {
 		b.retained[m.TopicName] = append([]byte(nil), m.Payload...)
 	}
-	err := b.srv.Close()
 	b.srv = nil
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,15 +35,27 @@ func TestFaultCampaign(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 12*time.Minute)
 	defer cancel()
 	start := time.Now()
-	m := RunMatrix(ctx, Options{Speed: 20}, phases, Faults(), 2, func(v Verdict) {
+	dir := t.TempDir() // the cells' worlds are kept until the test ends
+	m := RunMatrix(ctx, Options{Speed: 20, Dir: dir}, phases, Faults(), 2, func(v Verdict) {
 		t.Logf("%-10s %-15s %s", v.Phase, v.Fault, v.Line())
 	})
 	t.Logf("matrix (wall %v):\n%s", time.Since(start).Round(time.Second), m.Text())
 	for _, v := range m.Cells {
 		if !v.Pass {
-			t.Errorf("%s x %s: %s", v.Phase, v.Fault, v.Reason)
+			t.Errorf("%s x %s: %s\nagent log (tail):\n%s", v.Phase, v.Fault, v.Reason,
+				logTail(filepath.Join(dir, v.Phase+"-"+v.Fault, "agent.log"), 60))
 		}
 	}
+}
+
+// logTail returns the last n lines of the file at path, or why not.
+func logTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 func TestRandomScheduleReproducible(t *testing.T) {

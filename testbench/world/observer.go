@@ -67,7 +67,15 @@ func (w *World) Observe(ctx context.Context) (*Observer, error) {
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
 		SetMaxReconnectInterval(250 * time.Millisecond).SetCleanSession(true).SetOrderMatters(true)
 	opts.SetOnConnectHandler(func(c mqtt.Client) {
-		c.Subscribe(o.prefix+"#", 1, o.handle)
+		// Exact topics (and a wildcard only where nothing is retained):
+		// mochi-mqtt v2.7.9 reads a topic's retained marker without its
+		// lock while a wildcard subscription scans for retained messages,
+		// which the race detector reports when the agent publishes its
+		// retained state at that moment.
+		c.SubscribeMultiple(map[string]byte{
+			o.prefix + "status": 1, o.prefix + "state": 1, o.prefix + "telemetry": 1, o.prefix + "events": 1,
+			o.prefix + "cmd/+/reply": 1, o.prefix + "mavlink/out": 1,
+		}, o.handle)
 	})
 	o.client = mqtt.NewClient(opts)
 	tok := o.client.Connect()
