@@ -93,4 +93,23 @@ func TestDockctlAgainstTheBench(t *testing.T) {
 	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "complete") {
 		t.Errorf("sorties: exit %d, want the report of %s with outcome complete", code, id)
 	}
+	// watch: the retained status and state come at once, then live traffic.
+	out, code = dockctl("watch", "-config", cfg, "-n", "5")
+	if code != 0 || !strings.Contains(out, "status") || !strings.Contains(out, "state") {
+		t.Errorf("watch -n 5: exit %d, want status and state lines", code)
+	}
+	// dump: the sortie's flight log decodes without a bad frame.
+	tlogs, _ := filepath.Glob(filepath.Join(w.Config.StateDir, "flightlogs", "*.tlog"))
+	if len(tlogs) == 0 {
+		t.Fatalf("no .tlog in %s/flightlogs", w.Config.StateDir)
+	}
+	out, code = dockctl("dump", tlogs[len(tlogs)-1])
+	m := regexp.MustCompile(`dump: (\d+) frames, (\d+) bad CRC, (\d+) bad signature, (\d+) unknown, (\d+) rejected, (\d+) bytes skipped`).FindStringSubmatch(out)
+	t.Logf("flight log summary: %v", m)
+	if code != 0 || m == nil || m[1] == "0" || m[2] != "0" || m[3] != "0" || m[5] != "0" || m[6] != "0" {
+		t.Errorf("dump %s: exit %d, summary %q; want frames and no bad CRC, signature, rejected frame or skipped byte", tlogs[len(tlogs)-1], code, m)
+	}
+	if out, code := dockctl("version"); code != 0 || strings.TrimSpace(out) == "" {
+		t.Errorf("version: exit %d", code)
+	}
 }
