@@ -26,6 +26,7 @@ type fakeBroker struct {
 	changed   chan struct{}
 	msgs      []pubMsg
 	fail      int // the next fail publishes return an error
+	slow      int // the next slow publishes are acked after one ack timeout
 	published chan struct{}
 }
 
@@ -73,6 +74,18 @@ func (f *fakeBroker) publish(topic string, qos byte, retained bool, payload []by
 	if f.fail > 0 {
 		f.fail--
 		err = errAckTimeout
+	} else if f.slow > 0 {
+		f.slow--
+		f.msgs = append(f.msgs, pubMsg{topic, qos, retained, string(payload)})
+		f.published <- struct{}{}
+		waited := false
+		return func(context.Context, time.Duration) error {
+			if !waited {
+				waited = true
+				return errAckTimeout
+			}
+			return nil
+		}
 	} else {
 		f.msgs = append(f.msgs, pubMsg{topic, qos, retained, string(payload)})
 	}

@@ -259,6 +259,10 @@ func (ob *Outbox) ack(upTo uint64) error {
 	return nil
 }
 
+// ackPatience is how many ackTimeouts the outbox waits for the PUBACK of
+// an event while the connection stays up before it sends the event again.
+const ackPatience = 3
+
 // tokenWaiter waits for a publish to be acknowledged.
 type tokenWaiter func(ctx context.Context, d time.Duration) error
 
@@ -302,7 +306,15 @@ func (ob *Outbox) run(ctx context.Context, p broker, topic string, untilEmpty bo
 		}
 		acked := 0
 		for i := range batch {
-			if err := waits[i](ctx, ackTimeout); err != nil {
+			err := waits[i](ctx, ackTimeout)
+			// A PUBACK late on a connection that is still up is slow, not
+			// lost (TCP does not drop it; paho resends in-flight messages
+			// itself after a reconnect): wait longer before sending the
+			// event again, which would deliver it twice.
+			for n := 1; errors.Is(err, errAckTimeout) && n < ackPatience && p.isConnected() && ctx.Err() == nil; n++ {
+				err = waits[i](ctx, ackTimeout)
+			}
+			if err != nil {
 				if ctx.Err() == nil {
 					failures++
 					if failures == 1 {

@@ -199,3 +199,30 @@ func TestOutboxRunOrderAndRetry(t *testing.T) {
 		t.Errorf("published seqs = %v, want %v", seqs, want)
 	}
 }
+
+// TestOutboxSlowAckNotResent: a PUBACK later than the ack timeout on a
+// connection that stays up is waited for; the event is not sent twice.
+func TestOutboxSlowAckNotResent(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(testStart)
+	ob, db := openTestOutbox(t, filepath.Join(t.TempDir(), "t.db"), 1000, clock)
+	defer db.Close()
+	fb := newFakeBroker(true)
+	fb.slow = 2
+	for i := range 3 {
+		if err := ob.Emit(dock.Event{Type: dock.EventSortiePhase, Fields: map[string]any{"n": i}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = ob.run(ctx, fb, "dock/x/events", false) })
+	defer func() { cancel(); wg.Wait() }()
+	waitFor(t, "outbox empty", 5*time.Second, func() bool { return ob.Depth() == 0 })
+	var seqs []float64
+	for _, ev := range decodeEvents(t, fb.messages("dock/x/events")) {
+		seqs = append(seqs, ev["seq"].(float64))
+	}
+	if want := []float64{1, 2, 3}; fmt.Sprint(seqs) != fmt.Sprint(want) {
+		t.Errorf("published seqs = %v, want %v once each", seqs, want)
+	}
+}
