@@ -63,6 +63,7 @@ type Engine struct {
 	secureAt    time.Time // no idle securing before this (retry back-off)
 	recoverBy   time.Time
 	lastCircles circleKey
+	queueKey    string // the queue as last stored (its sortie ids)
 	lastID      string
 	idSeq       int
 }
@@ -193,6 +194,7 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	now := e.clock.Now()
 	e.loadActive(now)
+	e.loadQueue(now)
 	e.updateCircles(true)
 	ticker := e.clock.NewTicker(e.opts.Tick)
 	defer ticker.Stop()
@@ -203,11 +205,16 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case <-ticker.Chan():
 			e.tick(e.clock.Now())
+			e.saveQueue()
 		case c := <-e.calls:
 			c.fn(e.clock.Now())
+			// A dispatch is answered "queued" only once the queue is on
+			// disk: an accepted alarm survives a restart.
+			e.saveQueue()
 			close(c.done)
 		case r := <-e.results:
 			r(e.clock.Now())
+			e.saveQueue()
 		}
 	}
 }

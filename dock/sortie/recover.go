@@ -30,6 +30,67 @@ func (e *Engine) loadActive(now time.Time) {
 	e.log.Warn("resuming sortie after restart", "sortie_id", rec.ID, "phase", string(rec.Phase))
 }
 
+// queuedRecord is a queued sortie as stored in queue.json.
+type queuedRecord struct {
+	Record   Record    `json:"record"`
+	QueuedAt time.Time `json:"queued_at"`
+}
+
+// saveQueue stores the queue when it changed since it was last stored.
+func (e *Engine) saveQueue() {
+	key := ""
+	for _, s := range e.queue {
+		key += s.rec.ID + "/" + string(s.rec.Phase) + " "
+	}
+	if key == e.queueKey {
+		return
+	}
+	out := make([]queuedRecord, 0, len(e.queue))
+	for _, s := range e.queue {
+		out = append(out, queuedRecord{Record: s.rec, QueuedAt: s.queuedAt})
+	}
+	if err := e.store.write(fileQueue, out); err != nil {
+		e.log.Error("dispatch queue not stored", "err", err)
+		return
+	}
+	e.queueKey = key
+}
+
+// loadQueue reads the dispatches that were queued when the agent stopped;
+// they keep their place and their queue time (QueueTimeout goes on).
+func (e *Engine) loadQueue(now time.Time) {
+	var recs []queuedRecord
+	if !e.readState(fileQueue, &recs) {
+		return
+	}
+	for _, q := range recs {
+		rec := q.Record
+		if rec.ID == "" || rec.Phase.Terminal() || (e.active != nil && e.active.rec.ID == rec.ID) {
+			continue
+		}
+		s := &sortie{rec: rec, queuedAt: q.QueuedAt}
+		if rec.Target != nil {
+			loiter := time.Duration(rec.LoiterS * float64(time.Second))
+			s.rt = dispatchRoute("dispatch", *rec.Target, loiter)
+			s.mission = dispatchMission(*rec.Target, loiter)
+		} else if r, ok := e.routes[rec.Route]; ok {
+			s.rt = r
+			s.mission = missionOf(r, e.opts.Flight.CruiseSpeedMPS)
+		} else {
+			e.log.Error("queued sortie dropped after restart: its route is gone", "sortie_id", rec.ID, "route", rec.Route)
+			s.reason(ReasonAgentRestart + ": route " + rec.Route + " no longer exists")
+			e.finish(now, s, dock.PhaseFailed, OutcomeFailed)
+			continue
+		}
+		e.queue = append(e.queue, s)
+		e.log.Warn("queued sortie kept after restart", "sortie_id", rec.ID, "position", len(e.queue))
+	}
+	if e.active == nil && len(e.queue) > 0 {
+		e.hw.SetSortie(e.queue[0].ref())
+	}
+	e.saveQueue()
+}
+
 // recoverStep decides how an interrupted sortie goes on: airborne (keep
 // the lid open, monitor the return, secure after landing; a launch whose
 // vehicle is found flying resumes as airborne), landed and disarmed

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/route"
 )
 
 // The bench's fault campaign found each of these; here they run against
@@ -172,5 +173,37 @@ func TestDispatchProgressEndsOnce(t *testing.T) {
 	}
 	if final != 1 || len(steps) == 0 || steps[len(steps)-1] != "sortie.complete:ok" {
 		t.Errorf("progress of the dispatch %v, want in_progress steps ending with one sortie.complete:ok", steps)
+	}
+}
+
+// TestQueuedAlarmSurvivesRestart: an alarm accepted as queued behind a
+// flight is still queued after the agent restarts, and flies after it.
+func TestQueuedAlarmSurvivesRestart(t *testing.T) {
+	r := newRig(t, nil)
+	first, err := r.dispatch(target.Lat, target.Lon, nil)
+	if err != nil {
+		t.Fatalf("first dispatch = %v", err)
+	}
+	r.until("on station", coarse, 3*time.Minute, r.phaseIs(first.SortieID, dock.PhaseOnStation))
+	other := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 180, 800)
+	second, err := r.dispatch(other.Lat, other.Lon, func(a *dock.DispatchArgs) { a.Ref = "INC-2" })
+	if err != nil || !second.Queued {
+		t.Fatalf("second dispatch = %+v, %v; want queued", second, err)
+	}
+	r.stopEngine()
+	r.step(coarse)
+	r.startEngine()
+	if st := r.sync(); len(st.Queue) != 1 || st.Queue[0].ID != second.SortieID || st.Queue[0].Ref != "INC-2" {
+		t.Fatalf("status queue after restart = %+v, want %s (INC-2)", st.Queue, second.SortieID)
+	}
+	r.until("first complete", coarse, 10*time.Minute, r.phaseIs(first.SortieID, dock.PhaseComplete))
+	r.until("second complete", coarse, 10*time.Minute, r.phaseIs(second.SortieID, dock.PhaseComplete))
+	if st := r.sync(); len(st.Queue) != 0 {
+		t.Errorf("queue %v after both flew", st.Queue)
+	}
+	r.stopEngine()
+	r.startEngine() // nothing queued comes back
+	if st := r.sync(); len(st.Queue) != 0 || st.Sortie != nil {
+		t.Errorf("after a second restart: sortie %v queue %v, want none", st.Sortie, st.Queue)
 	}
 }

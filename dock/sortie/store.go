@@ -23,6 +23,7 @@ const (
 	fileBattery   = "battery.json"
 	fileLaunch    = "launch.json"
 	fileActive    = "active.json"
+	fileQueue     = "queue.json"
 	dirSorties    = "sorties"
 )
 
