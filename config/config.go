@@ -379,7 +379,8 @@ type Schedule struct {
 	Between string        `yaml:"between,omitempty"`
 	// At are single sorties at fixed times (RFC 3339).
 	At []time.Time `yaml:"at,omitempty"`
-	// TimeZone is an IANA zone name ("Asia/Shanghai") or "Local".
+	// TimeZone is an IANA zone name ("Asia/Shanghai") or "Local" (the
+	// default): the system's zone by name (LocalZone), UTC when it names none.
 	TimeZone string `yaml:"time_zone"`
 	// Active limits the schedule to a date range; nil is always.
 	Active *Active `yaml:"active,omitempty"`

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 )
@@ -92,4 +93,35 @@ func checkCron(s string) error {
 		}
 	}
 	return nil
+}
+
+// LocalZone returns the IANA name of the system's time zone, for a
+// schedule whose time_zone is "Local": from $TZ, the /etc/localtime link
+// (/usr/share/zoneinfo/Asia/Shanghai) or /etc/timezone; "UTC" when none
+// names a zone this system knows. Schedules store a zone by name, so
+// "Local" must become one.
+func LocalZone() string { return localZone(os.Getenv("TZ"), "/etc/localtime", "/etc/timezone") }
+
+func localZone(tz, localtime, timezone string) string {
+	known := func(name string) bool {
+		if name == "" || name == "Local" || strings.HasPrefix(name, "/") {
+			return false
+		}
+		_, err := time.LoadLocation(name)
+		return err == nil
+	}
+	if name := strings.TrimPrefix(tz, ":"); known(name) {
+		return name
+	}
+	if target, err := os.Readlink(localtime); err == nil {
+		if _, name, ok := strings.Cut(target, "zoneinfo/"); ok && known(name) {
+			return name
+		}
+	}
+	if b, err := os.ReadFile(timezone); err == nil {
+		if name := strings.TrimSpace(string(b)); known(name) {
+			return name
+		}
+	}
+	return "UTC"
 }

@@ -44,12 +44,12 @@ func (e *Engine) loadSchedules() error {
 	return nil
 }
 
-// entryOf converts a config schedule. "Local" is taken as UTC: the agent
-// runs on devices whose local zone is often unset; name the zone.
+// entryOf converts a config schedule. "Local" (the default) becomes the
+// system's zone by name (config.LocalZone), UTC when the system names none.
 func entryOf(cs config.Schedule) (schedule.Entry, error) {
 	zone := cs.TimeZone
-	if zone == "Local" {
-		zone = ""
+	if zone == "Local" || zone == "" {
+		zone = config.LocalZone()
 	}
 	ent := schedule.Entry{Name: cs.Name, Route: cs.Route, Cron: cs.Cron, Zone: zone, Every: cs.Every, At: cs.At, Grace: cs.Grace}
 	if cs.Between != "" {
