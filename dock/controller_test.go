@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -731,5 +732,31 @@ func TestEStopCutsAllAtOnce(t *testing.T) {
 	r.step(10 * poll)
 	if calls != 1 {
 		t.Errorf("CutAll called %d times for one press, want 1", calls)
+	}
+}
+
+// TestOnMotionReportsEveryEnd: the metrics hook hears of each motion's end
+// with its step and status, success and timeout alike.
+func TestOnMotionReportsEveryEnd(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	opts := dock.ControllerOptions{OnMotion: func(step string, status dock.ProgressStatus) {
+		mu.Lock()
+		got = append(got, step+":"+string(status))
+		mu.Unlock()
+	}}
+	r := newRig(t, opts, docktest.HardwareOptions{}, nil)
+	if err, _ := r.await(r.start(dock.MotionOpenLid), time.Minute); err != nil {
+		t.Fatalf("open lid = %v", err)
+	}
+	r.hw.Arms.SetPosition(0.5)
+	r.hw.Arms.Stuck(true)
+	if err, _ := r.await(r.start(dock.MotionReleaseArms), time.Minute); !errors.Is(err, dock.ErrTimeout) {
+		t.Fatalf("release stuck arms = %v, want a timeout", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"lid.open:ok", "arms.release:timeout"}; !slices.Equal(got, want) {
+		t.Errorf("OnMotion calls %v, want %v", got, want)
 	}
 }

@@ -196,6 +196,11 @@ type ControllerOptions struct {
 	// is called from the loop and must not block.
 	InputsHealthy func() error
 
+	// OnMotion, when set, is told of every motion that ended: its step
+	// ("lid.open", "arms.clamp") and how (the command.progress status:
+	// ok, failed, canceled, timeout). Called from the loop; must not block.
+	OnMotion func(step string, status ProgressStatus)
+
 	// Mode is the mode at start. Default ModeAuto.
 	Mode Mode
 

@@ -355,6 +355,9 @@ func (c *Controller) finish(mp **motion, err error, status ProgressStatus) {
 		pct = 100
 	}
 	c.progress(m.jobID, m.spec, status, pct, err)
+	if c.opts.OnMotion != nil {
+		c.opts.OnMotion(m.spec.step, status)
+	}
 }
 
 func (c *Controller) progress(jobID string, spec *motionSpec, status ProgressStatus, pct int, err error) {

@@ -141,7 +141,11 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	events := mx.eventSink(svc.Events())
-	ctrl, err := dock.NewController(controllerOptions(cfg, wd, hw, clock, log.With("component", "controller")), hw.pins, veh.State, events)
+	copts := controllerOptions(cfg, wd, hw, clock, log.With("component", "controller"))
+	if mx.m != nil {
+		copts.OnMotion = func(step string, status dock.ProgressStatus) { mx.m.Motion(step, string(status)) }
+	}
+	ctrl, err := dock.NewController(copts, hw.pins, veh.State, events)
 	if err != nil {
 		return fmt.Errorf("dock controller: %w", err)
 	}
