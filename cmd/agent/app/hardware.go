@@ -100,8 +100,12 @@ func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) 
 			Name:   fmt.Sprintf("%s.%d", k.bus, k.unit),
 			Unit:   uint8(k.unit),
 			Inputs: s.inputs, Coils: s.coils,
-			Poll:  bus.PollInterval,
-			Clock: clock, Logger: log,
+			Poll: bus.PollInterval,
+			// Stale (the dock faults, motions stop) after five polls plus
+			// one request with all its retries timing out: a single lost
+			// reply on a noisy bus must not stop a lid.
+			StaleAfter: 5*bus.PollInterval + time.Duration(bus.Retries+1)*bus.Timeout,
+			Clock:      clock, Logger: log,
 		}, c)
 		if err != nil {
 			return nil, fmt.Errorf("modbus I/O module unit %d on bus %s: %w", k.unit, k.bus, err)
