@@ -1,9 +1,14 @@
 package iomodule
 
 import (
+	"sync"
+	"sync/atomic"
+	"time"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jonboulle/clockwork"
 	"log/slog"
 
 	"github.com/dockagent/dock-agent/dock/modbus"
@@ -32,6 +37,13 @@ type Options struct {
 	Inputs []physics.Signal
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// Watchdog is the module's communication watchdog, as real I/O
+	// modules offer it: when no request has come from the master for
+	// this long, every coil is switched off (a relay left on by a master
+	// that lost the bus would run its motor on). 0 disables it.
+	Watchdog time.Duration
+	// Clock times the watchdog; nil means the real clock.
+	Clock clockwork.Clock
 }
 
 // Module is the simulated I/O module.
@@ -39,6 +51,12 @@ type Module struct {
 	slave  *rtuslave.Slave
 	coils  []*physics.Pin
 	inputs []*physics.Pin
+
+	watchdog time.Duration
+	clock    clockwork.Clock
+	log      *slog.Logger
+	lastReq  atomic.Int64 // clock time of the last request, unix ns
+	trips    atomic.Int64
 }
 
 // New returns a module serving world on port (usually a *pty.Pair, which
@@ -56,7 +74,14 @@ func New(opts Options, port modbus.Port, world *physics.Dock) (*Module, error) {
 	if opts.Inputs == nil {
 		opts.Inputs = DefaultInputs()
 	}
-	m := &Module{}
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	m := &Module{watchdog: opts.Watchdog, clock: opts.Clock, log: opts.Logger}
+	m.lastReq.Store(opts.Clock.Now().UnixNano())
 	for _, s := range opts.Coils {
 		if !s.IsOutput() {
 			return nil, fmt.Errorf("new io module: coil signal %q is not an output", s)
@@ -70,9 +95,18 @@ func New(opts Options, port modbus.Port, world *physics.Dock) (*Module, error) {
 		m.inputs = append(m.inputs, world.Pin(s))
 	}
 	slave, err := rtuslave.New(rtuslave.Options{Unit: opts.Unit, Logger: opts.Logger}, port, rtuslave.Device{
-		ReadCoils:          func(start, count uint16) ([]bool, modbus.Exception) { return read(m.coils, start, count) },
-		ReadDiscreteInputs: func(start, count uint16) ([]bool, modbus.Exception) { return read(m.inputs, start, count) },
-		WriteCoils:         m.write,
+		ReadCoils: func(start, count uint16) ([]bool, modbus.Exception) {
+			m.touch()
+			return read(m.coils, start, count)
+		},
+		ReadDiscreteInputs: func(start, count uint16) ([]bool, modbus.Exception) {
+			m.touch()
+			return read(m.inputs, start, count)
+		},
+		WriteCoils: func(start uint16, values []bool) modbus.Exception {
+			m.touch()
+			return m.write(start, values)
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("new io module: %w", err)
@@ -104,8 +138,52 @@ func (m *Module) write(start uint16, values []bool) modbus.Exception {
 	return 0
 }
 
-// Run serves the bus until ctx ends (nil) or the port fails.
-func (m *Module) Run(ctx context.Context) error { return m.slave.Run(ctx) }
+func (m *Module) touch() { m.lastReq.Store(m.clock.Now().UnixNano()) }
+
+// Run serves the bus until ctx ends (nil) or the port fails, with the
+// communication watchdog when Options.Watchdog is set.
+func (m *Module) Run(ctx context.Context) error {
+	if m.watchdog <= 0 {
+		return m.slave.Run(ctx)
+	}
+	wctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { m.watch(wctx) })
+	err := m.slave.Run(ctx)
+	stop()
+	wg.Wait()
+	return err
+}
+
+// watch switches every coil off once when the master has been silent for
+// the watchdog time; the next request re-arms it.
+func (m *Module) watch(ctx context.Context) {
+	t := m.clock.NewTicker(max(m.watchdog/4, time.Millisecond))
+	defer t.Stop()
+	tripped := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.Chan():
+		}
+		silent := m.clock.Since(time.Unix(0, m.lastReq.Load())) > m.watchdog
+		switch {
+		case silent && !tripped:
+			tripped = true
+			m.trips.Add(1)
+			for _, c := range m.coils {
+				_ = c.Out(gpio.Low)
+			}
+			m.log.Warn("io module watchdog: master silent, every coil off", "after", m.watchdog)
+		case !silent:
+			tripped = false
+		}
+	}
+}
+
+// WatchdogTrips counts how often the watchdog switched the coils off.
+func (m *Module) WatchdogTrips() int64 { return m.trips.Load() }
 
 // SetFaults injects CRC errors or silence (the zero value clears them).
 func (m *Module) SetFaults(f rtuslave.Faults) { m.slave.SetFaults(f) }

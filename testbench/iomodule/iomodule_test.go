@@ -185,3 +185,54 @@ func TestModuleUnplugOverPty(t *testing.T) {
 		t.Error("lid_closed_limit Low after replug, want High")
 	}
 }
+
+// TestWatchdogCutsCoilsWhenMasterSilent: with no request from the master
+// for the watchdog time, every coil goes off (a motor the master can no
+// longer stop is stopped by the module).
+func TestWatchdogCutsCoilsWhenMasterSilent(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC))
+	pair, err := pty.Open(pty.Options{Link: filepath.Join(t.TempDir(), "ttyIO")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pair.Close()
+	world, err := physics.New(physics.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := iomodule.New(iomodule.Options{Watchdog: 2 * time.Second, Clock: clock}, pair, world)
+	if err != nil {
+		t.Fatal(err)
+	}
+	motor := world.Pin(iomodule.DefaultCoils()[0])
+	if err := motor.Out(gpio.High); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = sim.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+	// Time moves in 100 ms steps, each waiting for the watchdog's ticker.
+	step := func() {
+		if err := clock.BlockUntilContext(t.Context(), 1); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(100 * time.Millisecond)
+	}
+	for range 15 {
+		step()
+	}
+	if sim.WatchdogTrips() != 0 || motor.Read() != gpio.High {
+		t.Fatalf("watchdog tripped within 1.5 s of a 2 s watchdog")
+	}
+	waitFor(t, "coil off by the watchdog", 5*time.Second, func() bool {
+		step()
+		return sim.WatchdogTrips() == 1
+	})
+	if d := clock.Since(time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)); d > 3*time.Second {
+		t.Errorf("watchdog tripped %v after the last request, want about 2 s", d)
+	}
+	if motor.Read() != gpio.Low {
+		t.Errorf("coil %s still on after the watchdog tripped", iomodule.DefaultCoils()[0])
+	}
+}

@@ -29,6 +29,13 @@ import (
 	"github.com/dockagent/dock-agent/testbench/weathersim"
 )
 
+// IOWatchdog is the bench I/O module's communication watchdog: every coil
+// off after this much simulated time without a request from the agent.
+// At speed 20 it is 150 ms of real time, several times the agent's poll gap
+// on a loaded machine; it keeps a motor from running on past its timeout
+// when the RS-485 line is unplugged (invariant 6).
+const IOWatchdog = 3 * time.Second
+
 // Options configure a World. The zero value is the bench: real-time, the
 // broker on 127.0.0.1:1883, the simulated drone, a temporary directory.
 type Options struct {
@@ -145,7 +152,9 @@ func (w *World) build() error {
 		}
 		w.ptys[name] = p
 	}
-	w.IO, err = iomodule.New(iomodule.Options{Logger: w.log}, w.ptys["io"], w.Physics)
+	// The module switches its coils off after 3 s (simulated) without a
+	// request, as docs/hardware.md asks of a real one.
+	w.IO, err = iomodule.New(iomodule.Options{Logger: w.log, Watchdog: IOWatchdog, Clock: w.clock}, w.ptys["io"], w.Physics)
 	if err != nil {
 		return err
 	}
