@@ -232,12 +232,9 @@ func start(ctx context.Context, o Options, name string) (*Cell, func(), error) {
 	// The agent subscribes to its commands before it announces itself
 	// online on `status`; `state` may come first, and a command sent then
 	// would reach no subscriber.
-	if err := obs.Wait(rctx, func() bool {
-		st := obs.State()
-		return st != nil && st["lid"] == "closed" && lookup(st, "vehicle.link") == true && online(obs) && gpsFixed(obs)
-	}); err != nil {
+	if err := obs.Wait(rctx, obs.ReadyToFly); err != nil {
 		closeFn()
-		return nil, nil, fmt.Errorf("%s: dock never ready (lid closed, vehicle linked, GPS 3D fix): %w", name, err)
+		return nil, nil, fmt.Errorf("%s: dock never ready (lid closed, vehicle linked with its battery known, GPS 3D fix, agent online): %w", name, err)
 	}
 	return c, closeFn, nil
 }
@@ -502,28 +499,3 @@ func checkEvents(evs []world.Event) (redelivered int, err error) {
 }
 
 // online reports whether the agent announced itself online on `status`.
-// gpsFixed reports whether the last telemetry shows a 3D GPS fix: the
-// preflight gate a dispatch sent too early after start is refused by.
-func gpsFixed(obs *world.Observer) bool {
-	msgs := obs.Messages("telemetry")
-	if len(msgs) == 0 {
-		return false
-	}
-	var t struct {
-		GPS struct {
-			Fix int `json:"fix"`
-		} `json:"gps"`
-	}
-	return json.Unmarshal(msgs[len(msgs)-1].Payload, &t) == nil && t.GPS.Fix >= 3
-}
-
-func online(obs *world.Observer) bool {
-	msgs := obs.Messages("status")
-	if len(msgs) == 0 {
-		return false
-	}
-	var st struct {
-		Online bool `json:"online"`
-	}
-	return json.Unmarshal(msgs[len(msgs)-1].Payload, &st) == nil && st.Online
-}

@@ -39,10 +39,7 @@ func TestDockctlAgainstTheBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer obs.Close()
-	if err := obs.Wait(ctx, func() bool {
-		st := obs.State()
-		return st != nil && st["lid"] == "closed" && lookup(st, "vehicle.link") == true && online(obs) && gpsFixed(obs)
-	}); err != nil {
+	if err := obs.Wait(ctx, obs.ReadyToFly); err != nil {
 		t.Fatalf("dock never ready: %v", err)
 	}
 	cfg := filepath.Join(w.Dir(), "agent.yaml")

@@ -148,6 +148,37 @@ func (o *Observer) State() map[string]any {
 	return o.state
 }
 
+// ReadyToFly reports whether the dock, as seen over MQTT, would pass the
+// preflight gates a fresh bench is still waiting on: the agent online
+// (its command subscription is in place), the lid closed, the vehicle
+// linked with its battery known, and a 3D GPS fix in the telemetry.
+func (o *Observer) ReadyToFly() bool {
+	st := o.State()
+	if st == nil || st["lid"] != "closed" {
+		return false
+	}
+	v, _ := st["vehicle"].(map[string]any)
+	if v == nil || v["link"] != true {
+		return false
+	}
+	if pct, ok := v["battery_pct"].(float64); !ok || pct < 0 {
+		return false
+	}
+	var status struct {
+		Online bool `json:"online"`
+	}
+	if m := o.Messages("status"); len(m) == 0 || json.Unmarshal(m[len(m)-1].Payload, &status) != nil || !status.Online {
+		return false
+	}
+	var tel struct {
+		GPS struct {
+			Fix int `json:"fix"`
+		} `json:"gps"`
+	}
+	m := o.Messages("telemetry")
+	return len(m) > 0 && json.Unmarshal(m[len(m)-1].Payload, &tel) == nil && tel.GPS.Fix >= 3
+}
+
 // Wait waits until cond (called under no lock with the observer) holds.
 func (o *Observer) Wait(ctx context.Context, cond func() bool) error {
 	for {

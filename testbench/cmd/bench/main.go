@@ -103,17 +103,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// demoPatrol flies the bench route once the drone's link is up.
+// demoPatrol flies the bench route once the drone is linked with a GPS
+// fix and its battery known (a patrol sent earlier is refused by the gates).
 func demoPatrol(ctx context.Context, w *world.World, obs *world.Observer, out io.Writer) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	err := obs.Wait(ctx, func() bool {
-		st := obs.State()
-		v, _ := st["vehicle"].(map[string]any)
-		return v != nil && v["link"] == true
-	})
-	if err != nil {
-		fmt.Fprintf(out, "bench: no vehicle link for the demo patrol: %v\n", err)
+	if err := obs.Wait(ctx, obs.ReadyToFly); err != nil {
+		fmt.Fprintf(out, "bench: the drone never got ready for the demo patrol (link, battery, GPS fix): %v\n", err)
 		return
 	}
 	rep, err := obs.Send(ctx, "patrol", map[string]any{"route": "demo"})
