@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
+. scripts/toolchain.sh
 
 version="${1:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}"
 version="${version#v}"
