@@ -321,7 +321,7 @@ func endState(st map[string]any) string {
 	if st["estop_latched"] == true {
 		return "estop latched"
 	}
-	if st["lid"] == "closed" && st["arms"] == "clamped" && lookup(st, "vehicle.armed") == false && lookup(st, "vehicle.landed") == true {
+	if st["lid"] == "closed" && st["arms"] == "clamped" && world.Lookup(st, "vehicle.armed") == false && world.Lookup(st, "vehicle.landed") == true {
 		return "secured"
 	}
 	return ""
@@ -332,19 +332,7 @@ func brief(st map[string]any) string {
 		return "no state"
 	}
 	return fmt.Sprintf("lid=%v arms=%v armed=%v landed=%v link=%v fault=%q", st["lid"], st["arms"],
-		lookup(st, "vehicle.armed"), lookup(st, "vehicle.landed"), lookup(st, "vehicle.link"), st["fault"])
-}
-
-func lookup(m map[string]any, path string) any {
-	var cur any = m
-	for _, k := range strings.Split(path, ".") {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = mm[k]
-	}
-	return cur
+		world.Lookup(st, "vehicle.armed"), world.Lookup(st, "vehicle.landed"), world.Lookup(st, "vehicle.link"), st["fault"])
 }
 
 // settle waits for the dock to end secured or in a named fault; a named

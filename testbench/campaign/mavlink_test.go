@@ -130,7 +130,7 @@ func TestMAVLinkBadInput(t *testing.T) {
 	defer obs.Close()
 	linked := func() bool {
 		st := obs.State()
-		return st != nil && lookup(st, "vehicle.link") == true && lookup(st, "vehicle.battery_pct") != nil
+		return st != nil && world.Lookup(st, "vehicle.link") == true && world.Lookup(st, "vehicle.battery_pct") != nil
 	}
 	if err := obs.Wait(ctx, linked); err != nil {
 		t.Fatalf("vehicle never linked: %v", err)
@@ -175,10 +175,10 @@ func TestMAVLinkBadInput(t *testing.T) {
 			t.Fatal(ctx.Err())
 		}
 		st := obs.State()
-		if lookup(st, "vehicle.armed") != false {
-			t.Fatalf("state vehicle.armed = %v while only the spoofer (system 42) claims armed", lookup(st, "vehicle.armed"))
+		if world.Lookup(st, "vehicle.armed") != false {
+			t.Fatalf("state vehicle.armed = %v while only the spoofer (system 42) claims armed", world.Lookup(st, "vehicle.armed"))
 		}
-		if b, _ := lookup(st, "vehicle.battery_pct").(float64); b < 50 {
+		if b, _ := world.Lookup(st, "vehicle.battery_pct").(float64); b < 50 {
 			t.Fatalf("state vehicle.battery_pct = %v: taken from the spoofer's 3 %%", b)
 		}
 	}
@@ -242,13 +242,13 @@ func TestMAVLinkUnsignedRefused(t *testing.T) {
 	// 30 s of simulated time: the drone sends heartbeats at 1 Hz.
 	until := w.Clock().Now().Add(30 * time.Second)
 	err = obs.Wait(ctx, func() bool {
-		return lookup(obs.State(), "vehicle.link") == true || w.Clock().Now().After(until)
+		return world.Lookup(obs.State(), "vehicle.link") == true || w.Clock().Now().After(until)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := obs.State(); lookup(st, "vehicle.link") != false {
-		t.Fatalf("vehicle.link = %v with unsigned frames and signing required", lookup(st, "vehicle.link"))
+	if st := obs.State(); world.Lookup(st, "vehicle.link") != false {
+		t.Fatalf("vehicle.link = %v with unsigned frames and signing required", world.Lookup(st, "vehicle.link"))
 	}
 	rep, err := obs.Send(ctx, "dispatch", map[string]any{"lat": 24.3560, "lon": 102.5480})
 	if err != nil {

@@ -402,23 +402,11 @@ func (r *runner) matches(got map[string]any, want map[string]any) bool {
 				w = saved
 			}
 		}
-		if !equal(lookup(got, path), w) {
+		if !equal(world.Lookup(got, path), w) {
 			return false
 		}
 	}
 	return true
-}
-
-func lookup(m map[string]any, path string) any {
-	var cur any = m
-	for _, k := range strings.Split(path, ".") {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = mm[k]
-	}
-	return cur
 }
 
 func equal(got, want any) bool {
@@ -438,7 +426,7 @@ func equal(got, want any) bool {
 func brief(st map[string]any, want map[string]any) string {
 	parts := []string{}
 	for path := range want {
-		parts = append(parts, fmt.Sprintf("%s=%v", path, lookup(st, path)))
+		parts = append(parts, fmt.Sprintf("%s=%v", path, world.Lookup(st, path)))
 	}
 	return strings.Join(parts, " ")
 }

@@ -303,3 +303,17 @@ func (o *Observer) SendRawAny(ctx context.Context, name string, payload []byte) 
 	}
 	return rep, nil
 }
+
+// Lookup returns the value at a dotted path ("vehicle.armed") of a decoded
+// JSON object, or nil.
+func Lookup(m map[string]any, path string) any {
+	var cur any = m
+	for _, k := range strings.Split(path, ".") {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[k]
+	}
+	return cur
+}

@@ -122,9 +122,9 @@ func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) 
 		}
 		var p gpio.PinIn
 		if b.GPIO != "" {
-			gp := gpioreg.ByName(b.GPIO)
-			if gp == nil {
-				errs = append(errs, fmt.Errorf("signal %s: gpio %q: no such line on this board", name, b.GPIO))
+			gp, err := boardLine(name, b.GPIO)
+			if err != nil {
+				errs = append(errs, err)
 				return nil
 			}
 			if err := gp.In(gpio.PullNoChange, gpio.NoEdge); err != nil {
@@ -150,9 +150,9 @@ func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) 
 		}
 		var p gpio.PinOut
 		if b.GPIO != "" {
-			gp := gpioreg.ByName(b.GPIO)
-			if gp == nil {
-				errs = append(errs, fmt.Errorf("signal %s: gpio %q: no such line on this board", name, b.GPIO))
+			gp, err := boardLine(name, b.GPIO)
+			if err != nil {
+				errs = append(errs, err)
 				return nil
 			}
 			p = gp
@@ -239,6 +239,15 @@ func (h *hardware) cutAll() error {
 		errs = append(errs, p.Out(gpio.Low))
 	}
 	return errors.Join(errs...)
+}
+
+// boardLine looks up the GPIO line a signal is bound to.
+func boardLine(signal, line string) (gpio.PinIO, error) {
+	gp := gpioreg.ByName(line)
+	if gp == nil {
+		return nil, fmt.Errorf("signal %s: gpio %q: no such line on this board", signal, line)
+	}
+	return gp, nil
 }
 
 // inputsHealthy is the controller's InputsHealthy: the first module whose
