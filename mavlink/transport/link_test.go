@@ -368,3 +368,52 @@ func TestWriteBeforeRun(t *testing.T) {
 		t.Fatalf("LocalAddr() before Run = %v, want invalid", l.LocalAddr())
 	}
 }
+
+// The serial reader waits in the runtime's netpoller, not in a thread
+// blocked in select(2) (see serialConn), and Close from another goroutine
+// still wakes it.
+func TestSerialReadWaitsInPoller(t *testing.T) {
+	pair, err := pty.Open(pty.Options{Link: filepath.Join(t.TempDir(), "radio")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pair.Close()
+	l, err := New(pair.Path(), Options{Baud: 57600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := l.openSerial(t.Context())
+	if err != nil {
+		t.Fatalf("openSerial() = %v", err)
+	}
+	sc, ok := c.(*streamConn).rwc.(*serialConn)
+	if !ok {
+		c.close()
+		t.Fatalf("openSerial() reads through %T, want *serialConn", c.(*streamConn).rwc)
+	}
+	hb := heartbeat(t, 1, 1, 3)
+	if _, err := pair.Write(hb); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, err := sc.Read(buf)
+	if err != nil || !bytes.Equal(buf[:n], hb) {
+		t.Fatalf("Read() = % x, %v, want % x", buf[:n], err, hb)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := sc.Read(buf)
+		done <- err
+	}()
+	if err := c.close(); err != nil {
+		t.Fatalf("close() = %v", err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Read() after close = nil error, want one")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read() still blocked 5s after close")
+	}
+}
