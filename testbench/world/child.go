@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/dockagent/dock-agent/cmd/agent/app"
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/testbench/simclock"
@@ -24,6 +26,11 @@ const (
 	// envCPUProfile, when set, is a file the agent writes its CPU profile
 	// to, from its start to its exit (the load harness's -cpuprofile).
 	envCPUProfile = "DOCK_BENCH_AGENT_CPUPROFILE"
+	// envRealClock "1" gives the agent the production clock
+	// (clockwork.NewRealClock) when the world runs at speed 1, where the
+	// simulated clock reads the same: the load harness measures the
+	// agent's own CPU, not the scaled clock's relay goroutine per ticker.
+	envRealClock = "DOCK_BENCH_AGENT_REALCLOCK"
 )
 
 // MaybeRunAgent turns this process into the agent when the world started it
@@ -50,6 +57,10 @@ func runChild() int {
 		fmt.Fprintf(os.Stderr, "bench agent: %v\n", err)
 		return 1
 	}
+	var agentClock clockwork.Clock = clock
+	if os.Getenv(envRealClock) == "1" && clock.Speed() == 1 && clock.RealOrigin().Equal(clock.SimOrigin()) {
+		agentClock = clockwork.NewRealClock()
+	}
 	log, _ := app.NewLogger(os.Stderr, cfg.Log.Level, app.LogFormat(cfg.Log.Format))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -66,7 +77,7 @@ func runChild() int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := app.Run(ctx, app.Options{Config: cfg, Version: "bench", Logger: log, Clock: clock}); err != nil {
+	if err := app.Run(ctx, app.Options{Config: cfg, Version: "bench", Logger: log, Clock: agentClock}); err != nil {
 		log.Error("dock agent failed", "err", err)
 		return 1
 	}

@@ -67,9 +67,12 @@ type stageCounters struct {
 	bridgeDropped uint64 // frames the agent's bridge dropped
 }
 
-// agentEnvCPUProfile makes the bench's agent child write a CPU profile
-// (testbench/world).
-const agentEnvCPUProfile = "DOCK_BENCH_AGENT_CPUPROFILE"
+// Environment of the bench's agent child (testbench/world): write a CPU
+// profile; use the production clock (the world runs at speed 1 here).
+const (
+	agentEnvCPUProfile = "DOCK_BENCH_AGENT_CPUPROFILE"
+	agentEnvRealClock  = "DOCK_BENCH_AGENT_REALCLOCK"
+)
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
@@ -79,6 +82,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	usualRate := fs.Int("usual-rate", 200, "messages/s of the usual telemetry set (streams plus extra load)")
 	burstRate := fs.Int("burst-rate", 3000, "messages/s of the burst (a saturated 921600 bit/s link)")
 	starts := fs.Int("starts", 5, "agent starts measured for exec-to-READY")
+	bridge := fs.Bool("bridge", true, "relay raw MAVLink over MQTT (off: no per-frame latency; to see what the relay costs)")
+	ioPoll := fs.Duration("io-poll", 0, "poll the I/O module this often instead of the bench config's 20ms (to see what polling costs)")
 	cpuProfile := fs.String("cpuprofile", "", "write the agent's CPU profile (from its last start to its exit) to `file`")
 	launches := fs.Int("launches", 0, "instead: dispatch `N` times and report the launch latency distribution")
 	speed := fs.Float64("speed", 1, "with -launches: world and agent clock speed")
@@ -90,6 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *launches > 0 {
 		return runLaunches(ctx, *launches, *speed, stdout, stderr)
 	}
+	os.Setenv(agentEnvRealClock, "1") // the agent child inherits the environment
 	if *cpuProfile != "" {
 		abs, err := filepath.Abs(*cpuProfile)
 		if err != nil {
@@ -108,9 +114,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	w, err := world.Start(ctx, world.Options{
 		BrokerAddr: "127.0.0.1:0", GCS: "none",
 		Edit: func(c *config.Config) {
-			c.MQTT.MAVLinkBridge = true
+			c.MQTT.MAVLinkBridge = *bridge
 			c.Log.Level = "info"
 			c.Metrics.Listen = metricsAddr
+			if *ioPoll > 0 {
+				b := c.Buses["io"]
+				b.PollInterval = *ioPoll
+				c.Buses["io"] = b
+			}
 		},
 		OnFrameWritten: func(frame []byte, _ time.Time) {
 			now := time.Now()
