@@ -82,3 +82,23 @@ func TestX25CheckValue(t *testing.T) {
 		t.Errorf("X25(123456789) = %#04x, want 0x6f91", got)
 	}
 }
+
+// TestCRCSlicedMatchesBytewise: the slicing-by-8 checksum equals the
+// bytewise definition for every length and start value.
+func TestCRCSlicedMatchesBytewise(t *testing.T) {
+	b := make([]byte, 300)
+	for i := range b {
+		b[i] = byte(i*131 + 7)
+	}
+	for _, init := range []uint16{crcInit, 0, 0x1234} {
+		for n := 0; n <= len(b); n++ {
+			want := init
+			for _, c := range b[:n] {
+				want = crcBit(want, c)
+			}
+			if got := crcAccumulate(init, b[:n]); got != want {
+				t.Fatalf("crcAccumulate(%#04x, %d bytes) = %#04x, want %#04x", init, n, got, want)
+			}
+		}
+	}
+}
