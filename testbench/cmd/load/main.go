@@ -53,6 +53,7 @@ type phase struct {
 	gorouts   int
 	telemetry int
 	telAgeP99 time.Duration
+	loadAvg   string // the machine's 1-minute load average at the end
 }
 
 // stageCounters are the drop counters of each stage over a phase and its
@@ -307,6 +308,7 @@ func measure(ctx context.Context, w *world.World, metricsAddr string, ms []*matc
 		hwmMB:   float64(u1.HWMBytes) / (1 << 20),
 		threads: u1.Threads,
 		gorouts: int(mEnd["go_goroutines"]),
+		loadAvg: loadAvg(),
 	}
 	_, p.telAgeP99, _ = percentiles(tl.age)
 	tl.mu.Unlock()
@@ -343,6 +345,20 @@ func droneDropped(w *world.World) uint64 {
 	return n
 }
 
+// loadAvg is the machine's 1-minute load average: other work on the two
+// cores shows in the agent's CPU figure and in the latency tail.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -369,14 +385,14 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float
 func report(out io.Writer, phases []phase, startups []time.Duration, streams int, unknownSub, unknownBroker uint64) {
 	host, _ := os.Hostname()
 	fmt.Fprintf(out, "machine: %s, %d CPUs, %s %s/%s\n\n", host, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(out, "| phase | msgs/s | frames written | relayed | lost | in flight at the end | latency p50 | p99 | max | agent to broker p99 | agent CPU (%% of one core) | peak RSS | goroutines | threads | telemetry msgs | telemetry age p99 |\n")
-	fmt.Fprintf(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(out, "| phase | msgs/s | frames written | relayed | lost | in flight at the end | latency p50 | p99 | max | agent to broker p99 | agent CPU (%% of one core) | peak RSS | goroutines | threads | telemetry msgs | telemetry age p99 | machine load avg |\n")
+	fmt.Fprintf(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, p := range phases {
 		p50, p99, mx := percentiles(p.sub.lat)
 		_, b99, _ := percentiles(p.broker.lat)
-		fmt.Fprintf(out, "| %s (%v) | %d | %d | %d | %d | %d | %s | %s | %s | %s | %.1f | %.1f MB | %d | %d | %d | %s |\n",
+		fmt.Fprintf(out, "| %s (%v) | %d | %d | %d | %d | %d | %s | %s | %s | %s | %.1f | %.1f MB | %d | %d | %d | %s | %s |\n",
 			p.name, p.dur, p.rate, p.sub.written, p.sub.got, p.sub.missing, p.sub.inFlight(), ms(p50), ms(p99), ms(mx), ms(b99),
-			p.cpuPct, p.hwmMB, p.gorouts, p.threads, p.telemetry, ms(p.telAgeP99))
+			p.cpuPct, p.hwmMB, p.gorouts, p.threads, p.telemetry, ms(p.telAgeP99), p.loadAvg)
 	}
 	fmt.Fprintf(out, "\nframes dropped per stage (counters over the phase and its 2 s drain; lost = written in the phase, never seen while a later frame was):\n\n")
 	fmt.Fprintf(out, "| phase | drone queue | agent parser: frames / bad CRC / refused / bytes skipped | bridge published / dropped | lost drone to broker | lost broker to subscriber | arrived before the write was reported |\n")
