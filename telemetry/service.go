@@ -40,6 +40,11 @@ type Service struct {
 	running  atomic.Bool
 	stopping atomic.Bool   // offline status on its way: do not re-announce
 	announce chan struct{} // capacity 1: publish the online status again
+	// subscribed is closed once the first connection's command
+	// subscription is acknowledged: state goes out only then, so a client
+	// that acts on the first retained state finds commands taken.
+	subscribed     chan struct{}
+	subscribedOnce sync.Once
 }
 
 // NewService checks o, opens (or creates) the bbolt file in o.StateDir and
@@ -65,7 +70,7 @@ func NewService(o Options, cmdr dock.Commander, state StateSource, vehicle Vehic
 		return nil, fmt.Errorf("open outbox %s (is another agent running?): %w", o.DBPath, err)
 	}
 	s := &Service{o: o, log: o.Logger.With("component", "telemetry"), db: db, state: state, vehicle: vehicle,
-		announce: make(chan struct{}, 1)}
+		announce: make(chan struct{}, 1), subscribed: make(chan struct{})}
 	s.outbox, err = openOutbox(db, o.MaxEvents, o.Clock, o.Logger)
 	if err != nil {
 		db.Close()
@@ -141,7 +146,13 @@ func (s *Service) Run(ctx context.Context) error {
 	defer stopWork()
 	wg.Go(func() { s.watchConnection(workCtx, started) })
 	if s.state != nil {
-		wg.Go(func() { s.pub.runState(workCtx, s.state) })
+		wg.Go(func() {
+			select {
+			case <-s.subscribed:
+				s.pub.runState(workCtx, s.state)
+			case <-workCtx.Done():
+			}
+		})
 	}
 	if s.vehicle != nil {
 		wg.Go(func() { s.pub.runTelemetry(workCtx, s.vehicle) })
@@ -245,6 +256,7 @@ func (s *Service) onConnect(ctx context.Context, started time.Time) {
 	if err := waitToken(ctx, s.o.Clock, sub, ackTimeout); err != nil && ctx.Err() == nil {
 		s.log.Warn("subscribe to commands", "err", err)
 	}
+	s.subscribedOnce.Do(func() { close(s.subscribed) })
 	if err := status(ctx, ackTimeout); err != nil && ctx.Err() == nil {
 		s.log.Warn("publish online status", "err", err)
 	}

@@ -43,6 +43,7 @@ type Witness struct {
 	// Bounds of the checks.
 	EStopBound    time.Duration // invariant 4: all outputs off after a press
 	LidTimeout    time.Duration // invariant 6
+	TimeoutSlack  time.Duration // invariant 6: the cut's own delay
 	ArmsTimeout   time.Duration
 	ClearanceAltM float64
 
@@ -62,7 +63,10 @@ func newWitness(w *World) *Witness {
 		w: w,
 		// 100 ms of simulated time, plus 2 ms of real time per speed-up:
 		// the serial round trips do not get faster with the clock.
-		EStopBound:    100*time.Millisecond + time.Duration((w.opts.Speed-1)*float64(2*time.Millisecond)*w.opts.Speed),
+		EStopBound: 100*time.Millisecond + time.Duration((w.opts.Speed-1)*float64(2*time.Millisecond)*w.opts.Speed),
+		// The same for the cut at a motion's timeout: a poll and a coil
+		// write on the bus.
+		TimeoutSlack:  250*time.Millisecond + time.Duration((w.opts.Speed-1)*float64(2*time.Millisecond)*w.opts.Speed),
 		LidTimeout:    w.Config.Actuators.LidTimeout,
 		ArmsTimeout:   w.Config.Actuators.ArmsTimeout,
 		ClearanceAltM: w.Config.Limits.ClearanceAltM,
@@ -162,7 +166,7 @@ func (x *Witness) Check() {
 			}
 		}
 	}
-	// Invariant 6: no motor runs past its timeout (plus a poll of slack).
+	// Invariant 6: no motor runs past its timeout (plus TimeoutSlack).
 	for s, t0 := range x.since {
 		limit := time.Duration(0)
 		switch s {
@@ -171,7 +175,7 @@ func (x *Witness) Check() {
 		case physics.ArmsReleaseMotor, physics.ArmsClampMotor:
 			limit = x.ArmsTimeout
 		}
-		if limit > 0 && now.Sub(t0) > limit+250*time.Millisecond {
+		if limit > 0 && now.Sub(t0) > limit+x.TimeoutSlack {
 			x.add(now, 6, "%s energised for %v, past its %v timeout", s, now.Sub(t0).Round(time.Millisecond), limit)
 			x.since[s] = now
 		}
