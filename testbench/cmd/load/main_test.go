@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/dockagent/dock-agent/testbench/world"
+)
+
+func TestMain(m *testing.M) {
+	world.MaybeRunAgent() // the world re-executes this binary as the agent
+	goleak.VerifyTestMain(m)
+}
+
+// TestShortRun runs the harness against the real agent for a few seconds
+// per phase: every frame written is relayed, and the stages agree.
+func TestShortRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the bench world and the agent")
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-usual", "3s", "-burst", "2s", "-burst-rate", "1000", "-starts", "1"}, &out, &errOut); code != 0 {
+		t.Fatalf("run() = %d, stderr:\n%s", code, errOut.String())
+	}
+	t.Logf("harness output:\n%s", out.String())
+	rows := map[string][]string{}
+	for line := range strings.SplitSeq(out.String(), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 3 {
+			continue
+		}
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		rows[cells[1]] = cells[1:]
+	}
+	num := func(row []string, i int) int {
+		t.Helper()
+		n, err := strconv.Atoi(row[i])
+		if err != nil {
+			t.Fatalf("row %q column %d = %q, want a number", row[0], i, row[i])
+		}
+		return n
+	}
+	for _, name := range []string{"usual (3s)", "burst (2s)"} {
+		row, ok := rows[name]
+		if !ok {
+			t.Fatalf("no %q row in the end-to-end table", name)
+		}
+		written, relayed, lost := num(row, 2), num(row, 3), num(row, 4)
+		if written == 0 || relayed != written || lost != 0 {
+			t.Errorf("%s: written %d, relayed %d, lost %d; want all written relayed", name, written, relayed, lost)
+		}
+	}
+	for _, name := range []string{"usual", "burst"} {
+		row, ok := rows[name]
+		if !ok {
+			t.Fatalf("no %q row in the per-stage table", name)
+		}
+		// agent parser frames / bad CRC / refused / skipped; bridge published / dropped
+		parser, bridge := strings.Split(row[2], " / "), strings.Split(row[3], " / ")
+		if len(parser) != 4 || len(bridge) != 2 || parser[0] == "0" || parser[0] != bridge[0] || parser[1] != "0" || bridge[1] != "0" {
+			t.Errorf("%s: parser %q, bridge %q; want frames read all published, none damaged or dropped", name, row[2], row[3])
+		}
+		if row[1] != "0" || row[4] != "0" || row[5] != "0" {
+			t.Errorf("%s: drone queue %s, lost to broker %s, lost to subscriber %s; want 0", name, row[1], row[4], row[5])
+		}
+	}
+}
