@@ -15,6 +15,11 @@ const matchWindow = 1 << 14
 // write) before it counts as unknown.
 const parkLimit = 2 * time.Second
 
+// lostAfter is how old an unresolved written frame may be when a later
+// arrival is matched: older ones count as lost even when more than
+// matchWindow frames sit between, so a long outage cannot stall matching.
+const lostAfter = 10 * time.Second
+
 // writtenFrame is one frame the drone wrote, in write order.
 type writtenFrame struct {
 	frame string
@@ -55,9 +60,10 @@ type matcher struct {
 	parked  []arrival      // not matched yet, oldest first
 	stats   map[int]*stageStats
 	unknown uint64 // arrivals that matched no written frame
+	window  int    // matchWindow; tests shrink it
 }
 
-func newMatcher() *matcher { return &matcher{stats: map[int]*stageStats{}} }
+func newMatcher() *matcher { return &matcher{stats: map[int]*stageStats{}, window: matchWindow} }
 
 // setPhase tags the frames written from now on; 0 is outside any phase.
 func (m *matcher) setPhase(p int) {
@@ -106,6 +112,7 @@ func (m *matcher) stat(p int) *stageStats {
 func (m *matcher) drain(now time.Time) {
 	for len(m.parked) > 0 {
 		a := m.parked[0]
+		m.expire(a.at.Add(-lostAfter))
 		if j := m.find(a.frame); j >= 0 {
 			m.resolve(j, a.at)
 		} else if now.Sub(a.at) >= parkLimit {
@@ -118,8 +125,19 @@ func (m *matcher) drain(now time.Time) {
 	}
 }
 
+// expire counts the unresolved frames written before t as lost.
+func (m *matcher) expire(t time.Time) {
+	n := 0
+	for n < len(m.w) && m.w[n].at.Before(t) {
+		m.stat(m.w[n].phase).missing++
+		n++
+	}
+	clear(m.w[:n])
+	m.w = m.w[n:]
+}
+
 func (m *matcher) find(frame string) int {
-	for i := range min(len(m.w), matchWindow) {
+	for i := range min(len(m.w), m.window) {
 		if m.w[i].frame == frame {
 			return i
 		}

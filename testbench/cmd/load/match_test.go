@@ -21,6 +21,7 @@ func TestMatcher(t *testing.T) {
 		events  []ev
 		want    stageStats // phase 1
 		unknown uint64
+		window  int // 0: matchWindow
 	}{
 		{
 			name: "in order",
@@ -72,10 +73,23 @@ func TestMatcher(t *testing.T) {
 			want:    stageStats{written: 2, got: 2, lat: []time.Duration{2 * time.Millisecond, time.Millisecond}},
 			unknown: 1,
 		},
+		{
+			// A relay that stopped for longer than lostAfter: what it
+			// never sent is lost, and matching goes on afterwards.
+			name: "an outage longer than lostAfter",
+			events: []ev{
+				{true, "a", 0, 1}, {true, "b", 1, 1}, {true, "c", 2, 1}, {true, "d", 12000, 1}, {false, "d", 12001, 0},
+			},
+			want:   stageStats{written: 4, got: 1, missing: 3, lat: []time.Duration{time.Millisecond}},
+			window: 2, // "d" lies beyond it until the outage expires
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newMatcher()
+			if tt.window > 0 {
+				m.window = tt.window
+			}
 			for _, e := range tt.events {
 				if e.write {
 					m.setPhase(e.phase)
