@@ -3,6 +3,7 @@ package campaign
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/testbench/world"
 )
 
@@ -22,11 +24,7 @@ func TestDockctlAgainstTheBench(t *testing.T) {
 	if testing.Short() {
 		t.Skip("bench run")
 	}
-	bin := filepath.Join(t.TempDir(), "dockctl")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "github.com/dockagent/dock-agent/cmd/dockctl")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build dockctl: %v\n%s", err, out)
-	}
+	bin := buildDockctl(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	w, err := world.Start(ctx, world.Options{Speed: 20, BrokerAddr: "127.0.0.1:0", GCS: "none", Dir: t.TempDir()})
@@ -46,22 +44,13 @@ func TestDockctlAgainstTheBench(t *testing.T) {
 	okReply := regexp.MustCompile(`"ok":\s*true`)
 	dockctl := func(args ...string) (string, int) {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, bin, args...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("dockctl %v: %v", args, err)
-		}
-		shown := out.String()
+		out, code := runTool(ctx, t, bin, args...)
+		shown := out
 		if len(shown) > 1500 {
 			shown = shown[:1500] + "\n[...]"
 		}
 		t.Logf("$ dockctl %s (exit %d)\n%s", strings.Join(args, " "), code, shown)
-		return out.String(), code
+		return out, code
 	}
 
 	if out, code := dockctl("send", "-config", cfg, "status"); code != 0 || !okReply.MatchString(out) {
@@ -108,5 +97,91 @@ func TestDockctlAgainstTheBench(t *testing.T) {
 	}
 	if out, code := dockctl("version"); code != 0 || strings.TrimSpace(out) == "" {
 		t.Errorf("version: exit %d", code)
+	}
+}
+
+// buildDockctl builds the operator's tool into a temporary directory.
+func buildDockctl(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "dockctl")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "github.com/dockagent/dock-agent/cmd/dockctl")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build dockctl: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// runTool runs bin with args and returns its combined output and exit code.
+func runTool(ctx context.Context, t *testing.T, bin string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s %v: %v", bin, args, err)
+	}
+	return out.String(), 0
+}
+
+// TestSignedCommandsEndToEnd: with mqtt.command_signing on, the real agent
+// runs a command dockctl signed with the key file, refuses an unsigned one
+// and one signed with another key (unauthorized), and changes nothing for
+// them.
+func TestSignedCommandsEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bench run")
+	}
+	bin := buildDockctl(t)
+	dir := t.TempDir()
+	key, wrong := filepath.Join(dir, "command.key"), filepath.Join(dir, "wrong.key")
+	if err := os.WriteFile(key, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wrong, []byte("fedcba9876543210fedcba9876543210\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	w, err := world.Start(ctx, world.Options{BrokerAddr: "127.0.0.1:0", GCS: "none", Dir: filepath.Join(dir, "world"),
+		Edit: func(c *config.Config) {
+			c.MQTT.CommandSigning = &config.CommandSigning{KeyFile: key, Window: 30 * time.Second}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	obs, err := w.Observe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obs.Close()
+	if err := obs.Wait(ctx, func() bool { st := obs.State(); return st != nil && st["mode"] == "auto" }); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(w.Dir(), "agent.yaml")
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"unsigned", []string{"send", "-config", "", "-broker", w.BrokerURL(), "-dock", w.Config.ID, "mode", "mode=maintenance"}},
+		{"wrong key", []string{"send", "-config", cfg, "-sign-key", wrong, "mode", "mode=maintenance"}},
+	} {
+		out, code := runTool(ctx, t, bin, tc.args...)
+		if code != 1 || !strings.Contains(out, "unauthorized") {
+			t.Errorf("%s command: exit %d, output %q; want 1 and unauthorized", tc.name, code, out)
+		}
+		if st := obs.State(); st["mode"] != "auto" {
+			t.Fatalf("%s command changed the mode to %v", tc.name, st["mode"])
+		}
+	}
+	// The config names the key file: dockctl signs with it by default.
+	if out, code := runTool(ctx, t, bin, "send", "-config", cfg, "mode", "mode=maintenance"); code != 0 {
+		t.Fatalf("signed command: exit %d, output %q; want 0", code, out)
+	}
+	if err := obs.Wait(ctx, func() bool { return obs.State()["mode"] == "maintenance" }); err != nil {
+		t.Fatalf("signed mode command not applied: %v", err)
 	}
 }
