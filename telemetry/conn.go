@@ -72,22 +72,32 @@ type conn struct {
 // newConn builds the paho client from o; onMessage receives every inbound
 // message (subscribed or re-delivered from the persistent session) and must
 // not block. The client is not connected yet: see start.
+// BrokerURLTLS checks a broker URL's scheme and says whether it asks for
+// TLS (ssl, tls, mqtts, tcps, wss) or not (tcp, mqtt, ws).
+func BrokerURLTLS(raw string) (bool, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false, fmt.Errorf("parse broker url %q: %w", raw, err)
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "ws":
+		return false, nil
+	case "ssl", "tls", "mqtts", "tcps", "wss":
+		return true, nil
+	}
+	return false, fmt.Errorf("broker url %q: scheme %q not supported (want tcp, ssl, tls, ws or wss)", raw, u.Scheme)
+}
+
 func newConn(o Options, onMessage func(topic string, payload []byte)) (*conn, error) {
 	c := &conn{clock: o.Clock, log: o.Logger.With("component", "mqtt"), changed: make(chan struct{})}
 	po := mqtt.NewClientOptions()
 	useTLS := o.CAFile != "" || o.CertFile != ""
 	for _, raw := range o.BrokerURLs {
-		u, err := url.Parse(raw)
+		secure, err := BrokerURLTLS(raw)
 		if err != nil {
-			return nil, fmt.Errorf("parse broker url %q: %w", raw, err)
+			return nil, err
 		}
-		switch u.Scheme {
-		case "tcp", "mqtt", "ws":
-		case "ssl", "tls", "mqtts", "tcps", "wss":
-			useTLS = true
-		default:
-			return nil, fmt.Errorf("broker url %q: scheme %q not supported (want tcp, ssl, tls, ws or wss)", raw, u.Scheme)
-		}
+		useTLS = useTLS || secure
 		po.AddBroker(raw)
 	}
 	if useTLS {

@@ -10,14 +10,15 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/dockagent/dock-agent/config"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/dockagent/dock-agent/config"
+	"github.com/dockagent/dock-agent/telemetry"
 )
 
 // defaultConfig is where the agent's config lives on an installed dock;
@@ -144,17 +145,11 @@ func (b *brokerFlags) resolve(needDock bool) (*session, error) {
 	}
 	useTLS := ca != "" || cert != ""
 	for _, raw := range s.brokers {
-		u, err := url.Parse(raw)
+		secure, err := telemetry.BrokerURLTLS(raw)
 		if err != nil {
-			return nil, fmt.Errorf("parse broker url %q: %w", raw, err)
+			return nil, err
 		}
-		switch u.Scheme {
-		case "tcp", "mqtt", "ws":
-		case "ssl", "tls", "mqtts", "tcps", "wss":
-			useTLS = true
-		default:
-			return nil, fmt.Errorf("broker url %q: scheme %q not supported (want tcp, ssl, tls, ws or wss)", raw, u.Scheme)
-		}
+		useTLS = useTLS || secure
 	}
 	if useTLS {
 		tc, err := clientTLS(ca, cert, key, serverName, insecure)
