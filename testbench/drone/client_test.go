@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // a wall-clock deadline (ioWait); the simulated time only moves when a
 // test advances the fake clock.
 
-const ioWait = 5 * time.Second
+const ioWait = 30 * time.Second
 
 var epoch = time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
 
