@@ -60,6 +60,11 @@ type Options struct {
 	LidTravel, ArmsTravel time.Duration
 	// Edit changes the generated agent config before it is written.
 	Edit func(*config.Config)
+	// DemoSchedule keeps the bench config's hourly demo patrol (the bench
+	// command). Off, the agent has no schedule: a scenario, a fault
+	// campaign cell or a load run must not meet a patrol because it
+	// happened to run across the top of an hour.
+	DemoSchedule bool
 	// AgentLog receives the agent's stderr; nil writes Dir/agent.log.
 	AgentLog io.Writer
 	// OnFrameWritten sees every frame the simulated drone wrote, with the
@@ -214,6 +219,9 @@ func (w *World) writeConfig() error {
 		return fmt.Errorf("world: bench config: %w", err)
 	}
 	cfg.StateDir = filepath.Join(w.dir, "state")
+	if !w.opts.DemoSchedule {
+		cfg.Schedules = nil
+	}
 	cfg.MQTT.Brokers = []string{w.brokerURL}
 	if w.opts.VehicleURL != "" {
 		cfg.Vehicle.URL = w.opts.VehicleURL

@@ -56,6 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *scenario != "" {
 		return runScenario(ctx, *scenario, opts, stdout, stderr)
 	}
+	opts.DemoSchedule = true // the newcomer's bench shows the hourly demo patrol
 
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
