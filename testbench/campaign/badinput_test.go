@@ -32,16 +32,7 @@ func settled(st map[string]any) string {
 func TestBadCommandsRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	w, err := world.Start(ctx, world.Options{BrokerAddr: "127.0.0.1:0", GCS: "none", Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	obs, err := w.Observe(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer obs.Close()
+	w, obs := benchWorld(ctx, t, world.Options{BrokerAddr: "127.0.0.1:0", GCS: "none", Dir: t.TempDir()})
 	if err := obs.Wait(ctx, func() bool { return obs.State() != nil }); err != nil {
 		t.Fatal(err)
 	}

@@ -27,16 +27,7 @@ func TestDockctlAgainstTheBench(t *testing.T) {
 	bin := buildDockctl(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	w, err := world.Start(ctx, world.Options{Speed: 20, BrokerAddr: "127.0.0.1:0", GCS: "none", Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	obs, err := w.Observe(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer obs.Close()
+	w, obs := benchWorld(ctx, t, world.Options{Speed: 20, BrokerAddr: "127.0.0.1:0", GCS: "none", Dir: t.TempDir()})
 	if err := obs.Wait(ctx, obs.ReadyToFly); err != nil {
 		t.Fatalf("dock never ready: %v", err)
 	}
@@ -145,19 +136,10 @@ func TestSignedCommandsEndToEnd(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	w, err := world.Start(ctx, world.Options{BrokerAddr: "127.0.0.1:0", GCS: "none", Dir: filepath.Join(dir, "world"),
+	w, obs := benchWorld(ctx, t, world.Options{BrokerAddr: "127.0.0.1:0", GCS: "none", Dir: filepath.Join(dir, "world"),
 		Edit: func(c *config.Config) {
 			c.MQTT.CommandSigning = &config.CommandSigning{KeyFile: key, Window: 30 * time.Second}
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	obs, err := w.Observe(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer obs.Close()
 	if err := obs.Wait(ctx, func() bool { st := obs.State(); return st != nil && st["mode"] == "auto" }); err != nil {
 		t.Fatal(err)
 	}
