@@ -7,11 +7,10 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/dockagent/dock-agent/internal/serialport"
 	"github.com/dockagent/dock-agent/mavlink"
 	"go.bug.st/serial"
 )
@@ -56,15 +55,8 @@ func (c *streamConn) close() error {
 
 func (l *Link) openSerial(context.Context) (conn, error) {
 	mode := &serial.Mode{BaudRate: l.opts.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit}
-	// The reading side is opened first: go.bug.st/serial takes exclusive
-	// access (TIOCEXCL), which refuses later opens but not earlier ones. If
-	// it fails, serial.Open below fails too and says why.
-	rd, rdErr := os.OpenFile(l.addr, os.O_RDWR|syscall.O_NOCTTY, 0)
-	port, err := serial.Open(l.addr, mode)
+	port, err := serialport.Open(l.addr, mode)
 	if err != nil {
-		if rdErr == nil {
-			_ = rd.Close()
-		}
 		hint := ""
 		if pe, ok := errors.AsType[*serial.PortError](err); ok {
 			switch pe.Code() {
@@ -78,31 +70,7 @@ func (l *Link) openSerial(context.Context) (conn, error) {
 		}
 		return nil, fmt.Errorf("open serial %s at %d baud: %w%s", l.addr, l.opts.Baud, err, hint)
 	}
-	var rwc io.ReadWriteCloser = port
-	if rdErr == nil {
-		rwc = &serialConn{Port: port, rd: rd}
-	}
-	return &streamConn{rwc: rwc, p: mavlink.NewParser(l.opts.Parser)}, nil
-}
-
-// serialConn reads a serial port through an *os.File of the same device,
-// which the Go runtime waits on with its netpoller (epoll), and writes and
-// configures it through go.bug.st/serial. go.bug.st/serial's own Read
-// blocks its thread in select(2): a reader that waits for the radio most
-// of the time then holds a thread in a system call, which makes the
-// scheduler's monitor retake its P and spin, and cost the agent about one
-// point of CPU at the usual telemetry rate (docs/performance.md). Close
-// wakes a blocked Read, as the serial port's own Close does.
-type serialConn struct {
-	serial.Port
-	rd *os.File
-}
-
-func (c *serialConn) Read(b []byte) (int, error) { return c.rd.Read(b) }
-
-func (c *serialConn) Close() error {
-	err := c.rd.Close()
-	return errors.Join(err, c.Port.Close())
+	return &streamConn{rwc: port, p: mavlink.NewParser(l.opts.Parser)}, nil
 }
 
 func (l *Link) openTCP(ctx context.Context) (conn, error) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dockagent/dock-agent/internal/serialport"
 	"github.com/dockagent/dock-agent/mavlink"
 	"github.com/dockagent/dock-agent/testbench/pty"
 	"github.com/jonboulle/clockwork"
@@ -370,7 +371,7 @@ func TestWriteBeforeRun(t *testing.T) {
 }
 
 // The serial reader waits in the runtime's netpoller, not in a thread
-// blocked in select(2) (see serialConn), and Close from another goroutine
+// blocked in select(2) (see internal/serialport), and Close from another goroutine
 // still wakes it.
 func TestSerialReadWaitsInPoller(t *testing.T) {
 	pair, err := pty.Open(pty.Options{Link: filepath.Join(t.TempDir(), "radio")})
@@ -386,10 +387,10 @@ func TestSerialReadWaitsInPoller(t *testing.T) {
 	if err != nil {
 		t.Fatalf("openSerial() = %v", err)
 	}
-	sc, ok := c.(*streamConn).rwc.(*serialConn)
-	if !ok {
+	sc, ok := c.(*streamConn).rwc.(*serialport.Port)
+	if !ok || !sc.Polled() {
 		c.close()
-		t.Fatalf("openSerial() reads through %T, want *serialConn", c.(*streamConn).rwc)
+		t.Fatalf("openSerial() reads through %T, want a polled *serialport.Port", c.(*streamConn).rwc)
 	}
 	hb := heartbeat(t, 1, 1, 3)
 	if _, err := pair.Write(hb); err != nil {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dockagent/dock-agent/internal/serialport"
 	"github.com/jonboulle/clockwork"
 	"go.bug.st/serial"
 )
@@ -34,7 +35,7 @@ type serialLine struct {
 	log    *slog.Logger
 
 	mu          sync.Mutex
-	port        serial.Port // nil while closed
+	port        *serialport.Port // nil while closed
 	readTimeout time.Duration
 	backoff     time.Duration
 	nextTry     time.Time
@@ -53,7 +54,7 @@ func newSerialLine(name, device string, mode serial.Mode, clock clockwork.Clock,
 var errLineClosed = errors.New("serial line closed")
 
 // get returns the open port, opening it when the backoff allows.
-func (l *serialLine) get() (serial.Port, error) {
+func (l *serialLine) get() (*serialport.Port, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -67,7 +68,7 @@ func (l *serialLine) get() (serial.Port, error) {
 		return nil, fmt.Errorf("%s %s unavailable: %w", l.name, l.device, l.lastErr)
 	}
 	mode := l.mode
-	p, err := serial.Open(l.device, &mode)
+	p, err := serialport.Open(l.device, &mode)
 	if err == nil && l.readTimeout != serial.NoTimeout {
 		if err = p.SetReadTimeout(l.readTimeout); err != nil {
 			_ = p.Close()
@@ -111,7 +112,7 @@ func (l *serialLine) failLocked(err error) {
 }
 
 // fail handles an IO error of port p (unless the line moved on already).
-func (l *serialLine) fail(p serial.Port, err error) {
+func (l *serialLine) fail(p *serialport.Port, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.port == p && !l.closed {
