@@ -107,6 +107,9 @@ func newConn(o Options, onMessage func(topic string, payload []byte)) (*conn, er
 		}
 		po.SetTLSConfig(tc)
 	}
+	if useFastDial(o.BrokerURLs) {
+		po.SetCustomOpenConnectionFn(openBroker)
+	}
 	po.SetClientID(o.ClientID)
 	po.SetCleanSession(false)
 	po.SetStore(newCopyingStore())
