@@ -83,6 +83,8 @@ type Controller struct {
 	lid, arms    *motion
 	lastCut      [numOutputs]time.Time
 	lastWatchdog time.Time
+	lastTick     time.Time // when the inputs were last read
+	settlers     []settler // the debounced inputs
 	lastView     view
 	lastExtVer   uint64
 	published    bool
@@ -153,6 +155,11 @@ func NewController(opts ControllerOptions, hw Hardware, vehicle func() VehicleSt
 		faults:  make(map[string]bool),
 		mode:    opts.Mode,
 	}
+	for _, in := range hw.inputs() {
+		if s, ok := in.pin.(settler); ok {
+			c.settlers = append(c.settlers, s)
+		}
+	}
 	c.snap.Store(&State{Lid: LidUnknown, Arms: ArmsUnknown, Mode: opts.Mode})
 	return c, nil
 }
@@ -177,37 +184,90 @@ func (c *Controller) Run(ctx context.Context) error {
 	}()
 
 	report := c.selfTest()
-	ticker := c.clock.NewTicker(c.opts.PollInterval)
-	defer ticker.Stop()
+	timer := c.clock.NewTimer(c.opts.PollInterval)
+	defer timer.Stop()
 	// Start-up reconciliation: read every switch and the vehicle before
 	// anything may move. Nothing is moved here: a half-open lid shows as
 	// stopped, an airborne vehicle keeps whatever lid it has.
 	c.tick()
 	c.reportStartup(report)
+	c.rearm(timer)
 
 	for {
 		select {
 		case <-ctx.Done():
 			c.shutdown()
 			return nil
-		case <-ticker.Chan():
+		case <-timer.Chan():
+			c.tick()
+		case <-c.opts.InputsChanged: // nil unless set: never
 			c.tick()
 		case r := <-c.reqs:
 			// A tick that is due is handled first, so a request always
-			// sees inputs at least as fresh as the clock.
+			// sees inputs at least as fresh as the poll interval, also
+			// when the loop rests (IdleInterval).
 			select {
-			case <-ticker.Chan():
+			case <-timer.Chan():
 				c.tick()
 			default:
+				if c.clock.Since(c.lastTick) >= c.opts.PollInterval {
+					c.tick()
+				}
 			}
 			now := c.clock.Now()
 			r.fn(now)
 			c.evaluate(now)
+			c.rearm(timer) // before done: a caller stepping a fake clock next sees the timer set
 			close(r.done)
+			continue
 		case <-c.nudge:
 			c.publish(c.clock.Now())
+			continue
+		}
+		c.rearm(timer)
+	}
+}
+
+// rearm sets the loop's timer to the next time the loop must look.
+func (c *Controller) rearm(t clockwork.Timer) {
+	if !t.Stop() {
+		select { // fired but not received: drop it, the loop just looked
+		case <-t.Chan():
+		default:
 		}
 	}
+	t.Reset(c.wakeIn(c.clock.Now()))
+}
+
+// wakeIn is how long the loop may sleep: PollInterval while anything
+// happens that the loop steers or times (a motion, a debounced input
+// settling), or when the inputs do not report their changes; at rest up to
+// IdleInterval, waking for the strobe's next edge and the watchdog.
+func (c *Controller) wakeIn(now time.Time) time.Duration {
+	poll := c.opts.PollInterval
+	if c.opts.IdleInterval == 0 || c.lid != nil || c.arms != nil || c.settling() {
+		return poll
+	}
+	d := c.opts.IdleInterval
+	if c.strobeActive {
+		half := c.opts.StrobePeriod / 2
+		d = min(d, half-now.Sub(c.strobeOrigin)%half)
+	}
+	if c.opts.Watchdog != nil {
+		d = min(d, c.lastWatchdog.Add(c.opts.WatchdogInterval).Sub(now))
+	}
+	return max(d, time.Millisecond)
+}
+
+// settling reports whether a debounced input has seen a change it has not
+// reported yet: the loop must read it again within a poll to report it.
+func (c *Controller) settling() bool {
+	for _, s := range c.settlers {
+		if s.Settling() {
+			return true
+		}
+	}
+	return false
 }
 
 // do runs fn on the loop goroutine and waits for it. fn must not block.
@@ -231,6 +291,7 @@ func (c *Controller) do(ctx context.Context, fn func(now time.Time)) error {
 // tick reads every input and the vehicle, then evaluates.
 func (c *Controller) tick() {
 	now := c.clock.Now()
+	c.lastTick = now
 	c.readInputs()
 	c.checkInputsHealthy()
 	c.veh = c.vehicle()

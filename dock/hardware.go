@@ -153,6 +153,21 @@ type ControllerOptions struct {
 	// an e-stop press cuts the outputs within one period (invariant 4,
 	// bound 100ms). Default 10ms; values above 50ms are refused.
 	PollInterval time.Duration
+	// IdleInterval, when set, lets the loop sleep longer than PollInterval
+	// while the dock rests: no lid or arms motion and no debounced input
+	// settling a change. It then wakes when InputsChanged delivers, on a
+	// request, at the strobe's next edge, for the watchdog, and at the
+	// latest after IdleInterval. The e-stop still cuts within one input
+	// poll plus one iteration, as the poller's change wakes the loop at
+	// once. 0 (the default) runs the loop every PollInterval; otherwise it
+	// must lie between PollInterval and 1s and needs InputsChanged.
+	IdleInterval time.Duration
+	// InputsChanged delivers when an input may have changed level (or its
+	// source its health). Set it only when every input pin of Hardware is
+	// read from a source that reports its changes here (the Modbus I/O
+	// modules' poller does; a board GPIO line read by the loop does not):
+	// at rest the loop reads the inputs only when woken.
+	InputsChanged <-chan struct{}
 	// ProgressInterval is how often a long motion started with a job ID
 	// emits an in_progress command.progress event. Default 2s.
 	ProgressInterval time.Duration
@@ -252,7 +267,7 @@ func (o ControllerOptions) withDefaults() (ControllerOptions, error) {
 		{"limit leave timeout", o.LimitLeaveTimeout}, {"reverse pause", o.ReversePause},
 		{"poll interval", o.PollInterval}, {"progress interval", o.ProgressInterval},
 		{"weather stale after", o.WeatherStaleAfter}, {"strobe period", o.StrobePeriod},
-		{"watchdog interval", o.WatchdogInterval},
+		{"watchdog interval", o.WatchdogInterval}, {"idle interval", o.IdleInterval},
 	} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("dock controller options: %s %v is negative", d.name, d.v))
@@ -260,6 +275,13 @@ func (o ControllerOptions) withDefaults() (ControllerOptions, error) {
 	}
 	if o.PollInterval > 50*time.Millisecond {
 		errs = append(errs, fmt.Errorf("dock controller options: poll interval %v is above 50ms: an e-stop must cut the outputs within 100ms", o.PollInterval))
+	}
+	switch {
+	case o.IdleInterval == 0:
+	case o.InputsChanged == nil:
+		errs = append(errs, fmt.Errorf("dock controller options: idle interval %v without InputsChanged: at rest the loop would not see an input change (an e-stop) until it woke", o.IdleInterval))
+	case o.IdleInterval < o.PollInterval || o.IdleInterval > time.Second:
+		errs = append(errs, fmt.Errorf("dock controller options: idle interval %v is outside poll interval %v .. 1s", o.IdleInterval, o.PollInterval))
 	}
 	if o.HeaterOffC < o.HeaterOnC {
 		errs = append(errs, fmt.Errorf("dock controller options: heater off %.1f °C is below heater on %.1f °C", o.HeaterOffC, o.HeaterOnC))

@@ -23,6 +23,17 @@ type activeLowIn struct{ gpio.PinIn }
 // Read implements gpio.PinIn with the level inverted.
 func (p activeLowIn) Read() gpio.Level { return !p.PinIn.Read() }
 
+// Settling passes on the wrapped pin's (Debounce).
+func (p activeLowIn) Settling() bool {
+	s, ok := p.PinIn.(settler)
+	return ok && s.Settling()
+}
+
+// settler is an input that filters changes (Debounce): Settling reports a
+// level seen but not yet reported by Read, so the controller keeps reading
+// it every poll until it is.
+type settler interface{ Settling() bool }
+
 // ActiveLowOut returns p with its level inverted: Out(High) drives the line
 // low, as relay boards with active-low inputs need. The wrapper is safe for
 // concurrent use when p is.
@@ -58,6 +69,13 @@ type debounced struct {
 	stable  gpio.Level // level reported
 	pending gpio.Level // raw level last seen
 	since   time.Time  // when pending was first seen
+}
+
+// Settling reports whether the last Read saw a level it did not report yet.
+func (p *debounced) Settling() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pending != p.stable
 }
 
 // Read implements gpio.PinIn: it returns the debounced level.

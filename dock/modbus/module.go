@@ -55,6 +55,11 @@ type ModuleOptions struct {
 	// WriteTimeout bounds one Out (a coil write, retries included); 0
 	// means 1 s.
 	WriteTimeout time.Duration
+	// OnChange, when set, is called from Run after a poll that read a new
+	// level (the first poll, an input that changed) or that succeeded after
+	// failures, so a reader of the pins can wait for it instead of
+	// reading them every few milliseconds. It must not block.
+	OnChange func()
 	// Clock times polls, edges and staleness; nil means the real clock.
 	Clock clockwork.Clock
 	// Logger receives module health changes; nil discards.
@@ -80,6 +85,7 @@ type Module struct {
 	inputStart   uint16
 	coilStart    uint16
 	readBack     bool
+	onChange     func()
 	poll         time.Duration
 	staleAfter   time.Duration
 	writeTimeout time.Duration
@@ -116,6 +122,7 @@ func NewModule(opts ModuleOptions, bus Bus) (*Module, error) {
 		inputStart:   opts.InputStart,
 		coilStart:    opts.CoilStart,
 		readBack:     opts.ReadBackCoils && opts.Coils > 0,
+		onChange:     opts.OnChange,
 		poll:         opts.Poll,
 		staleAfter:   opts.StaleAfter,
 		writeTimeout: opts.WriteTimeout,
@@ -257,8 +264,11 @@ func (m *Module) pollOnce(ctx context.Context) {
 		}
 		return
 	}
+	changed := false
 	for i, l := range in {
-		m.inputs[i].set(gpio.Level(l))
+		if m.inputs[i].set(gpio.Level(l)) {
+			changed = true
+		}
 	}
 	for i, l := range coils {
 		c := m.coils[i]
@@ -274,6 +284,9 @@ func (m *Module) pollOnce(ctx context.Context) {
 	m.mu.Unlock()
 	if failed > 0 {
 		m.log.Info("modbus module poll recovered", "failures", failed, "down_s", m.clock.Since(since).Seconds())
+	}
+	if (changed || failed > 0) && m.onChange != nil {
+		m.onChange()
 	}
 }
 
@@ -292,14 +305,16 @@ type Input struct {
 	rearm  chan struct{}   // closed by In to wake a pending WaitForEdge
 }
 
-// set records a polled level and queues an edge when it changed.
-func (p *Input) set(l gpio.Level) {
+// set records a polled level and queues an edge when it changed. It
+// reports whether the level is new: the first or a changed one.
+func (p *Input) set(l gpio.Level) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	first := !p.polled
 	changed := p.polled && l != p.level
 	p.level, p.polled = l, true
 	if !changed {
-		return
+		return first
 	}
 	if p.edge == gpio.BothEdges || (p.edge == gpio.RisingEdge && l) || (p.edge == gpio.FallingEdge && !l) {
 		select {
@@ -307,6 +322,7 @@ func (p *Input) set(l gpio.Level) {
 		default: // an edge is already pending: keep it
 		}
 	}
+	return true
 }
 
 // String implements conn.Resource.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -276,4 +277,39 @@ func TestCutAllInOneRequest(t *testing.T) {
 	if err := m.CutAll(); err == nil || !strings.Contains(err.Error(), "bus dead") {
 		t.Errorf("CutAll() on a dead bus = %v, want the bus error", err)
 	}
+}
+
+// OnChange is called after the first poll, after a poll that saw an input
+// change and after a recovery, and not after a poll that saw nothing new:
+// the dock controller rests between its calls.
+func TestModuleOnChange(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC))
+	bus := &fakeBus{inputs: make([]bool, 8), coils: make([]bool, 8)}
+	var calls atomic.Int32
+	m, err := modbus.NewModule(modbus.ModuleOptions{Name: "io", Unit: 1, Inputs: 8, Coils: 8, Clock: clock,
+		OnChange: func() { calls.Add(1) }}, bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runModule(t, m)
+	waitFor(t, "first poll", func() bool { return !m.Health().LastPoll.IsZero() })
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("OnChange calls after the first poll = %d, want 1", n)
+	}
+	tick(t, clock, bus, 1)
+	tick(t, clock, bus, 1)
+	if n := calls.Load(); n != 1 {
+		t.Errorf("OnChange calls after two polls with nothing new = %d, want 1", n)
+	}
+	bus.set(func(b *fakeBus) { b.inputs[5] = true })
+	tick(t, clock, bus, 1)
+	waitFor(t, "OnChange after the input changed", func() bool { return calls.Load() == 2 })
+	bus.set(func(b *fakeBus) { b.err = modbus.ErrTimeout })
+	tick(t, clock, bus, 1)
+	if n := calls.Load(); n != 2 {
+		t.Errorf("OnChange calls after a failed poll = %d, want 2", n)
+	}
+	bus.set(func(b *fakeBus) { b.err = nil })
+	tick(t, clock, bus, 1)
+	waitFor(t, "OnChange after the poll recovered", func() bool { return calls.Load() == 3 })
 }

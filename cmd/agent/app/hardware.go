@@ -29,6 +29,11 @@ type hardware struct {
 	clients map[string]*modbus.Client
 	modules []*ioModule
 	gpioOut []gpio.PinOut // outputs on board lines, active-low applied
+	// changed receives (without blocking, one pending) after a module poll
+	// read a new input level; inputsReport is whether every input signal
+	// is a module input, so the controller may rest between changes.
+	changed      chan struct{}
+	inputsReport bool
 }
 
 type ioModule struct {
@@ -42,7 +47,13 @@ type ioModule struct {
 // reopen by themselves, so a missing device is an error the controller
 // reports as a fault, not a reason not to start.
 func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) (*hardware, error) {
-	h := &hardware{clock: clock, lines: map[string]*serialLine{}, clients: map[string]*modbus.Client{}}
+	h := &hardware{clock: clock, lines: map[string]*serialLine{}, clients: map[string]*modbus.Client{}, changed: make(chan struct{}, 1), inputsReport: true}
+	notify := func() {
+		select {
+		case h.changed <- struct{}{}:
+		default: // one wake-up pending covers every change before it
+		}
+	}
 	type modKey struct {
 		bus  string
 		unit int
@@ -105,6 +116,7 @@ func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) 
 			// one request with all its retries timing out: a single lost
 			// reply on a noisy bus must not stop a lid.
 			StaleAfter: 5*bus.PollInterval + time.Duration(bus.Retries+1)*bus.Timeout,
+			OnChange:   notify,
 			Clock:      clock, Logger: log,
 		}, c)
 		if err != nil {
@@ -122,6 +134,7 @@ func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) 
 		}
 		var p gpio.PinIn
 		if b.GPIO != "" {
+			h.inputsReport = false // read by the controller's loop every poll
 			gp, err := boardLine(name, b.GPIO)
 			if err != nil {
 				errs = append(errs, err)
