@@ -72,7 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	log, _ := app.NewLogger(stderr, cfg.Log.Level, app.LogFormat(cfg.Log.Format))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	log.Info("dock agent starting", "version", fullVersion(), "config", *path, "pid", os.Getpid())
+	procs := app.LimitProcs()
+	log.Info("dock agent starting", "version", fullVersion(), "config", *path, "pid", os.Getpid(), "gomaxprocs", procs)
 	if err := app.Run(ctx, app.Options{Config: cfg, Version: fullVersion(), Logger: log}); err != nil {
 		if !errors.Is(err, context.Canceled) {
 			log.Error("dock agent failed", "err", err)

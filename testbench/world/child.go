@@ -62,6 +62,12 @@ func runChild() int {
 		agentClock = clockwork.NewRealClock()
 	}
 	log, _ := app.NewLogger(os.Stderr, cfg.Log.Level, app.LogFormat(cfg.Log.Format))
+	if clock.Speed() == 1 {
+		// As deployed (cmd/agent). A compressed clock multiplies the
+		// agent's events per second by its speed, so tests at speed keep
+		// the runtime's default.
+		log.Info("bench agent", "gomaxprocs", app.LimitProcs())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if path := os.Getenv(envCPUProfile); path != "" {
