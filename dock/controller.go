@@ -85,6 +85,7 @@ type Controller struct {
 	lastWatchdog time.Time
 	lastTick     time.Time // when the inputs were last read
 	settlers     []settler // the debounced inputs
+	unreported   bool      // InputsChanged was closed: never rest
 	lastView     view
 	lastExtVer   uint64
 	published    bool
@@ -193,6 +194,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.reportStartup(report)
 	c.rearm(timer)
 
+	changed := c.opts.InputsChanged // nil unless set: never ready
 	for {
 		select {
 		case <-ctx.Done():
@@ -200,7 +202,10 @@ func (c *Controller) Run(ctx context.Context) error {
 			return nil
 		case <-timer.Chan():
 			c.tick()
-		case <-c.opts.InputsChanged: // nil unless set: never
+		case _, ok := <-changed:
+			if !ok { // closed: no more reports, so read every poll again
+				changed, c.unreported = nil, true
+			}
 			c.tick()
 		case r := <-c.reqs:
 			// A tick that is due is handled first, so a request always
@@ -245,7 +250,7 @@ func (c *Controller) rearm(t clockwork.Timer) {
 // IdleInterval, waking for the strobe's next edge and the watchdog.
 func (c *Controller) wakeIn(now time.Time) time.Duration {
 	poll := c.opts.PollInterval
-	if c.opts.IdleInterval == 0 || c.lid != nil || c.arms != nil || c.settling() {
+	if c.opts.IdleInterval == 0 || c.unreported || c.lid != nil || c.arms != nil || c.settling() {
 		return poll
 	}
 	d := c.opts.IdleInterval

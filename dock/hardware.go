@@ -166,7 +166,8 @@ type ControllerOptions struct {
 	// source its health). Set it only when every input pin of Hardware is
 	// read from a source that reports its changes here (the Modbus I/O
 	// modules' poller does; a board GPIO line read by the loop does not):
-	// at rest the loop reads the inputs only when woken.
+	// at rest the loop reads the inputs only when woken. Closing it makes
+	// the loop run every PollInterval from then on.
 	InputsChanged <-chan struct{}
 	// ProgressInterval is how often a long motion started with a job ID
 	// emits an in_progress command.progress event. Default 2s.

@@ -70,6 +70,23 @@ func TestIdleLoopRests(t *testing.T) {
 	}
 }
 
+// Once the reports end (the channel closed) the loop reads every poll again.
+func TestIdleReportsEnded(t *testing.T) {
+	r, changed := idleRig(t, dock.ControllerOptions{}, docktest.HardwareOptions{}, nil)
+	close(changed)
+	// The loop's select picks among ready cases at random: after 20
+	// requests it has seen the close but with odds of 2^-20.
+	for range 20 {
+		r.refresh()
+	}
+	r.advance(poll)
+	r.hw.Set(r.hw.Mains, false)
+	r.advance(poll)
+	if r.c.Snapshot().Power {
+		t.Fatal("mains loss not seen one poll after it with the change reports closed")
+	}
+}
+
 // A reported change wakes the resting loop at once: the e-stop cuts every
 // output with no time passing on the clock.
 func TestIdleEStopWakesAtOnce(t *testing.T) {
