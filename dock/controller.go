@@ -219,6 +219,10 @@ func (c *Controller) Run(ctx context.Context) error {
 					c.tick()
 				}
 			}
+			// The vehicle as of now, whatever the loop's rhythm: a request
+			// is judged by the interlocks on it (a lid must not close over
+			// a vehicle whose link just dropped).
+			c.veh = c.vehicle()
 			now := c.clock.Now()
 			r.fn(now)
 			c.evaluate(now)

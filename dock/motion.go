@@ -221,11 +221,6 @@ func (c *Controller) startMotion(now time.Time, k Motion, jobID string) (chan er
 	if *mp != nil {
 		c.finish(mp, fmt.Errorf("%s: %w by %s", (*mp).spec.action, ErrStopped, spec.action), ProgressCanceled)
 	}
-	if spec.target(c.in) {
-		done <- nil
-		c.progress(jobID, spec, ProgressOK, 100, nil)
-		return done, nil
-	}
 	startAt := now
 	// Reversal: the opposite output gets ReversePause to stop before this
 	// one is energised. apply cuts it in this very iteration.
@@ -234,6 +229,15 @@ func (c *Controller) startMotion(now time.Time, k Motion, jobID string) (chan er
 		startAt = now.Add(c.opts.ReversePause)
 	} else if t := c.lastCut[opp].Add(c.opts.ReversePause); t.After(now) {
 		startAt = t
+	}
+	// Already there, unless the part was just driven away: then its switch
+	// may read made only because the inputs were read before it opened (a
+	// lid that ran for a few ms would be reported closed while ajar).
+	// Judged again when the reverse pause ends, on inputs read since.
+	if startAt.Equal(now) && spec.target(c.in) {
+		done <- nil
+		c.progress(jobID, spec, ProgressOK, 100, nil)
+		return done, nil
 	}
 	m := &motion{
 		kind:         k,
