@@ -85,7 +85,8 @@ type Controller struct {
 	lastWatchdog time.Time
 	lastTick     time.Time // when the inputs were last read
 	settlers     []settler // the debounced inputs
-	unreported   bool      // InputsChanged was closed: never rest
+	ended        []endedMotion
+	unreported   bool // InputsChanged was closed: never rest
 	lastView     view
 	lastExtVer   uint64
 	published    bool
@@ -379,6 +380,7 @@ func (c *Controller) evaluate(now time.Time) {
 		c.opts.Watchdog()
 	}
 	c.publish(now)
+	c.deliver()
 }
 
 // checkEStop latches the e-stop (invariant 4): on the first read of a press
@@ -570,6 +572,7 @@ func (c *Controller) shutdown() {
 	c.endAll(fmt.Errorf("dock controller shutting down: %w", ErrStopped), ProgressCanceled)
 	c.heater, c.fan, c.strobeOn = false, false, false
 	c.publish(c.clock.Now())
+	c.deliver()
 	c.log.Info("dock controller stopped, outputs off")
 }
 

@@ -352,7 +352,7 @@ func (c *Controller) finish(mp **motion, err error, status ProgressStatus) {
 	m := *mp
 	*mp = nil
 	for _, w := range m.waiters {
-		w <- err
+		c.ended = append(c.ended, endedMotion{w, err})
 	}
 	pct := 0
 	if err == nil {
@@ -362,6 +362,24 @@ func (c *Controller) finish(mp **motion, err error, status ProgressStatus) {
 	if c.opts.OnMotion != nil {
 		c.opts.OnMotion(m.spec.step, status)
 	}
+}
+
+// endedMotion is a waiter of a motion that ended, told once the outputs
+// are written (deliver).
+type endedMotion struct {
+	ch  chan error
+	err error
+}
+
+// deliver tells the waiters of the motions that ended in this iteration,
+// after apply has cut their outputs and the state is published: a caller
+// woken by "arms released" (the launch, which arms the vehicle next) must
+// never find the arms motor still energised (invariant 3).
+func (c *Controller) deliver() {
+	for _, e := range c.ended {
+		e.ch <- e.err
+	}
+	c.ended = c.ended[:0]
 }
 
 func (c *Controller) progress(jobID string, spec *motionSpec, status ProgressStatus, pct int, err error) {

@@ -261,7 +261,12 @@ func (r *rig) until(what string, d, max time.Duration, cond func() bool) {
 	start := r.clock.Now()
 	for !cond() {
 		if r.clock.Since(start) > max {
-			r.t.Fatalf("after %v: still waiting for %s; phases %v", max, what, r.allPhases())
+			v := r.veh.State()
+			calls := r.veh.Calls()
+			calls = calls[len(calls)-min(8, len(calls)):]
+			r.t.Fatalf("after %v: still waiting for %s; phases %v; vehicle mode %q armed %v landed %v alt %.1f m, %.0f m from home; last calls %v; engine %+v",
+				max, what, r.allPhases(), v.Mode, v.Armed, v.Landed, v.RelAltM,
+				route.Distance(route.Point{Lat: v.Lat, Lon: v.Lon}, route.Point{Lat: home.Lat, Lon: home.Lon}), calls, r.sync())
 		}
 		r.step(d)
 	}
