@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/dockagent/dock-agent/mavlink"
@@ -233,8 +234,9 @@ func (s *Sim) sendAll(m mavlink.Message) {
 }
 
 // Serve serves one MAVLink link over rw until ctx ends (then it returns
-// nil) or rw fails (it returns the error; the vehicle flies on and Serve
-// may be called again with a new rw). A link starts with only the
+// nil) or rw fails (it returns the error, matching io.EOF when the peer
+// left, also by a TCP reset; the vehicle flies on and Serve may be called
+// again with a new rw). A link starts with only the
 // heartbeat, like ArduCopter's ports; its stream settings live as long as
 // this call, so a pty.Pair unplugged and replugged, or an agent killed and
 // restarted on it, keeps them, as a real serial port does.
@@ -380,6 +382,11 @@ func (s *Sim) readLoop(ctx context.Context, l *link, r io.Reader) error {
 			}
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				continue
+			}
+			if errors.Is(err, syscall.ECONNRESET) {
+				// A TCP peer that closed with frames still unread resets
+				// the connection instead of ending it: it left all the same.
+				return fmt.Errorf("serve drone link: peer reset the connection (%v): %w", err, io.EOF)
 			}
 			return fmt.Errorf("serve drone link: read: %w", err)
 		}
