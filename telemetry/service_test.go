@@ -229,15 +229,30 @@ func TestRestartContinuesSeq(t *testing.T) {
 	if err := s3.Events().Emit(dock.Event{Type: dock.EventStartup}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "5 events", 15*time.Second, func() bool { return len(w.messages("dock/d1/events")) >= 5 })
-	var seqs []string
-	for _, m := range w.messages("dock/d1/events") {
-		var ev struct{ Seq int }
-		json.Unmarshal([]byte(m.payload), &ev)
-		seqs = append(seqs, fmt.Sprint(ev.Seq))
+	// Delivery is at least once: on a loaded machine a PUBACK can be late
+	// enough for an event to be sent again. Consumers drop a seq they
+	// have; what must hold is the numbering: 1..5, in order, no gap.
+	distinct := func() []int {
+		var out []int
+		seen := map[int]bool{}
+		for _, m := range w.messages("dock/d1/events") {
+			var ev struct{ Seq int }
+			if err := json.Unmarshal([]byte(m.payload), &ev); err != nil {
+				t.Fatalf("event %q: %v", m.payload, err)
+			}
+			if !seen[ev.Seq] {
+				seen[ev.Seq] = true
+				out = append(out, ev.Seq)
+			}
+		}
+		return out
 	}
-	if got := strings.Join(seqs, ","); got != "1,2,3,4,5" {
-		t.Errorf("seqs across restarts = %s, want 1,2,3,4,5", got)
+	waitFor(t, "5 events", 15*time.Second, func() bool { return len(distinct()) >= 5 })
+	if got := fmt.Sprint(distinct()); got != "[1 2 3 4 5]" {
+		t.Errorf("seqs across restarts (repeats dropped) = %s, want [1 2 3 4 5]", got)
+	}
+	if n := len(w.messages("dock/d1/events")); n > 5 {
+		t.Logf("%d events delivered for 5 seqs (at-least-once redelivery)", n)
 	}
 }
 
