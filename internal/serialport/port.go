@@ -1,13 +1,15 @@
 // Package serialport opens the agent's serial devices (the vehicle's radio
-// or UART, the RS-485 buses): go.bug.st/serial sets the line mode, takes
-// exclusive access and writes, while reads go through an *os.File of the
-// same device, which the Go runtime waits on in its netpoller (epoll).
+// or UART, the RS-485 buses): go.bug.st/serial sets the line mode and takes
+// exclusive access, while reads and writes go through an *os.File of the
+// same device, which the Go runtime waits on in its netpoller (epoll), with
+// raw system calls (internal/rawio).
 //
 // go.bug.st/serial's own Read blocks its thread in select(2). A reader that
 // waits for its device most of the time then holds a thread in a system
 // call, and the scheduler's monitor (sysmon) retakes its P and keeps
-// waking up instead of sleeping until the next timer: about one point of
-// CPU per such reader on the dock's board (docs/performance.md).
+// waking up instead of sleeping until the next timer (docs/performance.md).
+// A device that cannot be polled falls back to go.bug.st/serial's own
+// reads and writes.
 package serialport
 
 import (
