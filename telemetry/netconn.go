@@ -23,20 +23,15 @@ import (
 // (docs/performance.md). Only plain TCP and TLS over TCP are dialled here;
 // websockets and proxies (ALL_PROXY) keep paho's own dialling.
 
-// fastDialSchemes are the URL schemes openBroker dials; the bool is TLS.
-var fastDialSchemes = map[string]bool{"tcp": false, "mqtt": false, "ssl": true, "tls": true, "mqtts": true, "tcps": true}
-
-// useFastDial reports whether openBroker can dial every one of urls.
+// useFastDial reports whether openBroker can dial every one of urls: TCP
+// or TLS brokers (not websockets), no proxy.
 func useFastDial(urls []string) bool {
 	if os.Getenv("all_proxy") != "" || os.Getenv("ALL_PROXY") != "" {
 		return false
 	}
 	for _, raw := range urls {
 		u, err := url.Parse(raw)
-		if err != nil {
-			return false
-		}
-		if _, ok := fastDialSchemes[u.Scheme]; !ok {
+		if _, tlsErr := BrokerURLTLS(raw); err != nil || tlsErr != nil || u.Scheme == "ws" || u.Scheme == "wss" {
 			return false
 		}
 	}
@@ -47,15 +42,16 @@ func useFastDial(urls []string) bool {
 // connection (TLS on top for the secure schemes) whose reads and writes go
 // through rawConn.
 func openBroker(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
-	secure, ok := fastDialSchemes[u.Scheme]
-	if !ok {
+	secure, err := BrokerURLTLS(u.String())
+	if err != nil || u.Scheme == "ws" || u.Scheme == "wss" {
 		return nil, fmt.Errorf("broker url %s: scheme %q is not dialled here", u.Redacted(), u.Scheme)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := context.Background()
 	if o.ConnectTimeout > 0 {
-		ctx, cancel = context.WithTimeout(context.Background(), o.ConnectTimeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.ConnectTimeout)
+		defer cancel()
 	}
-	defer cancel()
 	d := net.Dialer{KeepAlive: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", u.Host)
 	if err != nil {
