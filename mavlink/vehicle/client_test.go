@@ -320,15 +320,16 @@ func TestOperationsArduPilot(t *testing.T) {
 	waitState(t, c, "armed", func(s vehicle.State) bool { return s.Armed })
 	must("Takeoff(20)", c.Takeoff(ctx, 20))
 	must("GoTo()", c.GoTo(ctx, 52.5301, 13.4102, 35))
-	must("Loiter()", c.Loiter(ctx))
-	waitState(t, c, "mode LOITER", func(s vehicle.State) bool { return s.Mode == "LOITER" })
+	if err := c.SetMode(ctx, "LOITER"); !errors.Is(err, vehicle.ErrPilotMode) {
+		t.Fatalf("SetMode(LOITER) = %v, want ErrPilotMode", err)
+	}
+	must("SetSpeed(15)", c.SetSpeed(ctx, 15))
 	must("StartMission()", c.StartMission(ctx))
 	must("ReturnToLaunch()", c.ReturnToLaunch(ctx))
 	waitState(t, c, "mode RTL", func(s vehicle.State) bool { return s.Mode == "RTL" })
 	must("Land()", c.Land(ctx))
 	waitState(t, c, "mode LAND", func(s vehicle.State) bool { return s.Mode == "LAND" })
-	must("SetHome()", c.SetHome(ctx, 52.5, 13.4, 41.5))
-	waitState(t, c, "new home", func(s vehicle.State) bool { return s.Home.AltM == 41.5 && s.Home.Lat == 52.5 })
+	must("SetHomeHere()", c.SetHomeHere(ctx))
 	must("Disarm()", c.Disarm(ctx))
 
 	r.ap.with(func() {
@@ -341,6 +342,21 @@ func TestOperationsArduPilot(t *testing.T) {
 		if reposition == nil || reposition.X != 525301000 || reposition.Y != 134102000 || reposition.Z != 35 ||
 			reposition.Frame != mavlink.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT {
 			t.Errorf("reposition = %+v, want 52.5301,13.4102 at 35 m relative", reposition)
+		}
+		var speed, home *mavlink.CommandLong
+		for i := range r.ap.commands {
+			switch r.ap.commands[i].Command {
+			case mavlink.MAV_CMD_DO_CHANGE_SPEED:
+				speed = &r.ap.commands[i]
+			case mavlink.MAV_CMD_DO_SET_HOME:
+				home = &r.ap.commands[i]
+			}
+		}
+		if speed == nil || speed.Param2 != 15 {
+			t.Errorf("change speed = %+v, want param2 15 m/s", speed)
+		}
+		if home == nil || home.Param1 != 1 {
+			t.Errorf("set home = %+v, want param1 1 (use current position)", home)
 		}
 	})
 

@@ -1,6 +1,7 @@
 package vehicle
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -34,6 +35,39 @@ var arduCopterModes = map[string]uint32{
 	"AUTOTUNE": 15, "POSHOLD": 16, "BRAKE": 17, "THROW": 18, "AVOID_ADSB": 19,
 	"GUIDED_NOGPS": 20, "SMART_RTL": 21, "FLOWHOLD": 22, "FOLLOW": 23, "ZIGZAG": 24,
 	"SYSTEMID": 25, "AUTOROTATE": 26, "AUTO_RTL": 27, "TURTLE": 28,
+}
+
+// ErrPilotMode is returned (wrapped) by SetMode for a mode that needs a
+// pilot's sticks.
+var ErrPilotMode = errors.New("a pilot mode: without stick input the vehicle descends or drifts, never selected for an unattended vehicle")
+
+// arduCopterPilotModes are the ArduCopter modes flown from the sticks. With
+// no RC input the throttle sits at its low end: ALT_HOLD, LOITER and
+// POSHOLD descend at the pilot descent rate and land where they are,
+// STABILIZE and ACRO drop. GUIDED, AUTO, RTL, LAND and BRAKE need no pilot.
+var arduCopterPilotModes = map[string]bool{
+	"STABILIZE": true, "ACRO": true, "ALT_HOLD": true, "LOITER": true, "DRIFT": true, "SPORT": true,
+	"FLIP": true, "AUTOTUNE": true, "POSHOLD": true, "FLOWHOLD": true, "ZIGZAG": true, "SYSTEMID": true,
+	"TURTLE": true, "THROW": true, "GUIDED_NOGPS": true,
+}
+
+// px4PilotModes are PX4's manual modes; its unattended hold is AUTO.LOITER.
+var px4PilotModes = map[string]bool{
+	"MANUAL": true, "ALTCTL": true, "POSCTL": true, "POSCTL.ORBIT": true, "ACRO": true, "STABILIZED": true,
+}
+
+// PilotMode reports whether name is a mode flown from a pilot's sticks on
+// the autopilot family (case insensitive). Invariant 8: no automatic step
+// hands the vehicle to one.
+func PilotMode(a Autopilot, name string) bool {
+	name = strings.ToUpper(strings.TrimSpace(name))
+	switch a {
+	case ArduPilot:
+		return arduCopterPilotModes[name]
+	case PX4:
+		return px4PilotModes[name]
+	}
+	return arduCopterPilotModes[name] || px4PilotModes[name]
 }
 
 // PX4 main modes and AUTO sub-modes (px4_custom_mode.h, PROTOCOL.md §8).

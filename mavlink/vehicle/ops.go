@@ -11,11 +11,16 @@ import (
 
 // SetMode switches the flight mode by name (ArduCopter names such as
 // "GUIDED", PX4 names such as "AUTO.MISSION"; see ModeNames) with
-// MAV_CMD_DO_SET_MODE and returns once the vehicle acknowledged it.
+// MAV_CMD_DO_SET_MODE and returns once the vehicle acknowledged it. A
+// pilot mode (PilotMode) is refused with ErrPilotMode before anything is
+// sent: the client flies unattended vehicles only.
 func (c *Client) SetMode(ctx context.Context, name string) error {
 	_, _, ap, err := c.target()
 	if err != nil {
 		return fmt.Errorf("set mode %s: %w", name, err)
+	}
+	if PilotMode(ap, name) {
+		return fmt.Errorf("set mode %s: %w", name, ErrPilotMode)
 	}
 	p1, p2, p3, err := setModeParams(ap, name)
 	if err != nil {
@@ -118,8 +123,44 @@ func (c *Client) GoTo(ctx context.Context, lat, lon, relAltM float64) error {
 	return nil
 }
 
-// Loiter holds the current position: LOITER on ArduCopter, AUTO.LOITER on PX4.
-func (c *Client) Loiter(ctx context.Context) error { return c.setModeFor(ctx, "LOITER", "AUTO.LOITER") }
+// Hold makes the vehicle hold its current position and altitude without a
+// pilot: on ArduPilot a GUIDED reposition to the point where it is now
+// (MAV_CMD_DO_REPOSITION with the change-mode flag), on PX4 AUTO.LOITER.
+// It never selects a pilot mode (see PilotMode): ArduCopter's LOITER with
+// no stick input descends at the pilot descent rate and lands.
+func (c *Client) Hold(ctx context.Context) error {
+	_, _, ap, err := c.target()
+	if err != nil {
+		return fmt.Errorf("hold: %w", err)
+	}
+	if ap == PX4 {
+		return c.SetMode(ctx, "AUTO.LOITER")
+	}
+	st := c.State()
+	if !st.PositionKnown {
+		return errors.New("hold: no position from the vehicle yet")
+	}
+	if err := c.GoTo(ctx, st.Lat, st.Lon, st.RelAltM); err != nil {
+		return fmt.Errorf("hold: %w", err)
+	}
+	return nil
+}
+
+// SetSpeed sets the horizontal speed of the current guided flight or
+// mission to mps (MAV_CMD_DO_CHANGE_SPEED, ground speed, throttle
+// unchanged). ArduCopter forgets it whenever GUIDED starts a new
+// waypoint navigation (it goes back to WPNAV_SPEED), so it is sent after
+// every go-to.
+func (c *Client) SetSpeed(ctx context.Context, mps float64) error {
+	if !(mps > 0) {
+		return fmt.Errorf("set speed: %g m/s is not a speed", mps)
+	}
+	if _, err := c.CommandLong(ctx, mavlink.CommandLong{Command: mavlink.MAV_CMD_DO_CHANGE_SPEED,
+		Param1: 1, Param2: float32(mps), Param3: -1}); err != nil {
+		return fmt.Errorf("set speed %.1f m/s: %w", mps, err)
+	}
+	return nil
+}
 
 // ReturnToLaunch flies home and lands: RTL on ArduCopter, AUTO.RTL on PX4.
 func (c *Client) ReturnToLaunch(ctx context.Context) error {
@@ -140,18 +181,12 @@ func (c *Client) setModeFor(ctx context.Context, ardupilot, px4 string) error {
 	return c.SetMode(ctx, ardupilot)
 }
 
-// SetHome sets the home position to lat/lon (degrees) and altM above mean
-// sea level (MAV_CMD_DO_SET_HOME as COMMAND_INT, falling back to
-// COMMAND_LONG when the autopilot wants that).
-func (c *Client) SetHome(ctx context.Context, lat, lon, altM float64) error {
-	_, err := c.CommandInt(ctx, mavlink.CommandInt{Command: mavlink.MAV_CMD_DO_SET_HOME, Frame: mavlink.MAV_FRAME_GLOBAL_INT,
-		X: degE7(lat), Y: degE7(lon), Z: float32(altM)})
-	if ce, ok := errors.AsType[*CommandError](err); ok && (ce.Result == mavlink.MAV_RESULT_COMMAND_LONG_ONLY || ce.Result == mavlink.MAV_RESULT_UNSUPPORTED) {
-		_, err = c.CommandLong(ctx, mavlink.CommandLong{Command: mavlink.MAV_CMD_DO_SET_HOME,
-			Param5: float32(lat), Param6: float32(lon), Param7: float32(altM)})
-	}
-	if err != nil {
-		return fmt.Errorf("set home to %.7f,%.7f %.1f m: %w", lat, lon, altM, err)
+// SetHomeHere sets the home position to where the vehicle is now, its own
+// position and altitude (MAV_CMD_DO_SET_HOME with param1 1, use current),
+// so relative altitudes read 0 on the pad whatever the surveyed altitude.
+func (c *Client) SetHomeHere(ctx context.Context) error {
+	if _, err := c.CommandLong(ctx, mavlink.CommandLong{Command: mavlink.MAV_CMD_DO_SET_HOME, Param1: 1}); err != nil {
+		return fmt.Errorf("set home to the current position: %w", err)
 	}
 	return nil
 }

@@ -220,11 +220,11 @@ func TestGuidedFlightAgainstSimulator(t *testing.T) {
 	c := s.client
 	st := waitState(t, c, "discovery and home", func(st vehicle.State) bool { return st.Alive && st.HomeKnown && st.GPS.Fix >= 3 })
 	ctx := t.Context()
-	// Home set to the dock's surveyed position (here: where it is, 1 m up).
-	if err := c.SetHome(ctx, st.Home.Lat, st.Home.Lon, st.Home.AltM+1); err != nil {
-		t.Fatalf("SetHome() = %v", err)
+	// Home from the vehicle's own position on the pad.
+	if err := c.SetHomeHere(ctx); err != nil {
+		t.Fatalf("SetHomeHere() = %v", err)
 	}
-	waitState(t, c, "new home", func(s vehicle.State) bool { return math.Abs(s.Home.AltM-(st.Home.AltM+1)) < 0.01 })
+	waitState(t, c, "home here", func(s vehicle.State) bool { return math.Abs(s.Home.AltM-s.AltM) < 0.5 })
 	for _, step := range []struct {
 		name string
 		do   func() error
@@ -243,8 +243,13 @@ func TestGuidedFlightAgainstSimulator(t *testing.T) {
 		t.Fatalf("GoTo() = %v", err)
 	}
 	waitSim(t, s.sim, "at the go-to point", 30*time.Second, func(d drone.State) bool { return d.DistanceToHomeM > 38 })
-	if err := c.Loiter(ctx); err != nil {
-		t.Fatalf("Loiter() = %v", err)
+	held := waitState(t, c, "position", func(s vehicle.State) bool { return s.PositionKnown })
+	if err := c.Hold(ctx); err != nil {
+		t.Fatalf("Hold() = %v", err)
+	}
+	waitState(t, c, "holding in GUIDED", func(s vehicle.State) bool { return s.Mode == "GUIDED" })
+	if s := c.State(); math.Abs(s.RelAltM-held.RelAltM) > 2 {
+		t.Fatalf("Hold(): rel alt %.1f m, was %.1f m", s.RelAltM, held.RelAltM)
 	}
 	if err := c.ReturnToLaunch(ctx); err != nil {
 		t.Fatalf("ReturnToLaunch() = %v", err)
