@@ -49,6 +49,10 @@ type Position struct {
 	Lat  float64 `yaml:"lat"`
 	Lon  float64 `yaml:"lon"`
 	AltM float64 `yaml:"alt_m"`
+	// PadRadiusM is how far from Lat/Lon a vehicle on the ground still
+	// stands on the landing pad: "docked" and "landed" need it, home is
+	// taken from the vehicle only within it. Default 5 m.
+	PadRadiusM float64 `yaml:"pad_radius_m,omitempty"`
 }
 
 // MQTT is the connection to the command centre's broker.

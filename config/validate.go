@@ -110,6 +110,9 @@ func validate(c *Config, v *validator) {
 		v.rangeF("position.lat", c.Position.Lat, -90, 90)
 		v.rangeF("position.lon", c.Position.Lon, -180, 180)
 		v.rangeF("position.alt_m", c.Position.AltM, -500, 9000)
+		if c.Position.PadRadiusM != 0 {
+			v.rangeF("position.pad_radius_m", c.Position.PadRadiusM, 0.5, 50)
+		}
 	}
 	if c.StateDir == "" {
 		v.errf("state_dir", "required (a directory for the outbox and sortie store)")

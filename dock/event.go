@@ -9,6 +9,8 @@ type EventType string
 const (
 	EventSortiePhase      EventType = "sortie.phase"
 	EventSortieReport     EventType = "sortie.report"
+	EventPromiseBroken    EventType = "sortie.promise_broken"
+	EventLandedAway       EventType = "vehicle.landed_away"
 	EventPreflightBlocked EventType = "preflight.blocked"
 	EventFault            EventType = "fault"
 	EventFaultCleared     EventType = "fault.cleared"

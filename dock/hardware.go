@@ -176,6 +176,12 @@ type ControllerOptions struct {
 	// ClearanceAltM is the altitude above home beyond which an airborne
 	// vehicle allows the lid to close (invariant 1). Default 15 m.
 	ClearanceAltM float64
+	// DockLat, DockLon and PadRadiusM place the landing pad: a vehicle on
+	// the ground counts as docked only within PadRadiusM of the dock
+	// (invariant 9) once it reports a position. PadRadiusM default 5 m;
+	// with DockLat and DockLon both 0 the position is not checked.
+	DockLat, DockLon float64
+	PadRadiusM       float64
 
 	// Thermostat with hysteresis on the inside temperature: the heater
 	// switches on below HeaterOnC and off above HeaterOffC; the fan on above
@@ -241,6 +247,9 @@ func (o ControllerOptions) withDefaults() (ControllerOptions, error) {
 	def(&o.WeatherStaleAfter, 30*time.Second)
 	def(&o.StrobePeriod, time.Second)
 	def(&o.WatchdogInterval, 5*time.Second)
+	if o.PadRadiusM <= 0 {
+		o.PadRadiusM = 5
+	}
 	if o.ClearanceAltM == 0 {
 		o.ClearanceAltM = 15
 	}

@@ -6,11 +6,13 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
+
+	"github.com/dockagent/dock-agent/dock/route"
 )
 
 // notDocked returns why the vehicle does not count as docked, or "" when it
-// is: heartbeats fresh, landed on the ground, disarmed, and the centering
-// arms clamped on it (DESIGN.md §4, invariants 1 and 5). A vehicle whose
+// is: heartbeats fresh, landed on the ground, disarmed, on the pad, and the
+// centering arms clamped on it (invariants 1, 5 and 9). A vehicle whose
 // link is lost counts as not docked: what it does is unknown.
 func (c *Controller) notDocked() string {
 	v := c.veh
@@ -21,10 +23,22 @@ func (c *Controller) notDocked() string {
 		return "vehicle armed"
 	case v.Landed != LandedOnGround:
 		return "vehicle not landed"
+	case c.offPad(v):
+		return "vehicle not on the pad"
 	case !c.in.armsClamped || c.arms != nil:
 		return "centering arms not clamped"
 	}
 	return ""
+}
+
+// offPad reports whether the vehicle reports a position farther than the
+// pad radius from the dock (invariant 9). Without a position from the
+// vehicle, or without a dock position, it is not judged.
+func (c *Controller) offPad(v VehicleState) bool {
+	if (v.Lat == 0 && v.Lon == 0) || (c.opts.DockLat == 0 && c.opts.DockLon == 0) {
+		return false
+	}
+	return route.Distance(route.Point{Lat: v.Lat, Lon: v.Lon}, route.Point{Lat: c.opts.DockLat, Lon: c.opts.DockLon}) > c.opts.PadRadiusM
 }
 
 // notClear returns why the vehicle is not confirmed airborne beyond the

@@ -67,6 +67,17 @@ func (c *Controller) Reset(ctx context.Context) error {
 	return err
 }
 
+// RaiseFault enters fault for a cause found outside the controller, such
+// as the sortie engine's vehicle on the ground away from the pad
+// (invariant 9): it blocks every launch until a person resets it, and is
+// reported once as a fault event.
+func (c *Controller) RaiseFault(ctx context.Context, reason string) error {
+	if err := c.do(ctx, func(time.Time) { c.raise(reason) }); err != nil {
+		return fmt.Errorf("raise fault %q: %w", reason, err)
+	}
+	return nil
+}
+
 // Actuate runs a manual `lid`, `arms` or `charger` command (DESIGN.md §5):
 // allowed in maintenance mode only (ErrNotMaintenance otherwise), still
 // inside every interlock. Actions: lid open/close/stop, arms

@@ -54,6 +54,23 @@ type VehicleState struct {
 	HomeAltM       float64
 	MissionSeq     int // MISSION_CURRENT.seq
 	MissionReached int // last MISSION_ITEM_REACHED.seq, -1 none
+
+	// Limits are the speeds the vehicle flies by its own parameters, read
+	// once per link-up; zero fields are not known (yet).
+	Limits VehicleLimits
+}
+
+// VehicleLimits are the speeds and altitudes a vehicle flies by its own
+// parameters (ArduCopter WPNAV_SPEED, WPNAV_SPEED_UP, WPNAV_SPEED_DN,
+// RTL_ALT, RTL_SPEED; PX4 MPC_XY_CRUISE, MPC_Z_VEL_MAX_UP,
+// MPC_Z_VEL_MAX_DN, RTL_RETURN_ALT). Zero means unknown. The engine plans
+// with the lower of these and the config, and commands its cruise speed.
+type VehicleLimits struct {
+	CruiseMPS  float64 // horizontal speed of guided and mission flight
+	ClimbMPS   float64 // climb rate of take-off and altitude changes
+	DescentMPS float64
+	RTLAltM    float64 // the return climbs to at least this above home
+	RTLMPS     float64 // horizontal speed of the return (0: CruiseMPS)
 }
 
 // MissionCommand is the kind of a mission item the engine uploads.
@@ -96,6 +113,11 @@ type Vehicle interface {
 	GoTo(ctx context.Context, lat, lon, relAltM float64) error
 	ReturnToLaunch(ctx context.Context) error
 	Land(ctx context.Context) error
-	Hold(ctx context.Context) error // loiter where it is
-	SetHome(ctx context.Context, lat, lon, altM float64) error
+	// Hold holds the position and altitude where the vehicle is, in a mode
+	// that needs no pilot (ArduPilot GUIDED, PX4 AUTO.LOITER): invariant 8.
+	Hold(ctx context.Context) error
+	// SetSpeed sets the horizontal speed of the current flight in m/s.
+	SetSpeed(ctx context.Context, mps float64) error
+	// SetHomeHere sets home to the vehicle's own position and altitude.
+	SetHomeHere(ctx context.Context) error
 }

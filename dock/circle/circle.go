@@ -20,17 +20,45 @@ type Params struct {
 	// Launch is the time from the dispatch to take-off (lid, arms, arming),
 	// e.g. LaunchEstimator.Estimate.
 	Launch time.Duration
+	// DepartAltM is the altitude at which the vehicle leaves for the
+	// target, climbing the rest of the way to PatrolAltM on the leg (the
+	// sortie engine sends the go-to at the clearance altitude). 0 or more
+	// than PatrolAltM: the whole climb comes first.
+	DepartAltM float64
+	// AccelMPS2 is the horizontal acceleration of the vehicle (ArduCopter
+	// WPNAV_ACCEL): speeding up and slowing down costs AirspeedMPS /
+	// AccelMPS2 over flying the leg at cruise speed. 0: not counted.
+	AccelMPS2 float64
 }
 
-// Overhead is the time before horizontal flight starts: launch plus the
-// climb to patrol altitude. A non-positive climb rate is taken as an
-// instant climb.
+// departAlt is the altitude the climb before the leg reaches.
+func (p Params) departAlt() float64 {
+	if p.DepartAltM > 0 && p.DepartAltM < p.PatrolAltM {
+		return p.DepartAltM
+	}
+	return p.PatrolAltM
+}
+
+// Overhead is the time the flight to a target takes beyond the straight
+// leg at cruise speed: launch, the climb before the leg, and speeding up
+// and slowing down. A non-positive climb rate is taken as an instant climb.
 func (p Params) Overhead() time.Duration {
 	o := max(p.Launch, 0)
 	if p.ClimbMPS > 0 && p.PatrolAltM > 0 {
-		o += time.Duration(p.PatrolAltM / p.ClimbMPS * float64(time.Second))
+		o += time.Duration(p.departAlt() / p.ClimbMPS * float64(time.Second))
+	}
+	if p.AccelMPS2 > 0 && p.AirspeedMPS > 0 {
+		o += time.Duration(p.AirspeedMPS / p.AccelMPS2 * float64(time.Second))
 	}
 	return o
+}
+
+// legClimb is the shortest leg time the climb left after departure allows.
+func (p Params) legClimb() float64 {
+	if !(p.ClimbMPS > 0) {
+		return 0
+	}
+	return (p.PatrolAltM - p.departAlt()) / p.ClimbMPS
 }
 
 // FlightTime is t' for a response time t: t minus the overhead, at least 0.
@@ -107,7 +135,7 @@ func (p Params) ETA(target route.Point, w route.Wind) (eta time.Duration, distan
 	if tf > 1e7 { // beyond any flight; keep the Duration from overflowing
 		return 0, distanceM, nil, false
 	}
-	eta = p.Overhead() + time.Duration(tf*float64(time.Second))
+	eta = p.Overhead() + time.Duration(max(tf, p.legClimb())*float64(time.Second))
 	for _, m := range Minutes {
 		if eta <= time.Duration(m)*time.Minute {
 			m := m

@@ -161,16 +161,21 @@ func (v *Vehicle) Land(ctx context.Context) error {
 	})
 }
 
-// Hold implements dock.Vehicle.
+// Hold implements dock.Vehicle: it holds in GUIDED, as ArduPilot does.
 func (v *Vehicle) Hold(ctx context.Context) error {
-	return v.record(ctx, "Hold", func(s *dock.VehicleState) { s.Mode = "LOITER" })
+	return v.record(ctx, "Hold", func(s *dock.VehicleState) { s.Mode = "GUIDED" })
 }
 
-// SetHome implements dock.Vehicle.
-func (v *Vehicle) SetHome(ctx context.Context, lat, lon, altM float64) error {
-	return v.record(ctx, "SetHome", func(s *dock.VehicleState) {
-		s.HomeSet, s.HomeLat, s.HomeLon, s.HomeAltM = true, lat, lon, altM
-	}, lat, lon, altM)
+// SetSpeed implements dock.Vehicle.
+func (v *Vehicle) SetSpeed(ctx context.Context, mps float64) error {
+	return v.record(ctx, "SetSpeed", nil, mps)
+}
+
+// SetHomeHere implements dock.Vehicle: home becomes the vehicle's position.
+func (v *Vehicle) SetHomeHere(ctx context.Context) error {
+	return v.record(ctx, "SetHomeHere", func(s *dock.VehicleState) {
+		s.HomeSet, s.HomeLat, s.HomeLon, s.HomeAltM = true, s.Lat, s.Lon, s.AltM
+	})
 }
 
 var _ dock.Vehicle = (*Vehicle)(nil)

@@ -188,7 +188,7 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 	}
 	t := Target{Lat: a.Lat, Lon: a.Lon, AltM: alt}
 	s := &sortie{rec: Record{Kind: dock.KindDispatch, Priority: prio, RequestID: reqID, Ref: a.Ref, Target: &t,
-		LoiterS: loiter.Seconds(), DryRun: a.DryRun, CommandAt: now}}
+		LoiterS: loiter.Seconds(), DryRun: a.DryRun, CommandAt: now, ETAS: res.ETAS, CircleMin: circ}}
 	s.rt = dispatchRoute("dispatch", t, loiter)
 	s.mission = dispatchMission(t, loiter)
 
@@ -216,6 +216,7 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 	if prio == dock.PriorityAlarm && !e.hasQueuedAlarm() && e.preemptable() {
 		if e.canDivert(e.active, s, st) {
 			res.ETAS = math.Round(e.etaFromVehicle(t, st).Seconds())
+			s.rec.ETAS = res.ETAS
 			e.divert(now, e.active, s)
 			return res, nil
 		}

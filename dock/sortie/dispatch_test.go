@@ -109,8 +109,8 @@ func TestDispatchFromIdleToComplete(t *testing.T) {
 	if r.sync().Sortie != nil {
 		t.Errorf("status still shows an active sortie")
 	}
-	// The vehicle flew GoTo, loitered (Hold) and came home (RTL).
-	for _, c := range []string{"Streams", "SetHome", "UploadMission", "Arm", "Takeoff", "GoTo", "Hold", "ReturnToLaunch"} {
+	// The vehicle flew GoTo at the commanded speed, held and came home (RTL).
+	for _, c := range []string{"Streams", "SetHomeHere", "UploadMission", "Arm", "Takeoff", "GoTo", "SetSpeed", "Hold", "ReturnToLaunch"} {
 		if r.callCount(c) == 0 {
 			t.Errorf("vehicle never received %s", c)
 		}

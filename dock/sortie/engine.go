@@ -35,6 +35,7 @@ type Engine struct {
 	energy route.Energy
 	lim    route.Limits
 	launch *circle.LaunchEstimator
+	learn  learned
 	sched  *schedule.Scheduler
 
 	calls   chan call
@@ -74,8 +75,9 @@ type call struct {
 }
 
 type circleKey struct {
-	wind, dir float64
-	launch    time.Duration
+	wind, dir    float64
+	speed, climb float64
+	launch       time.Duration
 }
 
 // New returns an Engine: it reads the routes of the config (and their plan
@@ -131,6 +133,8 @@ func New(opts Options) (*Engine, error) {
 	for i, s := range samples {
 		durs[i] = time.Duration(s * float64(time.Second))
 	}
+	e.readState(fileModel, &e.learn)
+	e.learn.normalise()
 	e.launch = circle.NewLaunchEstimator(circle.LaunchOptions{Configured: opts.Flight.LaunchTime}, durs...)
 	sched, err := schedule.NewScheduler(schedule.Options{
 		Clock: opts.Clock, Entries: e.entries, LastRun: e.lastRun, Retry: opts.ScheduleRetry,
@@ -314,23 +318,12 @@ func windOf(st dock.State) route.Wind {
 	return route.Wind{SpeedMPS: st.Weather.WindMPS, FromDeg: st.Weather.DirDeg}
 }
 
-// circleParams are the response circle parameters now.
-func (e *Engine) circleParams() circle.Params {
-	return circle.Params{
-		Dock:        e.home,
-		AirspeedMPS: e.opts.Flight.CruiseSpeedMPS,
-		ClimbMPS:    e.opts.Flight.ClimbMPS,
-		PatrolAltM:  e.opts.Flight.PatrolAltM,
-		Launch:      e.launch.Estimate(),
-	}
-}
-
 // updateCircles keeps the controller's response circles current: they
 // are recomputed when the wind or the launch estimate changed.
 func (e *Engine) updateCircles(force bool) {
 	st := e.hw.Snapshot()
 	p := e.circleParams()
-	k := circleKey{wind: st.Weather.WindMPS, dir: st.Weather.DirDeg, launch: p.Launch}
+	k := circleKey{wind: st.Weather.WindMPS, dir: st.Weather.DirDeg, speed: p.AirspeedMPS, climb: p.ClimbMPS, launch: p.Launch}
 	if !force && k == e.lastCircles {
 		return
 	}

@@ -62,9 +62,10 @@ func (e *Engine) monitor(now time.Time, s *sortie) {
 		s.airSeen = true
 	}
 	if v.Landed == dock.LandedOnGround && !v.Armed && e.landingConfirmed(s, v) {
-		e.landed(now, s)
+		e.landed(now, s, v)
 		return
 	}
+	e.keepPromises(now, s)
 	w := windOf(st)
 	switch s.rec.Phase {
 	case dock.PhaseAirborne, dock.PhaseOnStation:
@@ -78,13 +79,7 @@ func (e *Engine) monitor(now time.Time, s *sortie) {
 		if s.rec.Kind == dock.KindDispatch {
 			t := s.rec.Target
 			if !s.gotoSent && v.RelAltM >= min(e.opts.Limits.ClearanceAltM, t.AltM) {
-				s.gotoSent = true
-				e.vehicleCmd(s, "goto", func(ctx context.Context) error { return e.veh.GoTo(ctx, t.Lat, t.Lon, t.AltM) },
-					func(_ time.Time, err error) {
-						if err != nil {
-							s.gotoSent = false
-						}
-					})
+				e.goTo(now, s, pos, w)
 			}
 			if s.gotoSent && route.Distance(pos, route.Point{Lat: t.Lat, Lon: t.Lon}) <= e.opts.ArriveM {
 				e.onStation(now, s)
@@ -135,7 +130,7 @@ func (e *Engine) landingConfirmed(s *sortie, v dock.VehicleState) bool {
 func (e *Engine) limitCrossed(st dock.State, v dock.VehicleState, pos route.Point, w route.Wind) string {
 	lim := e.opts.Limits
 	if v.BatteryPct >= 0 {
-		leg, err := e.energy.Leg(0, pos, v.RelAltM, e.home, 0, 0, 0, w)
+		leg, err := e.model().Leg(0, pos, v.RelAltM, e.home, 0, 0, 0, w)
 		if err != nil {
 			return "battery reserve: " + err.Error()
 		}
@@ -158,40 +153,63 @@ func (e *Engine) limitCrossed(st dock.State, v dock.VehicleState, pos route.Poin
 	return ""
 }
 
+// goTo sends a dispatch's vehicle from pos to its target, then commands
+// the planned speed: ArduCopter flies a reposition at its own default
+// (WPNAV_SPEED) until told otherwise. The leg's plan is kept to learn how
+// the vehicle really flies.
+func (e *Engine) goTo(now time.Time, s *sortie, pos route.Point, w route.Wind) {
+	t := *s.rec.Target
+	tp := route.Point{Lat: t.Lat, Lon: t.Lon}
+	s.gotoSent = true
+	s.legFrom, s.legAt, s.legPlan = pos, now, e.legTime(pos, tp, w)
+	speed := e.commandSpeed(e.veh.State())
+	diverted := s.rec.DivertedFrom != ""
+	e.vehicleCmd(s, "goto", func(ctx context.Context) error {
+		if diverted { // out of the patrol's AUTO mission first
+			if err := e.veh.SetMode(ctx, "GUIDED"); err != nil {
+				return err
+			}
+		}
+		if err := e.veh.GoTo(ctx, t.Lat, t.Lon, t.AltM); err != nil {
+			return err
+		}
+		return e.veh.SetSpeed(ctx, speed)
+	}, func(_ time.Time, err error) {
+		if err != nil {
+			s.gotoSent = false
+		}
+	})
+}
+
 func (e *Engine) onStation(now time.Time, s *sortie) {
 	s.rec.StationAt = now
 	s.rec.TimeToStationS = now.Sub(s.rec.CommandAt).Seconds()
 	if s.rec.Kind == dock.KindDispatch {
 		s.loiterEnd = now.Add(time.Duration(s.rec.LoiterS * float64(time.Second)))
+		// Invariant 8: hold in GUIDED (PX4 AUTO.LOITER), never LOITER.
 		e.vehicleCmd(s, "hold", e.veh.Hold, nil)
+		if !s.legAt.IsZero() {
+			e.learnLeg(s.legPlan, now.Sub(s.legAt), s.rec.ID)
+		}
+		e.keepPromises(now, s)
+		if s.rec.ETAS > 0 {
+			errPct := (s.rec.TimeToStationS - s.rec.ETAS) / s.rec.ETAS * 100
+			s.rec.ETAErrorPct = &errPct
+		}
 	}
 	e.setPhase(now, s, dock.PhaseOnStation, "")
 }
 
 // etaHome is how long the vehicle needs to be over the dock, flying home
-// at cruise speed in the wind.
-func (e *Engine) etaHome(v dock.VehicleState, pos route.Point, w route.Wind) time.Duration {
-	d := route.Distance(pos, e.home)
-	if d < 1 {
-		return 0
-	}
-	_, gs := route.GroundSpeed(e.opts.Flight.CruiseSpeedMPS, route.Bearing(pos, e.home), w)
-	if gs <= 0 {
-		return time.Hour
-	}
-	return time.Duration(d / gs * float64(time.Second))
+// at the planned speed in the wind.
+func (e *Engine) etaHome(_ dock.VehicleState, pos route.Point, w route.Wind) time.Duration {
+	return e.legTime(pos, e.home, w)
 }
 
 // etaFromVehicle is the ETA of the vehicle in the air to t.
 func (e *Engine) etaFromVehicle(t Target, st dock.State) time.Duration {
 	v := e.veh.State()
-	from := route.Point{Lat: v.Lat, Lon: v.Lon}
-	to := route.Point{Lat: t.Lat, Lon: t.Lon}
-	_, gs := route.GroundSpeed(e.opts.Flight.CruiseSpeedMPS, route.Bearing(from, to), windOf(st))
-	if gs <= 0 {
-		return time.Hour
-	}
-	return time.Duration(route.Distance(from, to) / gs * float64(time.Second))
+	return e.legTime(route.Point{Lat: v.Lat, Lon: v.Lon}, route.Point{Lat: t.Lat, Lon: t.Lon}, windOf(st))
 }
 
 // lidForReturn keeps invariant 7: the lid opens in time for a returning
@@ -268,13 +286,19 @@ func (e *Engine) moveLid(s *sortie, m dock.Motion) {
 }
 
 // landed handles touchdown: securing, or a turnaround for a waiting
-// dispatch (the lid stays open, the arms released).
-func (e *Engine) landed(now time.Time, s *sortie) {
+// dispatch (the lid stays open, the arms released). A vehicle on the
+// ground away from the pad has not landed (invariant 9): see landedAway.
+func (e *Engine) landed(now time.Time, s *sortie, v dock.VehicleState) {
+	if e.offPad(v) {
+		e.landedAway(now, s, v)
+		return
+	}
 	e.setPhase(now, s, dock.PhaseLanded, "")
 	if len(e.queue) > 0 {
 		s.reason("turnaround for dispatch " + e.queue[0].rec.ID)
 		e.unsecured = true
-		e.finish(now, s, dock.PhaseComplete, OutcomeComplete)
+		ph, out := e.verdict(s)
+		e.finish(now, s, ph, out)
 		return
 	}
 	e.startSecure(now, s, false)
@@ -318,15 +342,15 @@ func (e *Engine) canDivert(p, d *sortie, st dock.State) bool {
 	pos := route.Point{Lat: v.Lat, Lon: v.Lon}
 	t := d.rec.Target
 	tp := route.Point{Lat: t.Lat, Lon: t.Lon}
-	out, err := e.energy.Leg(0, pos, v.RelAltM, tp, t.AltM, 0, time.Duration(d.rec.LoiterS*float64(time.Second)), w)
+	out, err := e.model().Leg(0, pos, v.RelAltM, tp, t.AltM, 0, time.Duration(d.rec.LoiterS*float64(time.Second)), w)
 	if err != nil {
 		return false
 	}
-	back, err := e.energy.Leg(1, tp, t.AltM, e.home, 0, 0, 0, w)
+	back, err := e.model().Leg(1, tp, t.AltM, e.home, 0, 0, 0, w)
 	if err != nil {
 		return false
 	}
-	need := out.Pct + back.Pct + e.energy.OverheadPct + e.opts.Limits.BatteryReservePct
+	need := out.Pct + back.Pct + e.model().OverheadPct + e.opts.Limits.BatteryReservePct
 	e.log.Info("divert check", "battery_pct", v.BatteryPct, "needed_pct", math.Round(need*10)/10)
 	return v.BatteryPct >= need
 }
@@ -347,18 +371,8 @@ func (e *Engine) divert(now time.Time, p, d *sortie) {
 	e.finish(now, p, dock.PhaseAborted, OutcomeAborted)
 	e.active = d
 	e.setPhase(now, d, dock.PhaseAirborne, "diverted from patrol "+p.rec.ID)
-	t := d.rec.Target
-	d.gotoSent = true
-	e.vehicleCmd(d, "goto", func(ctx context.Context) error {
-		if err := e.veh.SetMode(ctx, "GUIDED"); err != nil {
-			return err
-		}
-		return e.veh.GoTo(ctx, t.Lat, t.Lon, t.AltM)
-	}, func(_ time.Time, err error) {
-		if err != nil {
-			d.gotoSent = false
-		}
-	})
+	v := e.veh.State()
+	e.goTo(now, d, route.Point{Lat: v.Lat, Lon: v.Lon}, windOf(e.hw.Snapshot()))
 }
 
 // serveQueue starts the first queued dispatch when its gates pass; while

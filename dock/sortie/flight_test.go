@@ -239,7 +239,9 @@ func TestHoldWhenLidCannotOpenInTime(t *testing.T) {
 	// Ice: the lid now opens at half speed, slower than its estimate.
 	r.hw.Lid.Speed(0.5)
 	r.until("returning", coarse, 5*time.Minute, r.phaseIs(res.SortieID, dock.PhaseReturning))
-	r.until("held", coarse, 5*time.Minute, func() bool { return r.veh.State().Mode == "LOITER" })
+	// Held in GUIDED (invariant 8), not LOITER: the second Hold, after the
+	// one on station.
+	r.until("held", coarse, 5*time.Minute, func() bool { return r.callCount("Hold") >= 2 && r.veh.State().Mode == "GUIDED" })
 	if r.hw.Lid.Position() >= 1 {
 		t.Fatalf("held although the lid is open")
 	}

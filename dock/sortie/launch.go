@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/route"
 )
 
 // launchResult is what the launch job reports to the loop.
@@ -119,14 +120,20 @@ func (e *Engine) launchSteps(ctx context.Context, mission []dock.MissionItem, dr
 	return nil
 }
 
-// prepareVehicle runs while the lid opens: stream rates, home at the
-// dock's surveyed position, the mission, GUIDED mode.
+// prepareVehicle runs while the lid opens: stream rates, home where the
+// vehicle stands (checked against the surveyed pad), the mission, GUIDED
+// mode.
 func (e *Engine) prepareVehicle(ctx context.Context, mission []dock.MissionItem) error {
 	if err := e.veh.Streams(ctx); err != nil {
 		return fmt.Errorf("request streams: %w", err)
 	}
-	d := e.opts.Dock
-	if err := e.veh.SetHome(ctx, d.Lat, d.Lon, d.AltM); err != nil {
+	if v := e.veh.State(); e.offPad(v) {
+		return fmt.Errorf("set home: vehicle at %.6f,%.6f is %.1f m from the dock, beyond the pad radius %.1f m",
+			v.Lat, v.Lon, route.Distance(route.Point{Lat: v.Lat, Lon: v.Lon}, e.home), e.opts.Dock.PadRadiusM)
+	}
+	// Home from the vehicle itself: relative altitudes read 0 on the pad
+	// whatever the surveyed altitude says.
+	if err := e.veh.SetHomeHere(ctx); err != nil {
 		return fmt.Errorf("set home: %w", err)
 	}
 	if err := e.veh.UploadMission(ctx, mission); err != nil {
@@ -206,10 +213,9 @@ func (e *Engine) startSecure(now time.Time, s *sortie, disarm bool) {
 				e.finish(now, s, dock.PhaseAborted, OutcomeAborted)
 			case err != nil:
 				e.finish(now, s, dock.PhaseFailed, OutcomeFailed)
-			case s.rec.DryRun:
-				e.finish(now, s, dock.PhaseComplete, OutcomeDryRunOK)
 			default:
-				e.finish(now, s, dock.PhaseComplete, OutcomeComplete)
+				ph, out := e.verdict(s)
+				e.finish(now, s, ph, out)
 			}
 		}
 	})

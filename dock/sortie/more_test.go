@@ -105,9 +105,10 @@ func TestCirclesFollowTheWind(t *testing.T) {
 	r := newRig(t, nil)
 	r.step(time.Second)
 	c1 := r.refresh().Circles
-	// 15 m/s, 15 s launch + 12 s climb: 5-minute radius 15 * 273 s.
-	if math.Abs(c1.RadiiM[2]-4095) > 1 || c1.GeoJSON == nil {
-		t.Fatalf("circles %v, want a 4095 m 5-minute radius and GeoJSON", c1.RadiiM)
+	// 15 m/s, 15 s launch + 3 s climb to the 15 m clearance + 6 s to
+	// speed up and slow down at 2.5 m/s²: 5-minute radius 15 * 276 s.
+	if math.Abs(c1.RadiiM[2]-4140) > 1 || c1.GeoJSON == nil {
+		t.Fatalf("circles %v, want a 4140 m 5-minute radius and GeoJSON", c1.RadiiM)
 	}
 	r.setWeather(func(w *dock.Weather) { w.WindMPS, w.DirDeg = 8, 90 })
 	r.until("circles shifted", coarse, 5*time.Second, func() bool {

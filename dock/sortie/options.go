@@ -29,6 +29,7 @@ type Hardware interface {
 	Actuate(ctx context.Context, jobID string, cmd dock.CommandName, action string) error
 	SetMode(ctx context.Context, mode dock.Mode) error
 	Reset(ctx context.Context) error
+	RaiseFault(ctx context.Context, reason string) error
 }
 
 var _ Hardware = (*dock.Controller)(nil)
@@ -77,6 +78,9 @@ type Options struct {
 	// ArriveM is how close to its target the vehicle counts as on station
 	// (and over the dock as home). Default 15 m.
 	ArriveM float64
+	// ETATolerancePct is how much later than its promised ETA a dispatch
+	// may be on station before the ETA counts as broken. Default 15.
+	ETATolerancePct float64
 	// LidMargin is how much earlier than strictly needed the lid starts
 	// opening for a returning vehicle (invariant 7). Default 10s.
 	LidMargin time.Duration
@@ -142,6 +146,12 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.Flight.LaunchTime, 15*time.Second)
 	def(&o.Flight.DefaultLoiter, 2*time.Minute)
 	def(&o.Limits.HeartbeatMaxAge, 3*time.Second)
+	if o.ETATolerancePct <= 0 {
+		o.ETATolerancePct = 15
+	}
+	if o.Dock.PadRadiusM <= 0 {
+		o.Dock.PadRadiusM = 5
+	}
 	if o.ArriveM <= 0 {
 		o.ArriveM = 15
 	}

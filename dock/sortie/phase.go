@@ -80,6 +80,9 @@ func (e *Engine) begin(now time.Time, s *sortie) {
 	e.active = s
 	v := e.veh.State()
 	s.rec.BatteryStart = v.BatteryPct
+	if s.rec.Kind == dock.KindDispatch && !s.queuedAt.IsZero() && s.rec.Target != nil {
+		e.promiseAtLaunch(now, s)
+	}
 	if len(s.rec.Phases) == 0 {
 		e.setPhase(now, s, dock.PhaseQueued, "")
 	}
@@ -151,6 +154,13 @@ func (e *Engine) recall(now time.Time, s *sortie, why string) {
 	s.recalled = true
 	s.rtlWanted = true
 	e.sendRTL(s)
+	if s.rec.Kind == dock.KindDispatch && s.rec.StationAt.IsZero() && !s.rec.DryRun {
+		msg := "recalled before reaching the scene"
+		if why != "" {
+			msg += ": " + why
+		}
+		e.breakPromise(now, s, PromiseStation, msg, nil)
+	}
 	if s.rec.Phase == dock.PhaseAirborne || s.rec.Phase == dock.PhaseOnStation {
 		e.setPhase(now, s, dock.PhaseReturning, why)
 	}

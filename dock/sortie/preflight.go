@@ -3,6 +3,7 @@ package sortie
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
@@ -69,13 +70,19 @@ func (e *Engine) gates(now time.Time, r route.Route) ([]dock.Gate, route.Estimat
 	case lim.MaxHDOP > 0 && v.HDOP > lim.MaxHDOP:
 		add("gps", "hdop", v.HDOP, lim.MaxHDOP, "")
 	}
+	if e.offPad(v) {
+		d := route.Distance(route.Point{Lat: v.Lat, Lon: v.Lon}, e.home)
+		add("home", "m", math.Round(d*10)/10, e.opts.Dock.PadRadiusM,
+			fmt.Sprintf("vehicle at %.6f,%.6f, dock surveyed at %.6f,%.6f: home is taken from the vehicle only on the pad",
+				v.Lat, v.Lon, e.home.Lat, e.home.Lon))
+	}
 	if !v.PrearmHealthy {
 		add("prearm", "", 0, 0, "vehicle pre-arm checks failing")
 	}
 	if v.Armed || (v.Landed != dock.LandedOnGround && v.Landed != dock.LandedUndefined) {
 		add("vehicle", "", 0, 0, "vehicle armed or not on the ground")
 	}
-	est, err := route.Check(r, e.home, e.fence, e.energy, windOf(st), v.BatteryPct, lim.BatteryReservePct)
+	est, err := route.Check(r, e.home, e.fence, e.model(), windOf(st), v.BatteryPct, lim.BatteryReservePct)
 	if err != nil {
 		var be *route.BatteryError
 		var ge *route.GeofenceError

@@ -10,11 +10,16 @@ import (
 )
 
 // Outcomes of a sortie report.
+// complete is the only outcome in which every promise was kept; a sortie
+// with any other outcome but aborted and dry_run_ok ends in phase failed.
 const (
-	OutcomeComplete = "complete"
-	OutcomeAborted  = "aborted"
-	OutcomeFailed   = "failed"
-	OutcomeDryRunOK = "dry_run_ok"
+	OutcomeComplete   = "complete"
+	OutcomeAborted    = "aborted"     // stopped before take-off
+	OutcomeFailed     = "failed"      // the dock could not launch or secure
+	OutcomeNotReached = "not_reached" // a dispatch never on station (recall, abort, weather, link, landed away)
+	OutcomeLate       = "late"        // on station, but after its ETA (plus tolerance) or its circle
+	OutcomeLandedAway = "landed_away" // the vehicle came down away from the pad
+	OutcomeDryRunOK   = "dry_run_ok"
 )
 
 // Reasons the engine gives itself.
@@ -54,21 +59,31 @@ type Record struct {
 	Phase  dock.Phase  `json:"phase"`
 	Phases []PhaseTime `json:"phases"`
 
+	// ETAS and CircleMin are what the dispatch reply promised.
+	ETAS      float64 `json:"eta_s,omitempty"`
+	CircleMin *int    `json:"circle_min,omitempty"`
+
 	CommandAt      time.Time `json:"command_at"`
 	TakeoffAt      time.Time `json:"takeoff_at,omitzero"`
 	StationAt      time.Time `json:"station_at,omitzero"`
 	LaunchLatencyS float64   `json:"launch_latency_s,omitempty"`
 	TimeToStationS float64   `json:"time_to_station_s,omitempty"`
-	DistanceM      float64   `json:"distance_m"`
-	MaxAltM        float64   `json:"max_alt_m"`
-	BatteryStart   float64   `json:"battery_start_pct"`
-	BatteryEnd     float64   `json:"battery_end_pct"`
-	BatteryUsed    float64   `json:"battery_used_pct"`
-	Outcome        string    `json:"outcome,omitempty"`
-	Reasons        []string  `json:"reasons,omitempty"`
-	TLog           string    `json:"tlog,omitempty"`
-	DivertedFrom   string    `json:"diverted_from,omitempty"`
-	DivertedTo     string    `json:"diverted_to,omitempty"`
+	// ETAErrorPct is (time to station - ETA) / ETA in percent: positive
+	// when late.
+	ETAErrorPct *float64 `json:"eta_error_pct,omitempty"`
+	// Broken lists the promises broken (PromiseETA, ...), in order.
+	Broken       []string `json:"broken,omitempty"`
+	LandedAway   *Target  `json:"landed_away,omitempty"`
+	DistanceM    float64  `json:"distance_m"`
+	MaxAltM      float64  `json:"max_alt_m"`
+	BatteryStart float64  `json:"battery_start_pct"`
+	BatteryEnd   float64  `json:"battery_end_pct"`
+	BatteryUsed  float64  `json:"battery_used_pct"`
+	Outcome      string   `json:"outcome,omitempty"`
+	Reasons      []string `json:"reasons,omitempty"`
+	TLog         string   `json:"tlog,omitempty"`
+	DivertedFrom string   `json:"diverted_from,omitempty"`
+	DivertedTo   string   `json:"diverted_to,omitempty"`
 }
 
 // fields flattens r for an event.
@@ -99,6 +114,9 @@ type sortie struct {
 	aborting  bool               // abort requested before take-off
 	launched  bool               // take-off acknowledged
 	gotoSent  bool
+	legFrom   route.Point   // where the go-to left from
+	legAt     time.Time     // when it was sent
+	legPlan   time.Duration // its planned duration
 	loiterEnd time.Time
 	preempted bool      // recalled for a waiting alarm
 	recalled  bool      // RTL commanded

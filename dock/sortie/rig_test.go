@@ -145,6 +145,7 @@ func newRig(t *testing.T, setup func(s rigSetup)) *rig {
 	ctrl, err := dock.NewController(dock.ControllerOptions{
 		Clock: clock, Logger: logger.With("part", "controller"), LidTimeout: opts.Actuators.LidTimeout,
 		ArmsTimeout: opts.Actuators.ArmsTimeout, ClearanceAltM: opts.Limits.ClearanceAltM,
+		DockLat: home.Lat, DockLon: home.Lon,
 	}, r.hw.Dock(), r.veh.State, r.ev)
 	if err != nil {
 		t.Fatalf("NewController() = %v", err)

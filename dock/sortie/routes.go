@@ -87,7 +87,7 @@ func (e *Engine) routeInfo(r route.Route) RouteInfo {
 	if e.fromConfig[r.Name] {
 		ri.Source = "config"
 	}
-	if est, err := e.energy.Estimate(e.home, r, route.Wind{}); err == nil {
+	if est, err := e.model().Estimate(e.home, r, route.Wind{}); err == nil {
 		ri.DistanceM, ri.DurationS, ri.BatteryPct = est.DistanceM, est.Duration.Seconds(), est.Pct
 	}
 	return ri
@@ -117,7 +117,7 @@ func (e *Engine) routePut(a *dock.RoutePutArgs) (any, error) {
 		return nil, &dock.Error{Code: dock.CodeInvalidArgument, Message: "route.put " + a.Name, Err: err}
 	}
 	r := route.Route{Name: a.Name, Waypoints: wps}
-	if _, err := route.Check(r, e.home, e.fence, e.energy, route.Wind{}, 100, e.opts.Limits.BatteryReservePct); err != nil {
+	if _, err := route.Check(r, e.home, e.fence, e.model(), route.Wind{}, 100, e.opts.Limits.BatteryReservePct); err != nil {
 		return nil, &dock.Error{Code: dock.CodeInvalidArgument, Message: "route.put " + a.Name, Err: err}
 	}
 	old, had := e.routes[a.Name]

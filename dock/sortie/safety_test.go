@@ -11,6 +11,7 @@ import (
 
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/dock/route"
+	"github.com/dockagent/dock-agent/dock/sortie"
 )
 
 // The bench's fault campaign found each of these; here they run against
@@ -67,7 +68,14 @@ func TestDisarmedLongAfterTakeoffIsLanded(t *testing.T) {
 		r.step(coarse)
 	}
 	r.veh.Set(func(s *dock.VehicleState) { s.LastHeartbeat = takeoff.Add(20 * time.Second) })
-	r.until("complete", coarse, 2*time.Minute, r.phaseIs(res.SortieID, dock.PhaseComplete))
+	// Secured, and honest: the dispatch never reached the scene.
+	r.until("failed", coarse, 2*time.Minute, r.phaseIs(res.SortieID, dock.PhaseFailed))
+	if rep := r.ev.report(res.SortieID); rep["outcome"] != sortie.OutcomeNotReached {
+		t.Errorf("report outcome %v, want %s", rep["outcome"], sortie.OutcomeNotReached)
+	}
+	if st := r.refresh(); st.Lid != dock.LidClosed || st.Arms != dock.ArmsClamped {
+		t.Errorf("after the landing lid %s arms %s, want closed and clamped", st.Lid, st.Arms)
+	}
 }
 
 // TestSecuringRetriedWhenMainsReturn: mains power goes while the vehicle

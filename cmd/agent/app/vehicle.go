@@ -30,8 +30,14 @@ type vehicleLink struct {
 
 	unsigned atomic.Uint64
 
-	mu   sync.Mutex
-	taps []func(raw []byte, src frameSource)
+	// linkUp is signalled on every link-up: the vehicle's limits are read
+	// again (a reboot or another vehicle may have new parameters).
+	linkUp     chan struct{}
+	cruiseWant float64 // the config's cruise speed, to warn when the vehicle flies slower
+
+	mu     sync.Mutex
+	taps   []func(raw []byte, src frameSource)
+	limits dock.VehicleLimits
 }
 
 // frameSource says where a frame on the vehicle link came from.
@@ -44,7 +50,7 @@ const (
 )
 
 func newVehicleLink(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) (*vehicleLink, error) {
-	v := &vehicleLink{log: log}
+	v := &vehicleLink{log: log, linkUp: make(chan struct{}, 1), cruiseWant: cfg.Flight.CruiseSpeedMPS}
 	vc := cfg.Vehicle
 	var popts mavlink.ParserOptions
 	var signer *mavlink.Signer
@@ -83,6 +89,10 @@ func newVehicleLink(cfg *config.Config, clock clockwork.Clock, log *slog.Logger)
 		OnLink: func(alive bool) {
 			if alive {
 				log.Info("vehicle link up")
+				select {
+				case v.linkUp <- struct{}{}:
+				default:
+				}
 			} else {
 				log.Warn("vehicle link lost")
 			}
@@ -148,6 +158,7 @@ func (v *vehicleLink) Run(ctx context.Context) error {
 	errs := make(chan error, 2)
 	wg.Go(func() { errs <- v.link.Run(ctx) })
 	wg.Go(func() { errs <- v.client.Run(ctx) })
+	wg.Go(func() { v.readLimits(ctx) })
 	wg.Wait()
 	close(errs)
 	var all []error
@@ -204,6 +215,9 @@ func (v *vehicleLink) State() dock.VehicleState {
 	if !s.Discovered {
 		out.BatteryPct = -1
 	}
+	v.mu.Lock()
+	out.Limits = v.limits
+	v.mu.Unlock()
 	return out
 }
 
@@ -226,10 +240,11 @@ func (v *vehicleLink) GoTo(ctx context.Context, lat, lon, relAltM float64) error
 }
 func (v *vehicleLink) ReturnToLaunch(ctx context.Context) error { return v.client.ReturnToLaunch(ctx) }
 func (v *vehicleLink) Land(ctx context.Context) error           { return v.client.Land(ctx) }
-func (v *vehicleLink) Hold(ctx context.Context) error           { return v.client.Loiter(ctx) }
-func (v *vehicleLink) SetHome(ctx context.Context, lat, lon, altM float64) error {
-	return v.client.SetHome(ctx, lat, lon, altM)
+func (v *vehicleLink) Hold(ctx context.Context) error           { return v.client.Hold(ctx) }
+func (v *vehicleLink) SetSpeed(ctx context.Context, mps float64) error {
+	return v.client.SetSpeed(ctx, mps)
 }
+func (v *vehicleLink) SetHomeHere(ctx context.Context) error { return v.client.SetHomeHere(ctx) }
 
 // UploadMission converts the engine's items to MAVLink mission items.
 func (v *vehicleLink) UploadMission(ctx context.Context, items []dock.MissionItem) error {

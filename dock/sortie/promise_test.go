@@ -1,0 +1,169 @@
+package sortie_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/route"
+	"github.com/dockagent/dock-agent/dock/sortie"
+)
+
+// promisesBroken returns the promises broken for a sortie, in the order
+// their events came.
+func (e *events) promisesBroken(id string) []string {
+	var out []string
+	for _, ev := range e.of(dock.EventPromiseBroken) {
+		if ev.Fields["sortie_id"] == id {
+			out = append(out, ev.Fields["promise"].(string))
+		}
+	}
+	return out
+}
+
+// lastProgress returns the status of the last command.progress event of a
+// request.
+func (e *events) lastProgress(reqID string) string {
+	st := ""
+	for _, ev := range e.of(dock.EventCommandProgress) {
+		if ev.Fields["id"] == reqID {
+			st = ev.Fields["status"].(string)
+		}
+	}
+	return st
+}
+
+// TestRecalledDispatchIsNotReached: a dispatch recalled before it reached
+// the scene says so at once (sortie.promise_broken on_scene), flies home,
+// is secured, and ends failed with outcome not_reached; its command ends
+// failed, never ok.
+func TestRecalledDispatchIsNotReached(t *testing.T) {
+	r := newRig(t, nil)
+	res, err := r.dispatch(target.Lat, target.Lon, nil)
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	r.awaitTakeoff(1, "Takeoff")
+	r.until("airborne", fine, 20*time.Second, r.phaseIs(res.SortieID, dock.PhaseAirborne))
+	r.until("on the way", coarse, time.Minute, func() bool { return r.callCount("GoTo") > 0 })
+	if _, err := r.do(dock.CmdRecall, &dock.RecallArgs{Reason: "battery"}); err != nil {
+		t.Fatalf("recall = %v", err)
+	}
+	if got := r.ev.promisesBroken(res.SortieID); len(got) != 1 || got[0] != sortie.PromiseStation {
+		t.Fatalf("promises broken right after the recall = %v, want [%s]", got, sortie.PromiseStation)
+	}
+	r.until("failed", coarse, 10*time.Minute, r.phaseIs(res.SortieID, dock.PhaseFailed))
+	rep := r.ev.report(res.SortieID)
+	if rep["outcome"] != sortie.OutcomeNotReached {
+		t.Errorf("report outcome %v, want %s", rep["outcome"], sortie.OutcomeNotReached)
+	}
+	if rep["eta_s"] == nil || rep["circle_min"] == nil {
+		t.Errorf("report eta_s %v circle_min %v, want the promised ones", rep["eta_s"], rep["circle_min"])
+	}
+	if st := r.ev.lastProgress("req-dispatch"); st != string(dock.ProgressFailed) {
+		t.Errorf("last command.progress status %q, want failed", st)
+	}
+	if st := r.refresh(); st.Lid != dock.LidClosed || st.Arms != dock.ArmsClamped || !st.Vehicle.Docked {
+		t.Errorf("after the return lid %s arms %s docked %v, want the vehicle secured", st.Lid, st.Arms, st.Vehicle.Docked)
+	}
+}
+
+// TestLandedAwayIsAnAlarm: a vehicle that comes down 1.2 km from the dock
+// (as ArduCopter does in LOITER without a pilot) is not "landed": a
+// vehicle.landed_away event, a dock fault, the sortie failed with outcome
+// landed_away; the dock never says the vehicle is docked and never clamps.
+func TestLandedAwayIsAnAlarm(t *testing.T) {
+	r := newRig(t, nil)
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { s := 600.0; a.LoiterS = &s })
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	r.awaitTakeoff(1, "Takeoff")
+	r.until("on station", coarse, 5*time.Minute, r.phaseIs(res.SortieID, dock.PhaseOnStation))
+	clamps := len(r.hw.Arms.Down.Changes())
+	r.veh.Set(func(s *dock.VehicleState) {
+		s.Armed, s.Landed, s.RelAltM, s.Mode = false, dock.LandedOnGround, 0, "LOITER"
+	})
+	r.until("failed", coarse, time.Minute, r.phaseIs(res.SortieID, dock.PhaseFailed))
+	away := r.ev.of(dock.EventLandedAway)
+	if len(away) != 1 || away[0].Fields["distance_m"].(float64) < 1000 {
+		t.Fatalf("vehicle.landed_away events %v, want one about 1.1 km out", away)
+	}
+	if rep := r.ev.report(res.SortieID); rep["outcome"] != sortie.OutcomeLandedAway {
+		t.Errorf("report outcome %v, want %s", rep["outcome"], sortie.OutcomeLandedAway)
+	}
+	if ps := r.ev.phases(res.SortieID); len(ps) > 0 && (contains(ps, dock.PhaseLanded) || contains(ps, dock.PhaseSecuring)) {
+		t.Errorf("phases %v: landed/securing for a vehicle 1.1 km away", ps)
+	}
+	st := r.refresh()
+	if !strings.Contains(st.Fault, "landed_away") || st.Vehicle.Docked {
+		t.Errorf("dock fault %q docked %v, want the landed_away fault and not docked", st.Fault, st.Vehicle.Docked)
+	}
+	for range 50 {
+		r.step(coarse)
+	}
+	if r.hw.Arms.Down.On() || len(r.hw.Arms.Down.Changes()) != clamps {
+		t.Errorf("arms clamp relay used for a vehicle that is not on the pad")
+	}
+}
+
+// TestLateDispatchSaysSoAtOnce: a vehicle flying at half the planned speed
+// breaks its ETA promise while still on the way (a sortie.promise_broken
+// event before on_station), the report says late, and the next dispatch's
+// ETA is planned with the speed this flight showed.
+func TestLateDispatchSaysSoAtOnce(t *testing.T) {
+	r := newRig(t, nil)
+	r.pilot.speed = 7.5
+	far := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 0, 2000)
+	res, err := r.dispatch(far.Lat, far.Lon, nil)
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	r.awaitTakeoff(1, "Takeoff")
+	r.until("eta broken", coarse, 5*time.Minute, func() bool { return len(r.ev.promisesBroken(res.SortieID)) > 0 })
+	if ps := r.ev.phases(res.SortieID); contains(ps, dock.PhaseOnStation) {
+		t.Fatalf("phases %v: the ETA was reported broken only after arriving", ps)
+	}
+	r.until("done", coarse, 15*time.Minute, r.phaseIs(res.SortieID, dock.PhaseFailed))
+	rep := r.ev.report(res.SortieID)
+	if rep["outcome"] != sortie.OutcomeLate {
+		t.Errorf("report outcome %v, want %s", rep["outcome"], sortie.OutcomeLate)
+	}
+	if e, ok := rep["eta_error_pct"].(float64); !ok || e < 30 {
+		t.Errorf("report eta_error_pct %v, want the flight's lateness (> 30 %%)", rep["eta_error_pct"])
+	}
+	r.until("secured", coarse, time.Minute, func() bool { return r.sync().Sortie == nil })
+	again, err := r.dispatch(far.Lat, far.Lon, func(a *dock.DispatchArgs) { a.DryRun = true })
+	if err != nil {
+		t.Fatalf("second dispatch = %v", err)
+	}
+	if again.ETAS <= res.ETAS*1.2 {
+		t.Errorf("second ETA %.0f s, first %.0f s: want the slow flight learned", again.ETAS, res.ETAS)
+	}
+}
+
+// TestHomeGateWhenOffThePad: a vehicle standing 40 m from the surveyed
+// dock position is not launched: home is taken from the vehicle only on
+// the pad, and the gate names both positions.
+func TestHomeGateWhenOffThePad(t *testing.T) {
+	r := newRig(t, nil)
+	off := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 90, 40)
+	r.veh.Set(func(s *dock.VehicleState) { s.Lat, s.Lon = off.Lat, off.Lon })
+	_, err := r.dispatch(target.Lat, target.Lon, nil)
+	if dock.CodeOf(err) != dock.CodePreconditionFailed || !strings.Contains(err.Error(), "home") {
+		t.Fatalf("dispatch off the pad = %v, want precondition_failed with the home gate", err)
+	}
+	if n := r.callCount("SetHomeHere"); n != 0 {
+		t.Errorf("SetHomeHere sent %d times off the pad", n)
+	}
+}
+
+func contains(ps []dock.Phase, p dock.Phase) bool {
+	for _, x := range ps {
+		if x == p {
+			return true
+		}
+	}
+	return false
+}
