@@ -28,7 +28,7 @@ func (c commander) Do(ctx context.Context, req dock.Request) (any, error) {
 // EventSink wraps next (the durable outbox) so that the events the dock
 // emits also feed the metrics: sortie.report counts sorties by its
 // "outcome" and observes its "launch_latency_s" (when present and the
-// sortie took off); fault counts faults_total{kind="fault"}; an estop event
+// sortie took off) and its "eta_error_pct" (a dispatch on station); fault counts faults_total{kind="fault"}; an estop event
 // with "pressed": true counts faults_total{kind="estop"}. The event is
 // passed on unchanged and next's error returned.
 func (m *Metrics) EventSink(next dock.EventSink) dock.EventSink {
@@ -51,6 +51,9 @@ func (s eventSink) Emit(e dock.Event) error {
 		}
 		if sec, ok := number(e.Fields["launch_latency_s"]); ok && sec > 0 {
 			s.m.LaunchLatency(time.Duration(sec * float64(time.Second)))
+		}
+		if pct, ok := number(e.Fields["eta_error_pct"]); ok {
+			s.m.ETAError(pct / 100)
 		}
 	case dock.EventFault:
 		s.m.Fault("fault")

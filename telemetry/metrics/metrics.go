@@ -68,6 +68,7 @@ type Metrics struct {
 	commands            *prometheus.CounterVec // by command name and result code
 	sorties             *prometheus.CounterVec // by outcome
 	launch              prometheus.Histogram   // seconds from command to take-off
+	etaError            prometheus.Histogram   // (time to station - promised ETA) / ETA
 	motions             *prometheus.CounterVec // by actuator and result
 	faults              *prometheus.CounterVec // by kind
 }
@@ -87,14 +88,17 @@ func New(o Options) (*Metrics, error) {
 	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "commands_total",
 		Help: `MQTT commands executed, by command name and result ("ok" or the contract error code).`}, []string{"command", "result"})
 	m.sorties = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "sorties_total",
-		Help: "Sorties finished, by outcome (complete, aborted, failed)."}, []string{"outcome"})
+		Help: "Sorties finished, by outcome (complete, not_reached, late, landed_away, aborted, failed, dry_run_ok)."}, []string{"outcome"})
+	m.etaError = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "sortie_eta_error_ratio",
+		Help:    "Per dispatch on station: (time to station - promised ETA) / promised ETA; positive when late.",
+		Buckets: []float64{-0.3, -0.15, -0.05, 0, 0.05, 0.15, 0.3, 0.6, 1}})
 	m.launch = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "launch_latency_seconds",
 		Help: "Time from the launch command to take-off.", Buckets: buckets})
 	m.motions = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "actuator_motions_total",
 		Help: "Actuator motions finished, by actuator (lid, arms) and result (ok, timeout, stopped, failed)."}, []string{"actuator", "result"})
 	m.faults = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "faults_total",
 		Help: "Dock faults raised and e-stop presses, by kind (fault, estop)."}, []string{"kind"})
-	cs := []prometheus.Collector{m.framesIn, m.framesOut, m.commands, m.sorties, m.launch, m.motions, m.faults}
+	cs := []prometheus.Collector{m.framesIn, m.framesOut, m.commands, m.sorties, m.launch, m.etaError, m.motions, m.faults}
 
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "build_info",
 		Help: "Always 1; the version label is the agent's version."}, []string{"version"})
@@ -172,6 +176,9 @@ func (m *Metrics) Command(name string, code dock.Code) {
 	}
 	m.commands.WithLabelValues(name, result).Inc()
 }
+
+// ETAError observes one dispatch's ETA error as a ratio (0.1 = 10 % late).
+func (m *Metrics) ETAError(ratio float64) { m.etaError.Observe(ratio) }
 
 // Sortie counts one finished sortie by outcome (complete, aborted, failed).
 func (m *Metrics) Sortie(outcome string) { m.sorties.WithLabelValues(outcome).Inc() }

@@ -104,6 +104,7 @@ func TestScrape(t *testing.T) {
 	m.Sortie("complete")
 	m.LaunchLatency(12400 * time.Millisecond)
 	m.LaunchLatency(9 * time.Second)
+	m.ETAError(0.12)
 	m.Motion("lid", "ok")
 	m.Motion("lid", "timeout")
 	m.Fault("fault")
@@ -135,6 +136,8 @@ func TestScrape(t *testing.T) {
 		`dock_agent_launch_latency_seconds_bucket{le="10"}`:                          "1",
 		`dock_agent_launch_latency_seconds_bucket{le="12"}`:                          "1",
 		`dock_agent_launch_latency_seconds_bucket{le="13"}`:                          "2",
+		`dock_agent_sortie_eta_error_ratio_bucket{le="0.05"}`:                        "0",
+		`dock_agent_sortie_eta_error_ratio_bucket{le="0.15"}`:                        "1",
 		`dock_agent_actuator_motions_total{actuator="lid",result="ok"}`:              "1",
 		`dock_agent_actuator_motions_total{actuator="lid",result="timeout"}`:         "1",
 		`dock_agent_faults_total{kind="fault"}`:                                      "1",
