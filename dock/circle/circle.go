@@ -25,6 +25,13 @@ type Params struct {
 	// sortie engine sends the go-to at the clearance altitude). 0 or more
 	// than PatrolAltM: the whole climb comes first.
 	DepartAltM float64
+	// HoldsGroundSpeed says the vehicle's position controller flies its
+	// speed over the ground whatever the wind (a multicopter in GUIDED or
+	// AUTO: ArduCopter's WPNAV_SPEED is a ground speed), as long as the
+	// wind is slower than that speed: the circles do not drift and the
+	// ETA is distance / speed. False: AirspeedMPS is an airspeed and the
+	// wind carries the vehicle (the wind triangle).
+	HoldsGroundSpeed bool
 	// AccelMPS2 is the horizontal acceleration of the vehicle (ArduCopter
 	// WPNAV_ACCEL): speeding up and slowing down costs AirspeedMPS /
 	// AccelMPS2 over flying the leg at cruise speed. 0: not counted.
@@ -100,6 +107,9 @@ func (p Params) Circles(w route.Wind) [3]Circle {
 	for i, m := range Minutes {
 		tf := p.FlightTime(time.Duration(m) * time.Minute).Seconds()
 		drift := math.Max(0, w.SpeedMPS) * tf
+		if p.HoldsGroundSpeed {
+			drift = 0
+		}
 		c := Circle{Minutes: m, Center: p.Dock, RadiusM: p.Radius(time.Duration(m) * time.Minute), DriftM: drift}
 		if drift > 0 {
 			c.Center = route.Destination(p.Dock, w.FromDeg+180, drift)
@@ -127,6 +137,12 @@ func (p Params) ETA(target route.Point, w route.Wind) (eta time.Duration, distan
 	brg := route.Bearing(p.Dock, target)
 	dx, dy := distanceM*math.Sin(brg*math.Pi/180), distanceM*math.Cos(brg*math.Pi/180)
 	ws := math.Max(0, w.SpeedMPS)
+	if p.HoldsGroundSpeed {
+		if ws >= p.AirspeedMPS {
+			return 0, distanceM, nil, false
+		}
+		ws = 0
+	}
 	wx, wy := route.Wind{SpeedMPS: ws, FromDeg: w.FromDeg}.Vector()
 	tf, ok := flightTime(dx, dy, wx, wy, p.AirspeedMPS)
 	if !ok {

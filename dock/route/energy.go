@@ -27,7 +27,12 @@ type Energy struct {
 	// WindPctPerMinPerMPS is the extra drawn per minute for each m/s of
 	// wind speed.
 	WindPctPerMinPerMPS float64
-	OverheadPct         float64 // take-off and landing, once per flight
+	// HoldsGroundSpeed: the vehicle flies its speed over the ground
+	// whatever the wind (a multicopter's position controller), so a leg
+	// takes distance / speed; a wind at least as fast as that speed makes
+	// the leg unflyable (a *WindError). False: the wind triangle.
+	HoldsGroundSpeed bool
+	OverheadPct      float64 // take-off and landing, once per flight
 }
 
 // Leg is the estimate of one straight leg.
@@ -112,6 +117,12 @@ func (e Energy) Leg(index int, from Point, fromAltM float64, to Point, toAltM, a
 	var horiz float64 // seconds
 	if l.DistanceM > 0.01 {
 		cross, gs := GroundSpeed(airMPS, Bearing(from, to), w)
+		if e.HoldsGroundSpeed {
+			cross, gs = 0, airMPS
+			if w.SpeedMPS >= airMPS {
+				cross, gs = w.SpeedMPS, 0
+			}
+		}
 		l.GroundSpeedMPS = gs
 		if !(gs > 0) {
 			return l, &WindError{Leg: index, AirspeedMPS: airMPS, CrosswindMPS: math.Abs(cross), GroundSpeedMPS: gs}

@@ -84,6 +84,7 @@ const vehicleAccel = 2.5
 func (e *Engine) model() route.Energy {
 	v := e.veh.State()
 	m := e.energy
+	m.HoldsGroundSpeed = true
 	m.CruiseSpeedMPS = e.planSpeed(v)
 	m.ClimbMPS = e.planClimb(v)
 	if d := v.Limits.DescentMPS; d > 0 {
@@ -113,12 +114,14 @@ func (e *Engine) circleParams() circle.Params {
 		DepartAltM:  e.opts.Limits.ClearanceAltM,
 		AccelMPS2:   vehicleAccel,
 		Launch:      e.launch.Estimate(),
+		// A multicopter's position controller holds its ground speed.
+		HoldsGroundSpeed: true,
 	}
 }
 
 // legTime is the planned time of the straight leg from one point to
-// another at the planned speed in the wind, with speeding up and slowing
-// down.
+// another at the planned ground speed (the position controller holds it
+// in a wind slower than it), with speeding up and slowing down.
 func (e *Engine) legTime(from, to route.Point, w route.Wind) time.Duration {
 	v := e.veh.State()
 	sp := e.planSpeed(v)
@@ -126,11 +129,10 @@ func (e *Engine) legTime(from, to route.Point, w route.Wind) time.Duration {
 	if d < 1 {
 		return 0
 	}
-	_, gs := route.GroundSpeed(sp, route.Bearing(from, to), w)
-	if gs <= 0 {
+	if w.SpeedMPS >= sp {
 		return time.Hour
 	}
-	return time.Duration((d/gs + sp/vehicleAccel) * float64(time.Second))
+	return time.Duration((d/sp + sp/vehicleAccel) * float64(time.Second))
 }
 
 // learnLeg records a flown leg: planned (at the factor in force) and

@@ -101,7 +101,11 @@ func TestMaintenanceCommandsPassThrough(t *testing.T) {
 	}
 }
 
-func TestCirclesFollowTheWind(t *testing.T) {
+// TestCirclesFollowTheVehicle: the response circles are planned with the
+// speed the vehicle flies. A multicopter holds its ground speed in a wind
+// slower than it, so an 8 m/s wind neither moves nor shrinks them; a
+// vehicle whose own cruise (WPNAV_SPEED) is 10 m/s shrinks them.
+func TestCirclesFollowTheVehicle(t *testing.T) {
 	r := newRig(t, nil)
 	r.step(time.Second)
 	c1 := r.refresh().Circles
@@ -111,13 +115,17 @@ func TestCirclesFollowTheWind(t *testing.T) {
 		t.Fatalf("circles %v, want a 4140 m 5-minute radius and GeoJSON", c1.RadiiM)
 	}
 	r.setWeather(func(w *dock.Weather) { w.WindMPS, w.DirDeg = 8, 90 })
-	r.until("circles shifted", coarse, 5*time.Second, func() bool {
-		c := r.refresh().Circles
-		return c.GeoJSON != nil && fmtAny(c.GeoJSON) != fmtAny(c1.GeoJSON)
-	})
-	if c2 := r.refresh().Circles; c2.RadiiM != c1.RadiiM {
-		t.Errorf("radii changed with the wind: %v, want %v", c2.RadiiM, c1.RadiiM)
+	for range 60 {
+		r.step(coarse)
 	}
+	if c := r.refresh().Circles; c.RadiiM != c1.RadiiM || fmtAny(c.GeoJSON) != fmtAny(c1.GeoJSON) {
+		t.Errorf("circles moved in an 8 m/s wind: %v, want %v unmoved", c.RadiiM, c1.RadiiM)
+	}
+	r.veh.Set(func(s *dock.VehicleState) { s.Limits.CruiseMPS = 10 })
+	// 10 m/s: 15 s + 3 s + 4 s overhead, 5-minute radius 10 * 278 s.
+	r.until("circles at the vehicle's speed", coarse, 10*time.Second, func() bool {
+		return math.Abs(r.refresh().Circles.RadiiM[2]-2780) < 1
+	})
 }
 
 func fmtAny(v any) string { return strings.TrimSpace(fmt.Sprint(v)) }
