@@ -301,8 +301,14 @@ func (e *Engine) abortCmd(now time.Time) (any, error) {
 			e.finish(now, q, dock.PhaseAborted, OutcomeAborted)
 			return struct{}{}, nil
 		}
+		if s != nil && s.inFlight() {
+			// In the air an abort is a recall: the vehicle comes home and a
+			// dispatch short of the scene ends not_reached.
+			e.recall(now, s, "abort command")
+			return struct{}{}, nil
+		}
 		if s != nil {
-			return nil, dock.Errorf(dock.CodePreconditionFailed, "abort: sortie %s has taken off: use recall", s.rec.ID)
+			return nil, dock.Errorf(dock.CodePreconditionFailed, "abort: sortie %s is %s", s.rec.ID, s.rec.Phase)
 		}
 		return nil, dock.Errorf(dock.CodePreconditionFailed, "abort: no sortie before take-off")
 	}

@@ -167,3 +167,23 @@ func contains(ps []dock.Phase, p dock.Phase) bool {
 	}
 	return false
 }
+
+// TestAbortInFlightRecalls: abort after the take-off brings the vehicle
+// home like recall; the dispatch ends not_reached.
+func TestAbortInFlightRecalls(t *testing.T) {
+	r := newRig(t, nil)
+	res, err := r.dispatch(target.Lat, target.Lon, nil)
+	if err != nil {
+		t.Fatalf("dispatch = %v", err)
+	}
+	r.awaitTakeoff(1, "Takeoff")
+	r.until("airborne", fine, 20*time.Second, r.phaseIs(res.SortieID, dock.PhaseAirborne))
+	if _, err := r.do(dock.CmdAbort, nil); err != nil {
+		t.Fatalf("abort in flight = %v", err)
+	}
+	r.until("returning", coarse, 5*time.Second, r.phaseIs(res.SortieID, dock.PhaseReturning))
+	r.until("failed", coarse, 10*time.Minute, r.phaseIs(res.SortieID, dock.PhaseFailed))
+	if rep := r.ev.report(res.SortieID); rep["outcome"] != sortie.OutcomeNotReached {
+		t.Errorf("report outcome %v, want %s", rep["outcome"], sortie.OutcomeNotReached)
+	}
+}
