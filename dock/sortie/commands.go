@@ -181,6 +181,18 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 	p.PatrolAltM = alt
 	eta, dist, circ, ok := p.ETA(target, windOf(st))
 	res := dock.DispatchResult{ETAS: math.Round(eta.Seconds()), DistanceM: math.Round(dist), CircleMin: circ}
+	if sp := p.AirspeedMPS; !ok && st.Weather.WindMPS >= sp {
+		// No way out in this wind: the vehicle cannot hold its ground
+		// speed against it. That is the weather gates, not the distance.
+		t := Target{Lat: a.Lat, Lon: a.Lon, AltM: alt}
+		s := &sortie{rec: Record{Kind: dock.KindDispatch, RequestID: reqID, Ref: a.Ref, Target: &t}}
+		g, _ := e.gates(now, dispatchRoute("dispatch", t, loiter))
+		if !hasGate(g, "wind") {
+			g = append(g, dock.Gate{Name: "wind", Unit: "mps", Value: st.Weather.WindMPS, Limit: sp,
+				Note: "wind at least the vehicle's planned speed"})
+		}
+		return nil, e.blocked(now, s, g)
+	}
 	if !ok || circ == nil {
 		return nil, &dock.Error{Code: dock.CodeOutOfRange,
 			Message: fmt.Sprintf("dispatch: %.0f m from the dock is outside the 5-minute circle (eta %.0f s)", dist, eta.Seconds()),
@@ -225,6 +237,15 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 	e.preempt(now)
 	res.Queued = true
 	return res, nil
+}
+
+func hasGate(g []dock.Gate, name string) bool {
+	for _, x := range g {
+		if x.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // maxQueue bounds the dispatches waiting behind the active sortie.

@@ -14,7 +14,9 @@ import (
 // physics' "vehicle on the pad" in step with it.
 func (w *World) startDrone(ctx context.Context) error {
 	if w.opts.VehicleURL != "" {
-		w.droneState = func() DroneState { return DroneState{} }
+		w.droneState = w.watch.state
+		w.wg.Go(func() { w.watch.run(ctx) })
+		w.wg.Go(func() { w.followPad(ctx, w.watch.onPad) })
 		return nil
 	}
 	pos := w.Config.Position
@@ -50,24 +52,36 @@ func (w *World) startDrone(ctx context.Context) error {
 			}
 		}
 	})
-	w.wg.Go(func() {
-		t := w.clock.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.Chan():
-				s := sim.State()
-				w.Physics.SetVehiclePresent(s.OnGroundAtHome)
-			}
-		}
-	})
+	w.wg.Go(func() { w.followPad(ctx, func() bool { return sim.State().OnGroundAtHome }) })
 	return nil
 }
 
-// DroneState returns the simulated drone's state (Known false with a real
-// autopilot).
+// followPad keeps the physics' "vehicle on the pad" in step with the drone
+// until ctx ends.
+func (w *World) followPad(ctx context.Context, onPad func() bool) {
+	t := w.clock.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.Chan():
+			w.Physics.SetVehiclePresent(onPad())
+		}
+	}
+}
+
+// VehicleModes returns every flight mode a real autopilot (VehicleURL)
+// reported, in order; nil with the simulated drone.
+func (w *World) VehicleModes() []string {
+	if w.watch == nil {
+		return nil
+	}
+	return w.watch.Modes()
+}
+
+// DroneState returns the drone's state: the simulated drone's, or a real
+// autopilot's as heard through the agent's forward (Known once it was heard).
 func (w *World) DroneState() DroneState { return w.droneState() }
 
 // DroneFault injects a drone fault by name: gps_loss, gps_back,

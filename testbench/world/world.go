@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/config"
+	"github.com/dockagent/dock-agent/dock/route"
 	"github.com/dockagent/dock-agent/testbench/agentproc"
 	"github.com/dockagent/dock-agent/testbench/broker"
 	"github.com/dockagent/dock-agent/testbench/drone"
@@ -100,6 +101,7 @@ type World struct {
 	wg         sync.WaitGroup
 	closeOnce  sync.Once
 	droneState func() DroneState
+	watch      *vehicleWatch // a real autopilot (VehicleURL), heard through the forward
 }
 
 // Start builds the world and starts the agent; it returns once the agent
@@ -183,6 +185,11 @@ func (w *World) build() error {
 		w.brokerURL = w.Broker.URL()
 	}
 
+	if w.opts.VehicleURL != "" {
+		if w.watch, err = newVehicleWatch(route.Point{}, 0); err != nil {
+			return err
+		}
+	}
 	if err := w.writeConfig(); err != nil {
 		return err
 	}
@@ -238,6 +245,11 @@ func (w *World) writeConfig() error {
 		cfg.Vehicle.Forward = []config.Forward{{URL: "udp://127.0.0.1:14550"}}
 	default:
 		cfg.Vehicle.Forward = []config.Forward{{URL: gcs}}
+	}
+	if w.watch != nil {
+		// The witness hears a real autopilot as a ground station would.
+		cfg.Vehicle.Forward = append(cfg.Vehicle.Forward, config.Forward{URL: w.watch.URL()})
+		w.watch.pad, w.watch.padM = route.Point{Lat: cfg.Position.Lat, Lon: cfg.Position.Lon}, cfg.Position.PadRadiusM
 	}
 	// The serial and vehicle timeouts are real-time budgets (a reply on a
 	// wire, a heartbeat through a busy board): faster clocks must not
@@ -352,6 +364,9 @@ func (w *World) Close() {
 		}
 		for _, p := range w.ptys {
 			_ = p.Close()
+		}
+		if w.watch != nil {
+			_ = w.watch.conn.Close()
 		}
 		w.wg.Wait()
 		if w.Broker != nil {
