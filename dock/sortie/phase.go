@@ -155,11 +155,7 @@ func (e *Engine) recall(now time.Time, s *sortie, why string) {
 	s.rtlWanted = true
 	e.sendRTL(s)
 	if s.rec.Kind == dock.KindDispatch && s.rec.StationAt.IsZero() && !s.rec.DryRun {
-		msg := "recalled before reaching the scene"
-		if why != "" {
-			msg += ": " + why
-		}
-		e.breakPromise(now, s, PromiseStation, msg, nil)
+		e.breakPromise(now, s, PromiseStation, "recalled before reaching the scene", map[string]any{"cause": why})
 	}
 	if s.rec.Phase == dock.PhaseAirborne || s.rec.Phase == dock.PhaseOnStation {
 		e.setPhase(now, s, dock.PhaseReturning, why)

@@ -1,0 +1,389 @@
+package sitl_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/dockagent/dock-agent/dock/route"
+	"github.com/dockagent/dock-agent/mavlink"
+	"github.com/dockagent/dock-agent/mavlink/tlog"
+	"github.com/dockagent/dock-agent/mavlink/vehicle"
+	"github.com/dockagent/dock-agent/testbench/sitl"
+	"github.com/dockagent/dock-agent/testbench/world"
+)
+
+func TestMain(m *testing.M) {
+	world.MaybeRunAgent()
+	goleak.VerifyTestMain(m)
+}
+
+// home is the bench dock (config/examples/bench.yaml); SITL boots there,
+// on ground 18 m below the dock's surveyed altitude as in the recorded
+// SITL flight: home must come from the vehicle, not from the config.
+var home = route.Point{Lat: 24.3504, Lon: 102.5420}
+
+const groundAltM = 1630
+
+// flight is one sortie flown end to end through the real agent process.
+type flight struct {
+	name    string
+	command string
+	args    map[string]any
+	// during runs once the vehicle is airborne (nil: nothing).
+	during  func(ctx context.Context, t *testing.T, r *run)
+	outcome string
+	// etaChecked: the dispatch's ETA error is reported and must lie
+	// within ±15 %.
+	etaChecked bool
+}
+
+// run is one flight's world.
+type run struct {
+	w    *world.World
+	obs  *world.Observer
+	sitl *sitl.SITL // nil on the bench's simulated drone
+}
+
+var target = route.Destination(home, 45, 1200)
+
+var flights = []flight{
+	{name: "patrol", command: "patrol", args: map[string]any{"route": "demo"}, outcome: "complete"},
+	{name: "dispatch_loiter", command: "dispatch",
+		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 30}, outcome: "complete", etaChecked: true},
+	{name: "dispatch_low_battery", command: "dispatch",
+		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 60}, outcome: "not_reached",
+		during: func(ctx context.Context, t *testing.T, r *run) { drainBattery(ctx, t, r, 20) }},
+	{name: "dispatch_abort", command: "dispatch",
+		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 30}, outcome: "not_reached",
+		during: func(ctx context.Context, t *testing.T, r *run) {
+			if rep, err := r.obs.Send(ctx, "abort", nil); err != nil || !rep.OK {
+				t.Errorf("abort in flight = %+v, %v; want ok", rep, err)
+			}
+		}},
+}
+
+// TestFlightsAgainstArduCopterSITL flies every flight against a real
+// ArduCopter (software in the loop) when DOCK_SITL names its binary.
+func TestFlightsAgainstArduCopterSITL(t *testing.T) {
+	bin, defaults := sitl.FromEnv()
+	if bin == "" {
+		t.Skip("DOCK_SITL is not set: no ArduCopter SITL binary to fly against (docs/bench.md says how to build one)")
+	}
+	speed := 5.0
+	if s, err := strconv.ParseFloat(os.Getenv("DOCK_SITL_SPEEDUP"), 64); err == nil && s > 0 {
+		speed = s
+	}
+	for i, f := range flights {
+		t.Run(f.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+			defer cancel()
+			s, err := sitl.Start(ctx, sitl.Options{
+				Binary: bin, Defaults: defaults, Dir: filepath.Join(dir, "sitl"),
+				HomeLat: home.Lat, HomeLon: home.Lon, HomeAltM: groundAltM,
+				Speedup: speed, Instance: 3 + i,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			fly(ctx, t, f, world.Options{Speed: speed, GCS: "none", Dir: dir, VehicleURL: s.URL()}, s)
+		})
+	}
+}
+
+// TestFlightsAgainstBenchDrone flies the same flights against the bench's
+// simulated drone, which behaves like ArduCopter where the agent once
+// assumed otherwise (it descends in LOITER without a pilot, flies a
+// reposition at WPNAV_SPEED): CI keeps what SITL showed.
+func TestFlightsAgainstBenchDrone(t *testing.T) {
+	for _, f := range flights {
+		t.Run(f.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+			defer cancel()
+			fly(ctx, t, f, world.Options{Speed: 20, GCS: "none", Dir: dir}, nil)
+		})
+	}
+}
+
+func fly(ctx context.Context, t *testing.T, f flight, opts world.Options, s *sitl.SITL) {
+	t.Helper()
+	opts.BrokerAddr = "127.0.0.1:0"
+	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	w, err := world.Start(startCtx, opts)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	defer func() {
+		if t.Failed() {
+			logTail(t, filepath.Join(w.Dir(), "agent.log"))
+		}
+	}()
+	obs, err := w.Observe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obs.Close()
+	r := &run{w: w, obs: obs, sitl: s}
+	speed := w.Clock().Speed()
+	wall := func(sim time.Duration) time.Duration { return time.Duration(float64(sim)/speed) + 10*time.Second }
+
+	// A real autopilot needs its EKF and GPS settled before it arms: retry
+	// while only those gates block (each refusal is answered at once).
+	var rep world.Reply
+	deadline := time.Now().Add(wall(3 * time.Minute))
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		rep, err = obs.Send(cctx, f.command, f.args)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.OK || time.Now().After(deadline) || rep.Error == nil || rep.Error.Code != "precondition_failed" || !settling(rep) {
+			break
+		}
+		// Try again after four more telemetry messages (2 s at 2 Hz).
+		n := len(obs.Messages("telemetry"))
+		if err := obs.Wait(ctx, func() bool { return len(obs.Messages("telemetry")) >= n+4 }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !rep.OK {
+		t.Fatalf("%s refused: %+v %s", f.command, rep.Error, detail(rep))
+	}
+	var res struct {
+		SortieID  string   `json:"sortie_id"`
+		ETAS      float64  `json:"eta_s"`
+		CircleMin *float64 `json:"circle_min"`
+	}
+	if err := json.Unmarshal(rep.Result, &res); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s accepted: %s", f.command, rep.Result)
+	waitPhase := func(phase string, within time.Duration) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, wall(within))
+		defer cancel()
+		if _, err := obs.WaitEvent(wctx, 0, func(e world.Event) bool {
+			return e.Type == "sortie.phase" && e.Fields["sortie_id"] == res.SortieID && e.Fields["phase"] == phase
+		}); err != nil {
+			t.Fatalf("no sortie.phase %s within %v (simulated): %v; state %v", phase, within, err, obs.State())
+		}
+	}
+	waitPhase("airborne", 2*time.Minute)
+	if f.during != nil {
+		// On the way: well clear of the dock, short of the scene.
+		wctx, cancel := context.WithTimeout(ctx, wall(2*time.Minute))
+		err := obs.Wait(wctx, func() bool { return w.DroneState().DistHomeM > 150 || distance(obs) > 150 })
+		cancel()
+		if err != nil {
+			t.Fatalf("vehicle never 150 m out: %v", err)
+		}
+		f.during(ctx, t, r)
+	}
+	rctx, cancel := context.WithTimeout(ctx, wall(12*time.Minute))
+	defer cancel()
+	report, err := obs.WaitEvent(rctx, 0, func(e world.Event) bool {
+		return e.Type == "sortie.report" && e.Fields["sortie_id"] == res.SortieID
+	})
+	if err != nil {
+		t.Fatalf("no sortie.report: %v; state %v", err, obs.State())
+	}
+	t.Logf("report: outcome %v, eta_s %v, time_to_station_s %v, eta_error_pct %v, broken %v, reasons %v",
+		report.Fields["outcome"], report.Fields["eta_s"], report.Fields["time_to_station_s"],
+		report.Fields["eta_error_pct"], report.Fields["broken"], report.Fields["reasons"])
+	if report.Fields["outcome"] != f.outcome {
+		t.Errorf("outcome %v, want %s", report.Fields["outcome"], f.outcome)
+	}
+	if f.etaChecked {
+		e, ok := report.Fields["eta_error_pct"].(float64)
+		if !ok || math.Abs(e) > 15 {
+			t.Errorf("ETA error %v %% (promised %v s, on station after %v s), want within ±15 %%",
+				report.Fields["eta_error_pct"], report.Fields["eta_s"], report.Fields["time_to_station_s"])
+		}
+	}
+	// Back on the pad and secured.
+	sctx, cancel := context.WithTimeout(ctx, wall(2*time.Minute))
+	defer cancel()
+	if err := obs.Wait(sctx, func() bool {
+		st := obs.State()
+		return st != nil && st["lid"] == "closed" && st["arms"] == "clamped" && world.Lookup(st, "vehicle.docked") == true
+	}); err != nil {
+		t.Errorf("dock not secured with the vehicle docked: %v; state %v", err, obs.State())
+	}
+	w.Witness().Check()
+	for _, v := range w.Witness().Violations() {
+		t.Errorf("safety invariant: %s", v)
+	}
+	// Invariant 8, from the flight log: every mode the agent commanded.
+	modes := commandedModes(t, filepath.Join(w.Dir(), "state", "flightlogs"), uint8(w.Config.Vehicle.SystemID))
+	t.Logf("modes commanded by the agent: %v; flown: %v", modes, w.VehicleModes())
+	if len(modes) == 0 {
+		t.Errorf("no mode change found in the flight log")
+	}
+	for _, m := range modes {
+		if vehicle.PilotMode(vehicle.ArduPilot, m) {
+			t.Errorf("the agent commanded pilot mode %s (invariant 8)", m)
+		}
+	}
+	for _, m := range w.VehicleModes() {
+		if vehicle.PilotMode(vehicle.ArduPilot, m) {
+			t.Errorf("the vehicle flew in pilot mode %s", m)
+		}
+	}
+}
+
+// settling reports whether a refusal names only gates a vehicle that just
+// booted clears by itself (GPS, pre-arm, heartbeat, battery unknown).
+func settling(rep world.Reply) bool {
+	var d struct {
+		Gates []struct {
+			Gate string `json:"gate"`
+		} `json:"gates"`
+	}
+	if json.Unmarshal(rep.Error.Details, &d) != nil || len(d.Gates) == 0 {
+		return false
+	}
+	for _, g := range d.Gates {
+		switch g.Gate {
+		case "gps", "prearm", "heartbeat", "vehicle", "weather", "home":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func detail(rep world.Reply) string {
+	if rep.Error == nil {
+		return ""
+	}
+	return string(rep.Error.Details)
+}
+
+// distance is the vehicle's distance from the dock from the agent's
+// telemetry.
+func distance(obs *world.Observer) float64 {
+	m := obs.Messages("telemetry")
+	if len(m) == 0 {
+		return 0
+	}
+	var tel struct {
+		Lat float64 `json:"lat"`
+		Lon float64 `json:"lon"`
+	}
+	if json.Unmarshal(m[len(m)-1].Payload, &tel) != nil || (tel.Lat == 0 && tel.Lon == 0) {
+		return 0
+	}
+	return route.Distance(home, route.Point{Lat: tel.Lat, Lon: tel.Lon})
+}
+
+// drainBattery makes the vehicle report about pct % left: on SITL by a
+// smaller BATT_CAPACITY (the charge used so far then weighs more), on the
+// simulated drone by its battery injection.
+func drainBattery(ctx context.Context, t *testing.T, r *run, pct float64) {
+	t.Helper()
+	if r.sitl == nil {
+		if err := r.w.DroneFault("battery", strconv.FormatFloat(pct, 'f', -1, 64)); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	capMAh, err := r.sitl.GetParam(ctx, "BATT_CAPACITY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := batteryPct(r.obs)
+	used := capMAh * (1 - left/100)
+	newCap := math.Max(50, used/(1-pct/100))
+	t.Logf("battery at %.0f %% of %.0f mAh (%.0f mAh used): BATT_CAPACITY %.0f mAh for %.0f %% left", left, capMAh, used, newCap, pct)
+	if err := r.sitl.SetParam(ctx, "BATT_CAPACITY", newCap); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func batteryPct(obs *world.Observer) float64 {
+	if p, ok := world.Lookup(obs.State(), "vehicle.battery_pct").(float64); ok {
+		return p
+	}
+	return 100
+}
+
+// commandedModes reads the flight logs in dir and returns every flight
+// mode the agent (sysid) asked for: DO_SET_MODE as COMMAND_LONG or
+// COMMAND_INT, and SET_MODE, in order; a DO_REPOSITION that switches mode
+// counts as GUIDED.
+func commandedModes(t *testing.T, dir string, sysid uint8) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.tlog"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no flight log in %s: %v", dir, err)
+	}
+	var modes []string
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd := tlog.NewReader(bytes.NewReader(b))
+		p := mavlink.NewParser(mavlink.ParserOptions{})
+		for {
+			rec, err := rd.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			var f mavlink.Frame
+			if _, err := p.Next(rec.Frame, true, &f); err != nil || f.SysID != sysid {
+				continue
+			}
+			switch f.MsgID {
+			case 76:
+				var m mavlink.CommandLong
+				if mavlink.DecodeMessage(&f, &m) == nil && m.Command == mavlink.MAV_CMD_DO_SET_MODE {
+					modes = append(modes, vehicle.ModeName(vehicle.ArduPilot, uint32(m.Param2)))
+				}
+			case 75:
+				var m mavlink.CommandInt
+				if mavlink.DecodeMessage(&f, &m) == nil {
+					switch m.Command {
+					case mavlink.MAV_CMD_DO_SET_MODE:
+						modes = append(modes, vehicle.ModeName(vehicle.ArduPilot, uint32(m.Param2)))
+					case mavlink.MAV_CMD_DO_REPOSITION:
+						modes = append(modes, "GUIDED")
+					}
+				}
+			case 11:
+				var m mavlink.SetMode
+				if mavlink.DecodeMessage(&f, &m) == nil {
+					modes = append(modes, vehicle.ModeName(vehicle.ArduPilot, m.CustomMode))
+				}
+			}
+		}
+	}
+	return modes
+}
+
+// logTail logs the last 20 kB of the agent's log.
+func logTail(t *testing.T, path string) {
+	b, _ := os.ReadFile(path)
+	if len(b) > 20000 {
+		b = b[len(b)-20000:]
+	}
+	t.Logf("agent log (tail):\n%s", b)
+}
