@@ -103,6 +103,9 @@ func (e *Engine) finish(now time.Time, s *sortie, p dock.Phase, outcome string) 
 	if s.rec.BatteryStart > 0 && v.BatteryPct >= 0 {
 		s.rec.BatteryEnd = v.BatteryPct
 		s.rec.BatteryUsed = max(0, s.rec.BatteryStart-v.BatteryPct)
+		if s.launched && !s.rec.TakeoffAt.IsZero() && s.rec.DivertedTo == "" && s.rec.DivertedFrom == "" {
+			e.learnEnergy(s, now.Sub(s.rec.TakeoffAt))
+		}
 	}
 	reason := ""
 	if p != dock.PhaseComplete && len(s.rec.Reasons) > 0 {

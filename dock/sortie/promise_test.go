@@ -187,3 +187,30 @@ func TestAbortInFlightRecalls(t *testing.T) {
 		t.Errorf("report outcome %v, want %s", rep["outcome"], sortie.OutcomeNotReached)
 	}
 }
+
+// TestEnergyLearnedRefusesWhatCannotBeFinished: a flight that drew twice
+// the modelled charge teaches the engine; a dispatch the old model would
+// have accepted at the same charge is then refused before launch with the
+// battery gate, not recalled on the way.
+func TestEnergyLearnedRefusesWhatCannotBeFinished(t *testing.T) {
+	r := newRig(t, nil)
+	far := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 0, 2500)
+	loiter := 120.0
+	withLoiter := func(a *dock.DispatchArgs) { a.LoiterS = &loiter }
+	r.pilot.drainPerS = 0.15 // three times the 3 %/min hover model
+	res, err := r.dispatch(far.Lat, far.Lon, withLoiter)
+	if err != nil {
+		t.Fatalf("first dispatch = %v", err)
+	}
+	r.awaitTakeoff(1, "Takeoff")
+	r.until("first flight over", coarse, 20*time.Minute, func() bool { return r.ev.report(res.SortieID) != nil })
+	r.until("secured", coarse, time.Minute, func() bool { return r.sync().Sortie == nil })
+	used := r.ev.report(res.SortieID)["battery_used_pct"].(float64)
+	// The configured model says this flight needs 19 % + 25 % reserve:
+	// 50 % would pass it; what the first flight drew says it would not.
+	r.veh.Set(func(s *dock.VehicleState) { s.BatteryPct = 50 })
+	_, err = r.dispatch(far.Lat, far.Lon, withLoiter)
+	if dock.CodeOf(err) != dock.CodePreconditionFailed || !strings.Contains(err.Error(), "battery") {
+		t.Fatalf("dispatch at 50 %% after a flight that used %.0f %% = %v, want the battery gate", used, err)
+	}
+}
