@@ -1,7 +1,9 @@
 // Package scenario reads and runs bench scenarios: YAML files of steps at
 // simulated times (commands, fault injections, weather, agent kill and
 // restart, broker stop and start, serial unplug and replug) and
-// expectations (an event within a time, a state value, a command reply).
+// expectations (an event within a time, a state value, a command reply,
+// no event for a time, and bounds the simulated drone's own state keeps
+// for a time).
 // A scenario passes when every expectation held, no safety invariant was
 // seen broken, and every event reached the broker once, in seq order.
 package scenario
