@@ -19,9 +19,14 @@
 //     loiter, RTL, land, home, message intervals; parameters.
 //   - The mission protocol (item 0 is home, requests re-sent after 1 s)
 //     and mission execution with MISSION_CURRENT and MISSION_ITEM_REACHED.
-//   - Kinematics: climb and descent rates, cruise speed, acceleration, wind
-//     drift, battery drain by flight time and wind, seeded GPS noise,
-//     battery and GPS failsafes, auto-disarm after landing.
+//   - Kinematics: ArduCopter's speeds (WPNAV_SPEED for go-tos whatever
+//     DO_REPOSITION asks, DO_CHANGE_SPEED in GUIDED, AUTO and RTL only),
+//     straight 3D legs, acceleration, wind drift, battery drain by flight
+//     time and wind, seeded GPS noise, battery and GPS failsafes.
+//   - A pilot who is not there: the throttle stick rests at its low end,
+//     so ALT_HOLD, LOITER and POSHOLD descend to the ground and STABILIZE
+//     falls, and the land detector and DISARM_DELAY disarm the vehicle
+//     where it came down ([Sim.SetPilotThrottle] gives a pilot).
 //   - Failure injection for scenarios and an extra load stream for load
 //     tests; [Sim.State] and Options.OnFrameWritten for invariant checks
 //     and latency measurements.

@@ -50,11 +50,13 @@ func TestGPSLossInFlightLandsDrifting(t *testing.T) {
 	r := newRig(t, Options{})
 	r.sim.SetWind(6, 0) // from the north
 	r.takeOff(20)
+	r.sim.SetPilotThrottle(0.5) // a pilot holds the altitude: LOITER without one descends
 	r.setMode(ModeLoiter)
 	start := r.sim.State()
 	r.advance(20*time.Second, 200*time.Millisecond)
-	if st := r.sim.State(); distM(st.Lat, st.Lon, start.Lat, start.Lon) > 1 {
-		t.Errorf("LOITER in 6 m/s wind moved %.1f m, want under 1", distM(st.Lat, st.Lon, start.Lat, start.Lon))
+	if st := r.sim.State(); distM(st.Lat, st.Lon, start.Lat, start.Lon) > 1 || math.Abs(st.RelAltM-start.RelAltM) > 0.6 {
+		t.Errorf("LOITER in 6 m/s wind with the throttle centred: moved %.1f m, altitude %.1f -> %.1f m; want under 1 m, same altitude",
+			distM(st.Lat, st.Lon, start.Lat, start.Lon), start.RelAltM, st.RelAltM)
 	}
 	r.sim.SetGPSLost(true)
 	r.advance(1200*time.Millisecond, 100*time.Millisecond)
@@ -79,6 +81,7 @@ func TestAltHoldDriftsWithWind(t *testing.T) {
 	r := newRig(t, Options{})
 	r.sim.SetWind(4, 90) // from the east
 	r.takeOff(15)
+	r.sim.SetPilotThrottle(0.5) // centred: hold the altitude
 	r.setMode(ModeAltHold)
 	start := r.sim.State()
 	r.advance(10*time.Second, 200*time.Millisecond)

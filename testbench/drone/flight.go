@@ -54,6 +54,21 @@ func (m Mode) simulated() bool {
 	return false
 }
 
+// pilotClimb reports whether ArduCopter takes the climb rate of m from
+// the pilot's throttle stick (ALT_HOLD, LOITER, POSHOLD: the throttle is
+// a climb-rate demand, low end = PILOT_SPEED_DN down).
+func (m Mode) pilotClimb() bool {
+	switch m {
+	case ModeAltHold, ModeLoiter, ModePosHold:
+		return true
+	}
+	return false
+}
+
+// manualThrottle reports whether the throttle stick drives the motors
+// directly in m (Mode::has_manual_throttle: STABILIZE, ACRO).
+func (m Mode) manualThrottle() bool { return m == ModeStabilize || m == ModeAcro }
+
 // needsPosition reports whether ArduCopter needs a position estimate to
 // enter m (Mode::requires_GPS).
 func (m Mode) needsPosition() bool {
@@ -116,7 +131,6 @@ type vehicle struct {
 	tgtLon      float64
 	tgtAlt      float64 // m AMSL
 	posHold     bool    // horizontal position control towards tgt
-	cruise      float64 // m/s, WPNAV_SPEED or DO_CHANGE_SPEED
 	rtlPhase    int
 	rtlAltAMSL  float64
 	rtlUntil    time.Time
@@ -131,6 +145,20 @@ type vehicle struct {
 	reached    bool
 	holdUntil  time.Time
 	up         *upload
+
+	// navigation to a point (GUIDED's position controller, AUTO's and
+	// RTL's waypoint controller): the vehicle flies straight at tgt in 3D
+	// at the speed the direction allows within these limits
+	direct       bool    // straight 3D line to tgt (else per axis)
+	guidedPos    bool    // GUIDED in its position sub-mode (after a go-to)
+	legSpeed     float64 // m/s, horizontal limit (WPNAV_SPEED, RTL_SPEED, DO_CHANGE_SPEED)
+	navUp, navDn float64 // m/s, vertical limits (WPNAV_SPEED_UP, _DN, DO_CHANGE_SPEED)
+	autoSpeed    float64 // m/s, AUTO's DO_CHANGE_SPEED, kept for its legs; 0 none
+	lastContact  time.Time
+
+	// pilot: the RC throttle stick, 0 (low end, SITL's default with no
+	// pilot) to 1; 0.5 is centred (hold altitude)
+	throttle float64
 
 	// battery
 	consumedMAh        float64
@@ -163,6 +191,9 @@ type vehicle struct {
 	params                      params
 	wpSpeed, speedUp, speedDn   float64 // m/s
 	accel, radius               float64 // m/s², m
+	accelZ                      float64 // m/s², WPNAV_ACCEL_Z
+	pilotUp, pilotDn            float64 // m/s, PILOT_SPEED_UP, _DN (0: _UP)
+	pilotAccel                  float64 // m/s², PILOT_ACCEL_Z
 	landSpeed, landAltLow       float64 // m/s, m
 	rtlAlt, rtlLoiter, rtlSpeed float64 // m, s, m/s
 	disarmDelay                 float64 // s
@@ -263,6 +294,22 @@ func (v *vehicle) preArm() string {
 func (v *vehicle) holdHere() {
 	v.tgtLat, v.tgtLon, v.tgtAlt = v.lat, v.lon, v.alt
 	v.posHold = true
+	v.direct = false
+}
+
+// holdStop makes the vehicle brake and hold where it comes to a stop at
+// WPNAV_ACCEL, at its current altitude: the stopping point ArduCopter's
+// position controllers start from when a mode begins.
+func (v *vehicle) holdStop() {
+	v.holdHere()
+	sp := math.Hypot(v.vn, v.ve)
+	if sp < 0.1 {
+		return
+	}
+	d := sp / (2 * v.accel) // metres per m/s of speed
+	n, e := v.vn*d, v.ve*d
+	v.tgtLat += deg(n / earthRadius)
+	v.tgtLon += deg(e / (earthRadius * math.Cos(rad(v.lat))))
 }
 
 // step advances the world by dt seconds ending at now. Caller holds mu.
@@ -291,8 +338,8 @@ func (s *Sim) step(now time.Time, dt float64) {
 		switch {
 		case !v.disarmAt.IsZero() && !now.Before(v.disarmAt):
 			s.disarm(now)
-		case v.disarmAt.IsZero() && v.disarmDelay > 0 && now.Sub(v.groundSince).Seconds() >= v.disarmDelay:
-			s.disarm(now) // ArduCopter auto-disarm (DISARM_DELAY)
+		case v.disarmAt.IsZero() && v.disarmDelay > 0 && v.throttle <= 0 && now.Sub(v.groundSince).Seconds() >= v.disarmDelay:
+			s.disarm(now) // ArduCopter auto-disarm (DISARM_DELAY, throttle low, landed)
 		}
 	}
 	v.drain(dt)
@@ -305,43 +352,76 @@ func (s *Sim) step(now time.Time, dt float64) {
 	}
 }
 
+// Vertical limits of the fall with motors stopped or at ground idle.
+const maxFallMPS = 30
+
 // fly integrates the vehicle's motion over dt seconds.
 func (v *vehicle) fly(dt float64) {
 	wn, we := v.wind()
-	if v.onGround {
-		if !v.takingOff {
-			v.vn, v.ve, v.vd, v.gn, v.ge, v.gd, v.an, v.ae = 0, 0, 0, 0, 0, 0, 0, 0
-			return
-		}
+	if v.onGround && !v.takingOff {
+		v.vn, v.ve, v.vd, v.gn, v.ge, v.gd, v.an, v.ae = 0, 0, 0, 0, 0, 0, 0, 0
+		return
 	}
-	if !v.armed { // motors stopped in the air: fall, carried by the wind
-		v.gd = math.Min(v.gd+gravity*dt, 30)
-		v.gn, v.ge = wn, we
+	if !v.armed || v.mode.manualThrottle() && v.throttle <= 0 {
+		// Motors stopped, or at ground idle with the throttle at its low
+		// end in STABILIZE or ACRO: it falls, carried by the wind.
+		v.vn, v.ve, v.an, v.ae = 0, 0, 0, 0
+		v.vd = math.Min(v.vd+gravity*dt, maxFallMPS)
+		v.gn, v.ge, v.gd = wn, we, v.vd
 		v.integrate(dt)
 		return
 	}
 	// Horizontal: fly towards the target, or hold zero air speed (drift).
-	var dn, de float64
 	hold := v.posHold && v.hasPosition()
+	var on, oe, h float64 // to the target, m
 	if hold {
-		on, oe := v.offset(v.tgtLat, v.tgtLon)
-		d := math.Hypot(on, oe)
-		if d > 0.01 {
-			sp := math.Min(v.speedLimit(), math.Min(math.Sqrt(2*v.accel*d), kpXY*d))
-			dn, de = on/d*sp, oe/d*sp
-		}
+		on, oe = v.offset(v.tgtLat, v.tgtLon)
+		h = math.Hypot(on, oe)
 	}
-	// Vertical: descend at the landing rate, or hold the target altitude.
-	var dd float64
-	if v.landing {
-		dd = v.speedDn
+	up := v.tgtAlt - v.alt
+	var dn, de, du float64 // wanted air-relative velocity, du up
+	if hold && h > 0.01 {
+		sp := math.Min(v.legSpeed, math.Min(math.Sqrt(2*v.accel*h), kpXY*h))
+		dn, de = on/h*sp, oe/h*sp
+	}
+	accelZ := v.accelZ
+	switch {
+	case v.landing:
+		du = -v.speedDn
 		if v.alt-v.groundAlt < v.landAltLow {
-			dd = v.landSpeed
+			du = -v.landSpeed
 		}
-	} else {
-		climb := kpZ * (v.tgtAlt - v.alt)
-		dd = -math.Max(-v.speedDn, math.Min(v.speedUp, climb))
+	case v.mode.pilotClimb() || v.mode.manualThrottle():
+		// The pilot's throttle is the climb rate; none (the stick at its
+		// low end) is a descent at PILOT_SPEED_DN to the ground.
+		du = v.pilotClimbRate()
+		accelZ = v.pilotAccel
+	case v.direct && hold:
+		// Straight at the target: the speed along the line is the most
+		// each axis allows (AC_PosControl kinematic_limit), then each axis
+		// brakes to stop on it.
+		d3 := math.Hypot(h, up)
+		if d3 > 0.01 {
+			sp := math.Inf(1)
+			if h > 0.01 {
+				sp = v.legSpeed * d3 / h
+			}
+			switch {
+			case up > 0.01:
+				sp = math.Min(sp, v.navUp*d3/up)
+			case up < -0.01:
+				sp = math.Min(sp, v.navDn*d3/-up)
+			}
+			if h > 0.01 {
+				hs := math.Min(sp*h/d3, math.Min(math.Sqrt(2*v.accel*h), kpXY*h))
+				dn, de = on/h*hs, oe/h*hs
+			}
+			du = math.Copysign(math.Min(sp*math.Abs(up)/d3, math.Min(math.Sqrt(2*accelZ*math.Abs(up)), kpZ*math.Abs(up))), up)
+		}
+	default:
+		du = math.Max(-v.navDn, math.Min(v.navUp, kpZ*up))
 	}
+	dd := -du
 	// Acceleration limits.
 	pn, pe := v.vn, v.ve
 	ddn, dde := dn-v.vn, de-v.ve
@@ -350,7 +430,7 @@ func (v *vehicle) fly(dt float64) {
 	}
 	v.vn += ddn
 	v.ve += dde
-	v.vd += math.Max(-v.accel*dt, math.Min(v.accel*dt, dd-v.vd))
+	v.vd += math.Max(-accelZ*dt, math.Min(accelZ*dt, dd-v.vd))
 	// Over ground: position control leaves 5 % of the wind uncorrected,
 	// without it the vehicle drifts with the air.
 	resid := 1.0
@@ -368,6 +448,24 @@ func (v *vehicle) fly(dt float64) {
 	v.integrate(dt)
 }
 
+// Throttle stick dead zone around the middle, as a fraction of the stick's
+// travel (ArduCopter THR_DZ 100 of 1000).
+const throttleDeadZone = 0.1
+
+// pilotClimbRate is the climb rate in m/s (up positive) the throttle stick
+// asks for in ALT_HOLD, LOITER and POSHOLD (Copter::get_pilot_desired_climb_rate):
+// PILOT_SPEED_DN at the low end, 0 around the middle, PILOT_SPEED_UP at the top.
+func (v *vehicle) pilotClimbRate() float64 {
+	lo, hi := 0.5-throttleDeadZone, 0.5+throttleDeadZone
+	switch x := v.throttle; {
+	case x < lo:
+		return -v.pilotDn * (lo - x) / lo
+	case x > hi:
+		return v.pilotUp * (x - hi) / (1 - hi)
+	}
+	return 0
+}
+
 func (v *vehicle) integrate(dt float64) {
 	v.lat += deg(v.gn * dt / earthRadius)
 	v.lon += deg(v.ge * dt / (earthRadius * math.Cos(rad(v.lat))))
@@ -377,12 +475,33 @@ func (v *vehicle) integrate(dt float64) {
 	}
 }
 
-func (v *vehicle) speedLimit() float64 {
-	if v.mode == ModeRTL && v.rtlSpeed > 0 {
-		return v.rtlSpeed
-	}
-	return v.cruise
+// startLeg sets the speed limits navigation starts with: WPNAV_SPEED (or
+// horizontal, a mode's own), WPNAV_SPEED_UP and _DN (AC_WPNav::wp_and_spline_init,
+// ModeGuided::pva_control_start).
+func (v *vehicle) startLeg(horizontal float64) {
+	v.legSpeed = horizontal
+	v.navUp, v.navDn = v.speedUp, v.speedDn
 }
+
+// wpSpeedChanged applies a new WPNAV_SPEED in flight: ArduCopter's
+// waypoint controller takes it at once unless a mode's own speed is set
+// (AC_WPNav::update_wpnav), and GUIDED's position controller keeps its
+// limits until its next start.
+func (v *vehicle) wpSpeedChanged() {
+	switch {
+	case v.mode == ModeAuto && v.autoSpeed == 0, v.mode == ModeRTL && v.rtlSpeed == 0:
+		v.legSpeed = v.wpSpeed
+	}
+}
+
+// Land detector timing after a touchdown: LAND_DETECTOR_TRIGGER_SEC (1 s)
+// once the 1 Hz filtered jolt of the touchdown has faded (about 0.5 s),
+// then the motors spool down to ground idle (MOT_SPOOL_TIME 0.5 s); only
+// then does ArduCopter's auto-disarm start counting DISARM_DELAY.
+const (
+	landDetectDelay = 1500 * time.Millisecond
+	spoolDownDelay  = 500 * time.Millisecond
+)
 
 // touchdown notices the vehicle reaching the ground. Caller holds mu.
 func (s *Sim) touchdown(now time.Time) {
@@ -390,13 +509,24 @@ func (s *Sim) touchdown(now time.Time) {
 	if v.onGround || v.alt > v.groundAlt || v.gd < 0 || v.takingOff {
 		return
 	}
+	// SITL reports every ground contact that follows a second off the
+	// ground (SIM_Aircraft: "SIM Hit ground at %f m/s", down positive).
+	if now.Sub(v.lastContact) > time.Second {
+		s.broadcastText(mavlink.MAV_SEVERITY_INFO, fmt.Sprintf("SIM Hit ground at %f m/s", v.gd))
+	}
+	v.lastContact = now
 	landed := v.landing
 	v.onGround = true
 	v.landing = false
 	v.vn, v.ve, v.vd, v.gn, v.ge, v.gd = 0, 0, 0, 0, 0, 0
 	v.groundSince = now
-	if landed && v.armed {
+	switch {
+	case landed && v.armed:
 		v.disarmAt = now.Add(time.Second) // land detector, then disarm
+	case v.armed:
+		// Not a landing (a pilot mode without a pilot, STABILIZE falling):
+		// the auto-disarm counts DISARM_DELAY from ground idle.
+		v.groundSince = now.Add(landDetectDelay + spoolDownDelay)
 	}
 	if v.mode == ModeAuto && v.running && v.cur < len(v.mission) {
 		switch v.mission[v.cur].Command {
@@ -497,12 +627,14 @@ func (s *Sim) enterMode(now time.Time, m Mode) {
 	prev := v.mode
 	v.mode = m
 	v.landing = false
+	v.guidedPos = false
 	if v.takingOff && m != ModeGuided {
 		v.takingOff = false // AUTO's own take-off item takes over
 	}
 	switch m {
 	case ModeLand:
-		v.holdHere()
+		v.holdStop()
+		v.startLeg(v.wpSpeed)
 		v.landing = !v.onGround
 	case ModeRTL:
 		v.startRTL()
@@ -512,7 +644,8 @@ func (s *Sim) enterMode(now time.Time, m Mode) {
 		}
 	default:
 		if !v.takingOff {
-			v.holdHere()
+			v.holdStop()
+			v.startLeg(v.wpSpeed)
 		}
 		if m == ModeStabilize || m == ModeAltHold {
 			v.posHold = false
@@ -526,7 +659,11 @@ func (s *Sim) enterMode(now time.Time, m Mode) {
 func (v *vehicle) startRTL() {
 	v.rtlPhase = rtlClimb
 	v.rtlAltAMSL = v.home.AltM + math.Max(v.rtlAlt, v.relAlt())
-	v.holdHere()
+	v.holdStop()
+	v.startLeg(v.wpSpeed)
+	if v.rtlSpeed > 0 {
+		v.legSpeed = v.rtlSpeed // RTL_SPEED, 0 meaning WPNAV_SPEED
+	}
 	v.tgtAlt = v.rtlAltAMSL
 	v.landing = false
 }
@@ -568,6 +705,9 @@ func (v *vehicle) startTakeoff(relAlt float64) {
 	v.tgtLat, v.tgtLon = v.lat, v.lon
 	v.tgtAlt = v.home.AltM + relAlt
 	v.posHold = true
+	v.direct = false
+	v.guidedPos = false // the next go-to starts the position controller again
+	v.startLeg(v.wpSpeed)
 }
 
 // arm arms the vehicle; home is set here unless locked by DO_SET_HOME.
@@ -577,6 +717,7 @@ func (s *Sim) arm(now time.Time) {
 	v.armed = true
 	v.groundSince = now
 	v.disarmAt = time.Time{}
+	s.broadcastText(mavlink.MAV_SEVERITY_INFO, "Arming motors")
 	if !v.homeLocked {
 		v.home = Position{Lat: v.lat, Lon: v.lon, AltM: v.alt}
 		s.broadcastHome()
@@ -590,6 +731,7 @@ func (s *Sim) arm(now time.Time) {
 // disarm stops the motors. Caller holds mu.
 func (s *Sim) disarm(now time.Time) {
 	v := &s.v
+	s.broadcastText(mavlink.MAV_SEVERITY_INFO, "Disarming motors")
 	v.armed = false
 	v.takingOff = false
 	v.disarmAt = time.Time{}

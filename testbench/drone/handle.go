@@ -109,6 +109,9 @@ func (s *Sim) handleFrame(l *link, f *mavlink.Frame) {
 			return
 		}
 		v.applyParams()
+		if name == "WPNAV_SPEED" {
+			v.wpSpeedChanged()
+		}
 		s.sendAll(s.paramValue(v.params.find(name)))
 	case 44: // MISSION_COUNT
 		if mavlink.DecodeMessage(f, &m.mc) != nil || !s.forUs(m.mc.TargetSystem, m.mc.TargetComponent) {
@@ -288,11 +291,7 @@ func (s *Sim) execute(l *link, c command) (mavlink.MAVResult, uint32) {
 	case mavlink.MAV_CMD_DO_SET_HOME:
 		return s.setHome(c), noMessage
 	case mavlink.MAV_CMD_DO_CHANGE_SPEED:
-		if !(c.p[1] > 0 && c.p[1] <= maxSpeedMPS) {
-			return mavlink.MAV_RESULT_FAILED, noMessage
-		}
-		v.cruise = c.p[1]
-		return mavlink.MAV_RESULT_ACCEPTED, noMessage
+		return v.changeSpeed(c.p[0], c.p[1]), noMessage
 	case mavlink.MAV_CMD_DO_SET_MISSION_CURRENT:
 		if !s.setCurrent(int(c.p[0])) {
 			return mavlink.MAV_RESULT_FAILED, noMessage
@@ -411,19 +410,62 @@ func (s *Sim) reposition(now time.Time, c command) mavlink.MAVResult {
 			return mavlink.MAV_RESULT_FAILED
 		}
 	}
+	// param1 (speed) is not read: ArduCopter's handler ignores it; the
+	// speed is WPNAV_SPEED or the last DO_CHANGE_SPEED (see goTo).
 	s.goTo(lat, lon, alt, c.frame)
-	if c.p[0] > 0 && c.p[0] <= maxSpeedMPS {
-		v.cruise = c.p[0]
+	return mavlink.MAV_RESULT_ACCEPTED
+}
+
+// Speed types of MAV_CMD_DO_CHANGE_SPEED param1 (SPEED_TYPE).
+const (
+	speedTypeAirspeed    = 0
+	speedTypeGroundspeed = 1
+	speedTypeClimb       = 2
+	speedTypeDescent     = 3
+)
+
+// changeSpeed handles MAV_CMD_DO_CHANGE_SPEED (param1 type, param2 m/s)
+// as ArduCopter does: DENIED unless the speed is positive and the type
+// known; only AUTO, GUIDED and RTL take it (else FAILED), and it lasts
+// until their navigation starts again (GUIDED's next first go-to, AUTO's
+// next start, RTL's next start). Horizontal speeds apply at once to the
+// leg being flown. Airspeed is taken as ground speed. Caller holds mu.
+func (v *vehicle) changeSpeed(typ, mps float64) mavlink.MAVResult {
+	if !(mps > 0) || !(typ >= 0 && typ < 4) {
+		return mavlink.MAV_RESULT_DENIED
+	}
+	if v.mode != ModeAuto && v.mode != ModeGuided && v.mode != ModeRTL {
+		return mavlink.MAV_RESULT_FAILED
+	}
+	mps = math.Min(mps, maxSpeedMPS)
+	switch int(typ) {
+	case speedTypeAirspeed, speedTypeGroundspeed:
+		v.legSpeed = mps
+		if v.mode == ModeAuto {
+			v.autoSpeed = mps
+		}
+	case speedTypeClimb:
+		v.navUp = mps
+	case speedTypeDescent:
+		v.navDn = mps
 	}
 	return mavlink.MAV_RESULT_ACCEPTED
 }
 
 // goTo sets the guided target; 0 lat/lon means here, 0 alt the current
-// altitude. Caller holds mu.
+// altitude. The first go-to after entering GUIDED or a take-off starts
+// ArduCopter's position controller (ModeGuided::pos_control_start) with
+// WPNAV_SPEED, WPNAV_SPEED_UP and _DN, dropping any earlier
+// DO_CHANGE_SPEED; later go-tos keep the speeds. Caller holds mu.
 func (s *Sim) goTo(lat, lon, alt float64, frame mavlink.MAVFrame) {
 	v := &s.v
 	takingOff := v.takingOff
 	v.holdHere()
+	v.direct = true
+	if !v.guidedPos {
+		v.guidedPos = true
+		v.startLeg(v.wpSpeed)
+	}
 	if lat != 0 || lon != 0 {
 		v.tgtLat, v.tgtLon = lat, lon
 	}

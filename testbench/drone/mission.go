@@ -282,7 +282,20 @@ func (s *Sim) startMission() {
 		v.cur = 1
 	}
 	v.navStarted, v.reached = false, false
+	// ModeAuto::init: WPNAV_SPEED again, DO_CHANGE_SPEED of an earlier
+	// run forgotten.
+	v.autoSpeed = 0
+	v.startLeg(v.wpSpeed)
 	s.broadcastMissionCurrent()
+}
+
+// autoLeg sets the limits of an AUTO leg: WPNAV_SPEED or the mission's
+// DO_CHANGE_SPEED.
+func (v *vehicle) autoLeg() {
+	v.startLeg(v.wpSpeed)
+	if v.autoSpeed > 0 {
+		v.legSpeed = v.autoSpeed
+	}
 }
 
 // missionComplete reports whether the last item ran to its end.
@@ -299,6 +312,7 @@ func (v *vehicle) itemTarget(it *mavlink.MissionItemInt) {
 		v.tgtAlt = math.Max(v.groundAlt, frameAlt(v, it.Frame, z))
 	}
 	v.posHold = true
+	v.direct = true
 }
 
 // frameAlt converts an altitude in frame f to metres AMSL.
@@ -318,9 +332,7 @@ func (s *Sim) stepMission(now time.Time) {
 		it := &v.mission[v.cur]
 		switch it.Command {
 		case mavlink.MAV_CMD_DO_CHANGE_SPEED:
-			if it.Param2 > 0 && it.Param2 <= maxSpeedMPS {
-				v.cruise = float64(it.Param2)
-			}
+			v.changeSpeed(float64(it.Param1), float64(it.Param2))
 			s.itemDone(now)
 			continue
 		case mavlink.MAV_CMD_NAV_TAKEOFF:
@@ -335,6 +347,7 @@ func (s *Sim) stepMission(now time.Time) {
 				}
 				if v.onGround {
 					v.startTakeoff(alt)
+					v.autoLeg()
 				} else {
 					v.holdHere()
 					v.tgtAlt = math.Max(v.alt, v.home.AltM+alt)
@@ -354,6 +367,7 @@ func (s *Sim) stepMission(now time.Time) {
 				if v.onGround {
 					lat, lon, alt := v.tgtLat, v.tgtLon, v.tgtAlt
 					v.startTakeoff(alt - v.home.AltM)
+					v.autoLeg()
 					v.tgtLat, v.tgtLon = lat, lon
 				}
 			}

@@ -202,11 +202,17 @@ func TestAutoMissionFlownToCompletion(t *testing.T) {
 	r.cl.skip()
 	mark := r.cl.mark()
 
-	var maxSpeed float64
+	// Out at DO_CHANGE_SPEED's 8 m/s; the RTL item starts RTL's own
+	// navigation, at RTL_SPEED 0: WPNAV_SPEED, 10 m/s.
+	var maxSpeed, maxReturn float64
 	var atWaypoint bool
 	eLat, eLon := offsetPos(home, 0, 150)
 	st := r.advanceUntil("mission flown and disarmed", 6*time.Minute, 200*time.Millisecond, func(st State) bool {
-		maxSpeed = math.Max(maxSpeed, st.GroundSpeedMPS)
+		if st.MissionSeq < 5 {
+			maxSpeed = math.Max(maxSpeed, st.GroundSpeedMPS)
+		} else {
+			maxReturn = math.Max(maxReturn, st.GroundSpeedMPS)
+		}
 		atWaypoint = atWaypoint || distM(st.Lat, st.Lon, eLat, eLon) < 2
 		return !st.Armed && st.OnGroundAtHome
 	})
@@ -214,8 +220,11 @@ func TestAutoMissionFlownToCompletion(t *testing.T) {
 	if st.Mode != ModeAuto {
 		t.Errorf("mode %v after the mission, want AUTO", st.Mode)
 	}
-	if maxSpeed > 8.3 {
-		t.Errorf("top speed %.1f m/s, want DO_CHANGE_SPEED's 8", maxSpeed)
+	if maxSpeed < 7.7 || maxSpeed > 8.3 {
+		t.Errorf("top speed out %.1f m/s, want DO_CHANGE_SPEED's 8", maxSpeed)
+	}
+	if maxReturn < 9.7 || maxReturn > 10.3 {
+		t.Errorf("top speed of the RTL item %.1f m/s, want WPNAV_SPEED 10", maxReturn)
 	}
 	if !atWaypoint {
 		t.Error("never within 2 m of the waypoint")

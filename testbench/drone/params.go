@@ -42,13 +42,17 @@ func newParams() params {
 		{"FENCE_ENABLE", 1, paramInt8},
 		{"LAND_ALT_LOW", 1000, paramInt16},
 		{"LAND_SPEED", 50, paramInt16},
-		{"RTL_ALT", 1500, paramInt16},
+		{"PILOT_ACCEL_Z", 250, paramInt16},
+		{"PILOT_SPEED_DN", 0, paramInt16}, // 0: PILOT_SPEED_UP
+		{"PILOT_SPEED_UP", 250, paramInt16},
+		{"RTL_ALT", 1500, paramInt32},
 		{"RTL_LOIT_TIME", 5000, paramInt32},
 		{"RTL_SPEED", 0, paramInt16},
 		{"SIM_WIND_DIR", 180, paramReal32},
 		{"SIM_WIND_SPD", 0, paramReal32},
 		{"SYSID_THISMAV", 1, paramInt16},
 		{"WPNAV_ACCEL", 250, paramReal32},
+		{"WPNAV_ACCEL_Z", 100, paramReal32},
 		{"WPNAV_RADIUS", 200, paramReal32},
 		{"WPNAV_SPEED", 1000, paramReal32},
 		{"WPNAV_SPEED_DN", 150, paramReal32},
@@ -110,6 +114,13 @@ func (v *vehicle) applyParams() {
 	v.speedUp = p.get("WPNAV_SPEED_UP") / 100
 	v.speedDn = p.get("WPNAV_SPEED_DN") / 100
 	v.accel = max(0.5, p.get("WPNAV_ACCEL")/100)
+	v.accelZ = max(0.5, p.get("WPNAV_ACCEL_Z")/100)
+	v.pilotUp = max(0.5, p.get("PILOT_SPEED_UP")/100)
+	v.pilotDn = v.pilotUp // ArduCopter: PILOT_SPEED_DN 0 means PILOT_SPEED_UP
+	if dn := p.get("PILOT_SPEED_DN"); dn > 0 {
+		v.pilotDn = max(0.5, dn/100)
+	}
+	v.pilotAccel = max(0.5, p.get("PILOT_ACCEL_Z")/100)
 	v.radius = max(0.5, p.get("WPNAV_RADIUS")/100)
 	v.landSpeed = max(0.1, p.get("LAND_SPEED")/100)
 	v.landAltLow = p.get("LAND_ALT_LOW") / 100
@@ -132,7 +143,7 @@ func (v *vehicle) applyParams() {
 	if v.speedDn <= 0 {
 		v.speedDn = 1.5
 	}
-	if v.wpSpeed <= 0 {
-		v.wpSpeed = 5
+	if v.wpSpeed < 0.1 {
+		v.wpSpeed = 0.1 // AC_WPNav's floor, WPNAV_WP_SPEED_MIN_CMS
 	}
 }

@@ -172,7 +172,7 @@ func New(opts Options, clock clockwork.Clock) (*Sim, error) {
 	v.minArmPct = opts.MinArmBatteryPct
 	v.consumedMAh = v.capacityMAh * (1 - opts.BatteryPct/100)
 	v.loadRate = opts.LoadRate
-	v.cruise = v.wpSpeed
+	v.startLeg(v.wpSpeed)
 	v.groundSince = now
 	return s, nil
 }
@@ -301,6 +301,25 @@ func (s *Sim) SetGPSLost(lost bool) {
 		s.v.gpsLostAt = s.clock.Now()
 	}
 	s.v.gpsLost = lost
+}
+
+// SetPilotThrottle puts the pilot's throttle stick at stick: 0 is its low
+// end, where it rests with no pilot (SITL's RC input, and the default);
+// 0.5 is centred; 1 is full up. In ALT_HOLD, LOITER and POSHOLD the stick
+// asks for a climb rate: low is a descent at PILOT_SPEED_DN down to the
+// ground, centred (±10 %) holds the altitude. In STABILIZE and ACRO the
+// low end leaves the motors at idle and the vehicle falls; elsewhere the
+// simulator flies the stick as a climb rate there too. With the stick low
+// ArduCopter disarms DISARM_DELAY after the vehicle is down; with it
+// anywhere else it does not. GUIDED, AUTO, RTL, LAND and BRAKE ignore the
+// stick. The stick never takes off.
+func (s *Sim) SetPilotThrottle(stick float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if math.IsNaN(stick) {
+		stick = 0
+	}
+	s.v.throttle = math.Max(0, math.Min(1, stick))
 }
 
 // DropLink makes every link silent for d of clock time: nothing is sent

@@ -307,10 +307,31 @@ func TestParameters(t *testing.T) {
 		})
 		return pv.ParamValue, pv.ParamType
 	}
-	if v, typ := read("RTL_ALT"); v != 1500 || typ != paramInt16 {
-		t.Errorf("RTL_ALT = %v (type %d), want 1500 (INT16)", v, typ)
+	// The speeds and altitudes an agent reads at link-up, with ArduCopter's
+	// names, defaults, units (cm, cm/s, s) and types.
+	for _, c := range []struct {
+		name string
+		want float32
+		typ  uint8
+	}{
+		{"WPNAV_SPEED", 1000, paramReal32},
+		{"WPNAV_SPEED_UP", 250, paramReal32},
+		{"WPNAV_SPEED_DN", 150, paramReal32},
+		{"WPNAV_ACCEL", 250, paramReal32},
+		{"WPNAV_ACCEL_Z", 100, paramReal32},
+		{"PILOT_SPEED_UP", 250, paramInt16},
+		{"PILOT_SPEED_DN", 0, paramInt16},
+		{"PILOT_ACCEL_Z", 250, paramInt16},
+		{"RTL_ALT", 1500, paramInt32},
+		{"RTL_SPEED", 0, paramInt16},
+		{"LAND_SPEED", 50, paramInt16},
+		{"DISARM_DELAY", 10, paramInt8},
+	} {
+		if v, typ := read(c.name); v != c.want || typ != c.typ {
+			t.Errorf("%s = %v (type %d), want %v (type %d)", c.name, v, typ, c.want, c.typ)
+		}
 	}
-	m := &mavlink.ParamSet{TargetSystem: 1, TargetComponent: 1, ParamValue: 3000, ParamType: paramInt16}
+	m := &mavlink.ParamSet{TargetSystem: 1, TargetComponent: 1, ParamValue: 3000, ParamType: paramInt32}
 	copy(m.ParamID[:], "RTL_ALT")
 	r.send(m)
 	if v, _ := read("RTL_ALT"); v != 3000 {

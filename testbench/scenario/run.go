@@ -170,6 +170,8 @@ func describe(st Step) string {
 		return "expect event " + st.Expect.Event
 	case st.Expect != nil && st.Expect.NoEvent != "":
 		return "expect no event " + st.Expect.NoEvent
+	case st.Expect != nil && st.Expect.Drone != nil:
+		return "expect drone " + st.Expect.Drone.String()
 	}
 	return "expect state"
 }
@@ -384,6 +386,22 @@ func (r *runner) expect(ctx context.Context, e *Expect) error {
 			return err
 		}
 		r.logf("no %s event for %v, as expected", e.NoEvent, e.Within)
+		return nil
+	case e.Drone != nil:
+		var why string
+		err := r.obs.Wait(ctx, func() bool {
+			if why = e.Drone.broken(r.w.DroneState()); why != "" {
+				return true
+			}
+			return !r.w.Clock().Now().Before(deadline)
+		})
+		if why != "" {
+			return fmt.Errorf("drone not %s after %v: %s", e.Drone, r.w.Clock().Since(deadline.Add(-e.Within)).Round(100*time.Millisecond), why)
+		}
+		if err != nil {
+			return err
+		}
+		r.logf("drone %s for %v, as expected", e.Drone, e.Within)
 		return nil
 	default:
 		var last map[string]any

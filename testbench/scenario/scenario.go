@@ -1,7 +1,9 @@
 // Package scenario reads and runs bench scenarios: YAML files of steps at
 // simulated times (commands, fault injections, weather, agent kill and
 // restart, broker stop and start, serial unplug and replug) and
-// expectations (an event within a time, a state value, a command reply).
+// expectations (an event within a time, a state value, a command reply,
+// no event for a time, and bounds the simulated drone's own state keeps
+// for a time).
 // A scenario passes when every expectation held, no safety invariant was
 // seen broken, and every event reached the broker once, in seq order.
 package scenario
@@ -14,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dockagent/dock-agent/testbench/world"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -85,8 +88,56 @@ type Expect struct {
 	State map[string]any `yaml:"state"`
 	// NoEvent: no such event (type + Where) arrives within Within.
 	NoEvent string `yaml:"no_event"`
+	// Drone: the simulated drone's true state (not the agent's view of
+	// it) stays within these bounds for the whole of Within; it fails at
+	// the first sample outside. Where State must become true, Drone must
+	// keep holding.
+	Drone *DroneBounds `yaml:"drone"`
 	// Within is the simulated time allowed (default 1m).
 	Within time.Duration `yaml:"within"`
+}
+
+// DroneBounds are limits on the simulated drone's true state; unset
+// fields are not checked, at least one must be set.
+type DroneBounds struct {
+	// MinRelAltM: at least this many metres above home (a hold on station
+	// that must not sink).
+	MinRelAltM *float64 `yaml:"min_rel_alt_m"`
+	// MaxDistHomeM: at most this many metres from home horizontally (back
+	// at the dock, not lying in a field the agent calls docked).
+	MaxDistHomeM *float64 `yaml:"max_dist_home_m"`
+	// Armed: armed (true) or disarmed (false) throughout.
+	Armed *bool `yaml:"armed"`
+}
+
+// String describes the bounds: "rel_alt >= 40 m, armed".
+func (b *DroneBounds) String() string {
+	var parts []string
+	if b.MinRelAltM != nil {
+		parts = append(parts, fmt.Sprintf("rel_alt >= %g m", *b.MinRelAltM))
+	}
+	if b.MaxDistHomeM != nil {
+		parts = append(parts, fmt.Sprintf("within %g m of home", *b.MaxDistHomeM))
+	}
+	if b.Armed != nil {
+		parts = append(parts, map[bool]string{true: "armed", false: "disarmed"}[*b.Armed])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// broken returns how a drone in state s is outside b, or "".
+func (b *DroneBounds) broken(s world.DroneState) string {
+	switch {
+	case !s.Known:
+		return "no simulated drone on this bench"
+	case b.MinRelAltM != nil && s.RelAltM < *b.MinRelAltM:
+		return fmt.Sprintf("rel_alt %.2f m < %g m (mode %s, climbing %.1f m/s, %.0f m from home)", s.RelAltM, *b.MinRelAltM, s.Mode, s.ClimbMPS, s.DistHomeM)
+	case b.MaxDistHomeM != nil && s.DistHomeM > *b.MaxDistHomeM:
+		return fmt.Sprintf("%.0f m from home > %g m (mode %s, armed %v, rel_alt %.1f m)", s.DistHomeM, *b.MaxDistHomeM, s.Mode, s.Armed, s.RelAltM)
+	case b.Armed != nil && s.Armed != *b.Armed:
+		return fmt.Sprintf("armed %v, want %v (mode %s, rel_alt %.1f m, %.0f m from home)", s.Armed, *b.Armed, s.Mode, s.RelAltM, s.DistHomeM)
+	}
+	return ""
 }
 
 // Load reads a scenario file.
@@ -133,13 +184,16 @@ func Parse(data []byte, name string) (*Scenario, error) {
 		}
 		if e := st.Expect; e != nil {
 			k := 0
-			for _, set := range []bool{e.Event != "", e.State != nil, e.NoEvent != ""} {
+			for _, set := range []bool{e.Event != "", e.State != nil, e.NoEvent != "", e.Drone != nil} {
 				if set {
 					k++
 				}
 			}
 			if k != 1 {
-				errs = append(errs, fmt.Errorf("%s: steps[%d].expect: want exactly one of event, state, no_event", name, i))
+				errs = append(errs, fmt.Errorf("%s: steps[%d].expect: want exactly one of event, state, no_event, drone", name, i))
+			}
+			if e.Drone != nil && e.Drone.MinRelAltM == nil && e.Drone.MaxDistHomeM == nil && e.Drone.Armed == nil {
+				errs = append(errs, fmt.Errorf("%s: steps[%d].expect.drone: no bound (min_rel_alt_m, max_dist_home_m, armed)", name, i))
 			}
 			if e.Within == 0 {
 				s.Steps[i].Expect.Within = time.Minute
