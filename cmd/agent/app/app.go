@@ -136,6 +136,7 @@ func Run(ctx context.Context, o Options) error {
 			}
 			return err
 		}
+		topts.BridgeRefused = guard.bridgeRefused
 	}
 	svc, err = telemetry.NewService(topts, cmdr, state, veh.State)
 	if err != nil {

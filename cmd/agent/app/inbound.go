@@ -443,10 +443,20 @@ func (g *inboundGuard) send(source string, raw []byte) (reply []byte, err error)
 // why) from source: a ground station repeating a command is counted, not
 // logged per frame; a new reason (another switch open) is logged again.
 func (g *inboundGuard) refuse(source, reason, what, detail string) {
+	g.count(source, reason, reason+" "+what+": "+detail, what, detail)
+}
+
+// bridgeRefused counts a payload the MQTT bridge refused itself (an
+// unsigned or stale envelope while signing is on); one log line per
+// reason, whatever the detail (a stale ts differs every time).
+func (g *inboundGuard) bridgeRefused(reason, detail string) {
+	g.count(bridgeSource, reason, reason, "envelope", detail)
+}
+
+func (g *inboundGuard) count(source, reason, kind, what, detail string) {
 	if f := g.refused.Load(); f != nil {
 		(*f)(source, reason)
 	}
-	kind := reason + " " + what + ": " + detail
 	g.mu.Lock()
 	seen := g.logged[source]
 	if seen == nil {
