@@ -349,7 +349,7 @@ func missionTarget(f *mavlink.Frame) (sys, comp uint8, ok bool) {
 // delivered nor passes it to the other ground stations.
 var errRefused = fmt.Errorf("frame to the vehicle %w", router.ErrRefused)
 
-// InboundOptions configure the inbound guard.
+// inboundOptions configure the inbound guard.
 type inboundOptions struct {
 	// Policies are the allow lists by source name ("gcs:<url>", "mqtt").
 	// A source without one gets the read-only default.
