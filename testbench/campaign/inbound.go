@@ -439,7 +439,9 @@ func RunInbound(ctx context.Context, o Options, repeat int) (res InboundResult, 
 	return res, err
 }
 
-// scrape reads one counter of the agent's /metrics (summed over labels).
+// scrape reads one counter of the agent's /metrics, summed over its
+// labels; name may be one exact series (name{label="v",...}). A series
+// not there yet reads 0.
 func scrape(ctx context.Context, addr, name string) (float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
 	if err != nil {
