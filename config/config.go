@@ -81,6 +81,10 @@ type MQTT struct {
 	CommandSigning *CommandSigning `yaml:"command_signing,omitempty"`
 	// MAVLinkBridge also publishes raw MAVLink frames over MQTT.
 	MAVLinkBridge bool `yaml:"mavlink_bridge"`
+	// MAVLinkBridgeInbound is what frames published on `mavlink/in` may
+	// carry to the vehicle; the zero value is the read-only default (see
+	// Inbound). Only with MAVLinkBridge.
+	MAVLinkBridgeInbound Inbound `yaml:"mavlink_bridge_inbound,omitempty"`
 	// OutboxMaxEvents bounds the durable event outbox.
 	OutboxMaxEvents int `yaml:"outbox_max_events"`
 	// DedupeWindow is how long command ids are remembered, so a repeated id
@@ -195,6 +199,29 @@ type Forward struct {
 	BlockMsgIDs []int `yaml:"block_msg_ids,omitempty,flow"`
 	// SysIDs, when not empty, forwards only frames from these system ids.
 	SysIDs []int `yaml:"sysids,omitempty,flow"`
+	// Inbound is what the ground station may send to the vehicle; the zero
+	// value is the read-only default (see Inbound). The filter above
+	// (allow_msg_ids, block_msg_ids, sysids) applies to its frames first.
+	Inbound Inbound `yaml:"inbound,omitempty"`
+}
+
+// Inbound is what a source outside the agent (a ground station, the MQTT
+// bridge) may send to the vehicle. Every source may always send the
+// read-only default: HEARTBEAT, telemetry requests (REQUEST_DATA_STREAM,
+// COMMAND_LONG/INT with MAV_CMD_SET_MESSAGE_INTERVAL, REQUEST_MESSAGE ...),
+// parameter and mission reads, TIMESYNC. The lists add to it; the agent
+// still refuses a frame that would arm, take off, change mode, start or
+// upload a mission or move the vehicle unless the dock lets the vehicle
+// arm at that moment (docs/vehicle-link.md, "Inbound policy").
+type Inbound struct {
+	// AllowMsgIDs are further message ids the source may send (e.g. 23
+	// PARAM_SET, 11 SET_MODE, 44 MISSION_COUNT). COMMAND_LONG (76) and
+	// COMMAND_INT (75) are allowed by their command: use AllowCommands.
+	AllowMsgIDs []int `yaml:"allow_msg_ids,omitempty,flow"`
+	// AllowCommands are further MAV_CMD numbers the source may send in
+	// COMMAND_LONG or COMMAND_INT (e.g. 400 COMPONENT_ARM_DISARM, 176
+	// DO_SET_MODE, 300 MISSION_START).
+	AllowCommands []int `yaml:"allow_commands,omitempty,flow"`
 }
 
 // TLog is the .tlog recorder of the vehicle link.

@@ -39,6 +39,9 @@ func (c *Config) Summary() string {
 	if m.CommandSigning != nil {
 		line("", "commands signed (HMAC, key %s, window %s)", m.CommandSigning.KeyFile, m.CommandSigning.Window)
 	}
+	if m.MAVLinkBridge {
+		line("", "raw MAVLink bridge on; mavlink/in may send the vehicle %s", m.MAVLinkBridgeInbound)
+	}
 
 	ve := c.Vehicle
 	link := ve.URL
@@ -54,7 +57,7 @@ func (c *Config) Summary() string {
 		line("", "MAVLink 2 signing (key %s, require %t)", ve.Signing.KeyFile, ve.Signing.Require)
 	}
 	for _, f := range ve.Forward {
-		line("", "forward to %s", f.URL)
+		line("", "forward to %s; it may send the vehicle %s", f.URL, f.Inbound)
 	}
 	if ve.TLog != nil {
 		line("", "tlog in %s", ve.TLog.Dir)
@@ -149,4 +152,26 @@ func shortDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// String says what the source may send besides the read-only default.
+func (in Inbound) String() string {
+	if len(in.AllowMsgIDs) == 0 && len(in.AllowCommands) == 0 {
+		return "the read-only default"
+	}
+	ints := func(xs []int) string {
+		s := make([]string, len(xs))
+		for i, x := range xs {
+			s[i] = fmt.Sprint(x)
+		}
+		return strings.Join(s, ", ")
+	}
+	var parts []string
+	if len(in.AllowMsgIDs) > 0 {
+		parts = append(parts, "messages "+ints(in.AllowMsgIDs))
+	}
+	if len(in.AllowCommands) > 0 {
+		parts = append(parts, "MAV_CMDs "+ints(in.AllowCommands))
+	}
+	return "the read-only default and " + strings.Join(parts, " and ") + " (while the dock's interlocks allow)"
 }

@@ -190,6 +190,10 @@ func validateMQTT(c *Config, v *validator) {
 		}
 		v.rangeD("mqtt.command_signing.window", s.Window, time.Second, time.Hour)
 	}
+	if !m.MAVLinkBridge && v.has("mqtt.mavlink_bridge_inbound") {
+		v.errf("mqtt.mavlink_bridge_inbound", "set while mqtt.mavlink_bridge is false (turn the bridge on or remove this key)")
+	}
+	validateInbound(v, "mqtt.mavlink_bridge_inbound", m.MAVLinkBridgeInbound)
 	v.rangeI("mqtt.outbox_max_events", m.OutboxMaxEvents, 100, 10000000)
 	v.rangeD("mqtt.dedupe_window", m.DedupeWindow, time.Minute, 30*24*time.Hour)
 }
@@ -246,6 +250,7 @@ func validateVehicle(c *Config, v *validator) {
 		for j, id := range f.SysIDs {
 			v.rangeI(fmt.Sprintf("%s.sysids[%d]", p, j), id, 1, 255)
 		}
+		validateInbound(v, p+".inbound", f.Inbound)
 	}
 	if t := ve.TLog; t != nil {
 		if t.Dir == "" {
@@ -255,6 +260,21 @@ func validateVehicle(c *Config, v *validator) {
 			v.errf("vehicle.tlog.max_bytes", "%d is below the minimum of 1048576 (1 MiB)", t.MaxBytes)
 		}
 		v.rangeI("vehicle.tlog.keep", t.Keep, 1, 10000)
+	}
+}
+
+// validateInbound checks the lists of what a source may send to the
+// vehicle (at path p).
+func validateInbound(v *validator, p string, in Inbound) {
+	for j, id := range in.AllowMsgIDs {
+		q := fmt.Sprintf("%s.allow_msg_ids[%d]", p, j)
+		v.rangeI(q, id, 0, 1<<24-1)
+		if id == 75 || id == 76 {
+			v.errf(q, "%d (COMMAND_INT/COMMAND_LONG) is allowed per command: list the MAV_CMD numbers in %s.allow_commands instead", id, p)
+		}
+	}
+	for j, c := range in.AllowCommands {
+		v.rangeI(fmt.Sprintf("%s.allow_commands[%d]", p, j), c, 0, 65535)
 	}
 }
 

@@ -23,18 +23,31 @@ const (
 // message), frames from `mavlink/in` go to the sink. Both directions are
 // lossy under pressure, like the radio link they extend: a full queue drops
 // the frame and counts it.
+//
+// With signing on (opener not nil), `mavlink/in` takes signed envelopes
+// only (bridgesign.go); what fails the check goes to refused, never to the
+// sink.
 type bridge struct {
-	sink func([]byte) error
-	log  *slog.Logger
-	in   chan []byte
-	out  chan []byte
+	sink    func([]byte) error
+	refused func(reason, detail string)
+	opener  *frameOpener // nil: signing off
+	log     *slog.Logger
+	in      chan []byte
+	out     chan []byte
 
-	framesIn, framesOut, dropped, sinkErrors atomic.Uint64
+	framesIn, framesOut, dropped, sinkErrors, unsigned atomic.Uint64
 }
 
-func newBridge(sink func([]byte) error, log *slog.Logger) *bridge {
-	return &bridge{sink: sink, log: log.With("component", "mavlink_bridge"),
+func newBridge(sink func([]byte) error, refused func(reason, detail string), sign *signer, log *slog.Logger) *bridge {
+	br := &bridge{sink: sink, refused: refused, log: log.With("component", "mavlink_bridge"),
 		in: make(chan []byte, bridgeQueueSize), out: make(chan []byte, bridgeQueueSize)}
+	if sign != nil {
+		br.opener = newFrameOpener(sign)
+	}
+	if br.refused == nil {
+		br.refused = func(string, string) {}
+	}
+	return br
 }
 
 // validFrame reports whether b looks like one MAVLink frame.
@@ -44,7 +57,14 @@ func validFrame(b []byte) bool {
 
 // enqueue copies frame into q without blocking.
 func (br *bridge) enqueue(q chan []byte, frame []byte) {
-	if !validFrame(frame) {
+	if q == br.in && br.opener != nil {
+		// A signed envelope: checked on the bridge's goroutine.
+		if len(frame) > maxEnvelopeBytes || len(frame) == 0 || frame[0] != '{' {
+			br.unsigned.Add(1)
+			br.refused("unsigned", "signing is on: not a signed envelope")
+			return
+		}
+	} else if !validFrame(frame) {
 		br.dropped.Add(1)
 		return
 	}
@@ -63,6 +83,15 @@ func (br *bridge) run(ctx context.Context, c broker, topic string) {
 		case <-ctx.Done():
 			return
 		case f := <-br.in:
+			if br.opener != nil {
+				raw, err := br.opener.open(f)
+				if err != nil {
+					br.unsigned.Add(1)
+					br.refused("unsigned", err.Error())
+					continue
+				}
+				f = raw
+			}
 			err := br.sink(f)
 			switch {
 			case err != nil:

@@ -13,7 +13,10 @@
 //   - command intake (commands.go, decode.go, dedupe.go, signing.go):
 //     `cmd/<name>` requests validated before anything moves, executed by a
 //     worker through a dock.Commander, answered on `cmd/<name>/reply`;
-//   - the optional raw MAVLink bridge (bridge.go).
+//   - the optional raw MAVLink bridge (bridge.go), whose `mavlink/in` takes
+//     signed envelopes only while command signing is on (bridgesign.go);
+//     what a frame may do to the vehicle is the agent's inbound policy,
+//     applied behind Options.Bridge.
 //
 // telemetry imports dock (contract types) and config, paho, bbolt and
 // clockwork. It must not import mavlink or go.bug.st/serial: raw frames reach

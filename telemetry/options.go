@@ -84,6 +84,12 @@ type Options struct {
 	// Service.PublishFrame publishes on `mavlink/out`. Bridge must not block
 	// for long; it is called from a worker goroutine, not the MQTT library.
 	Bridge func(frame []byte) error
+	// BridgeRefused, when set, is told of every payload on `mavlink/in`
+	// the bridge itself refuses: reason "unsigned" (signing on, and the
+	// payload is not a valid, fresh, first-seen signed envelope; see
+	// bridgesign.go) with what is wrong. It must not block; it is called
+	// from the MQTT library's goroutine or the bridge's.
+	BridgeRefused func(reason, detail string)
 	// Version is the agent version reported in `status`.
 	Version string
 	// Logger receives the service's logs; nil discards them.

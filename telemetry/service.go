@@ -87,7 +87,11 @@ func NewService(o Options, cmdr dock.Commander, state StateSource, vehicle Vehic
 		s.conn.publish(topic, 1, false, payload)
 	})
 	if o.Bridge != nil {
-		s.bridge = newBridge(o.Bridge, o.Logger)
+		var sign *signer
+		if len(o.SigningKey) > 0 {
+			sign = &signer{key: o.SigningKey, window: o.SigningWindow, clock: o.Clock}
+		}
+		s.bridge = newBridge(o.Bridge, o.BridgeRefused, sign, o.Logger)
 	}
 	return s, nil
 }
@@ -310,8 +314,9 @@ type Health struct {
 	StatePublished     uint64
 	TelemetryPublished uint64
 	TelemetrySkipped   uint64 // ticks while disconnected
-	// MAVLink bridge.
-	FramesOut, FramesIn, FramesDropped, FrameSinkErrors uint64
+	// MAVLink bridge. FramesUnsigned are payloads on mavlink/in refused
+	// for their signature while signing is on.
+	FramesOut, FramesIn, FramesDropped, FrameSinkErrors, FramesUnsigned uint64
 }
 
 // Health returns the current counters; safe for concurrent use.
@@ -329,6 +334,7 @@ func (s *Service) Health() Health {
 	if s.bridge != nil {
 		h.FramesOut, h.FramesIn = s.bridge.framesOut.Load(), s.bridge.framesIn.Load()
 		h.FramesDropped, h.FrameSinkErrors = s.bridge.dropped.Load(), s.bridge.sinkErrors.Load()
+		h.FramesUnsigned = s.bridge.unsigned.Load()
 	}
 	return h
 }

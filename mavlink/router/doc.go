@@ -7,7 +7,11 @@
 // answer every client heard within the last 10 s. Frames pass byte for byte
 // (unknown message ids too); per-endpoint filters allow or block by message
 // id and source system; a frame arriving twice over redundant links within
-// a short window is forwarded once. Counters per endpoint.
+// a short window is forwarded once. A Sender that is also a GateSender
+// judges every endpoint frame before it goes anywhere: a refused one reaches
+// neither the vehicle nor the other endpoints, and its answer (a
+// COMMAND_ACK saying no) goes back to its sender alone. The router itself
+// knows no policy. Counters per endpoint.
 //
 // Like all of mavlink/... it must not import dock, telemetry or config.
 package router

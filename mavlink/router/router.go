@@ -32,6 +32,20 @@ type Sender interface {
 	Write(raw []byte) error
 }
 
+// ErrRefused is what a GateSender returns (wrapped) for a frame that must
+// not reach the vehicle: the router then passes it nowhere else either.
+var ErrRefused = errors.New("refused")
+
+// GateSender is a Sender that judges each endpoint frame: the router calls
+// WriteFrom instead of Write, naming the endpoint the frame came from. A
+// refused frame comes back as an error wrapping ErrRefused and goes no
+// further; reply, when not nil, is sent to the frame's sender alone (a
+// COMMAND_ACK saying no). raw and reply are not kept past the call.
+type GateSender interface {
+	Sender
+	WriteFrom(endpoint string, raw []byte) (reply []byte, err error)
+}
+
 // Options configures a Router. Endpoints may be empty (the router then
 // only counts).
 type Options struct {
@@ -84,6 +98,8 @@ type Stats struct {
 	FramesOut, BytesOut uint64 // frames sent to the endpoint (to each client)
 	FramesIn, BytesIn   uint64 // frames from the endpoint passed on
 	Filtered            uint64 // frames the filter held back, both directions
+	Refused             uint64 // frames from the endpoint a GateSender refused
+	Replies             uint64 // answers to refused frames sent back
 	WriteErrors         uint64
 	Clients             int // server: clients heard within ClientTimeout
 }
@@ -114,7 +130,7 @@ type endpoint struct {
 	mu      sync.Mutex
 	clients map[netip.AddrPort]time.Time // server: last heard
 
-	framesOut, bytesOut, framesIn, bytesIn, filtered, writeErrors atomic.Uint64
+	framesOut, bytesOut, framesIn, bytesIn, filtered, refused, replies, writeErrors atomic.Uint64
 }
 
 // New opens the endpoints' sockets (so a busy port fails here) and returns
@@ -215,7 +231,7 @@ func (r *Router) Stats() []Stats {
 	for i, ep := range r.eps {
 		out[i] = Stats{Name: ep.name, FramesOut: ep.framesOut.Load(), BytesOut: ep.bytesOut.Load(),
 			FramesIn: ep.framesIn.Load(), BytesIn: ep.bytesIn.Load(), Filtered: ep.filtered.Load(),
-			WriteErrors: ep.writeErrors.Load()}
+			Refused: ep.refused.Load(), Replies: ep.replies.Load(), WriteErrors: ep.writeErrors.Load()}
 		if ep.server {
 			ep.mu.Lock()
 			for _, heard := range ep.clients {
@@ -340,14 +356,14 @@ func (r *Router) read(ep *endpoint) {
 			if err != nil {
 				continue // damaged frame: counted by the parser, skipped
 			}
-			r.fromEndpoint(ep, f.Raw)
+			r.fromEndpoint(ep, from, f.Raw)
 		}
 	}
 }
 
-// fromEndpoint passes a ground station's frame to the vehicle and the other
-// endpoints.
-func (r *Router) fromEndpoint(ep *endpoint, raw []byte) {
+// fromEndpoint passes a ground station's frame (heard from the address
+// from) to the vehicle and the other endpoints.
+func (r *Router) fromEndpoint(ep *endpoint, from netip.AddrPort, raw []byte) {
 	h, ok := parseHeader(raw)
 	if !ok {
 		return
@@ -360,10 +376,25 @@ func (r *Router) fromEndpoint(ep *endpoint, raw []byte) {
 		r.duplicates.Add(1)
 		return
 	}
-	ep.framesIn.Add(1)
-	ep.bytesIn.Add(uint64(len(raw)))
-	if r.toVehicle != nil {
+	if gs, ok := r.toVehicle.(GateSender); ok {
+		reply, err := gs.WriteFrom(ep.name, raw)
+		if reply != nil {
+			if _, werr := ep.pc.WriteToUDPAddrPort(reply, from); werr != nil {
+				ep.writeErrors.Add(1)
+			} else {
+				ep.replies.Add(1)
+			}
+		}
+		if errors.Is(err, ErrRefused) {
+			ep.refused.Add(1)
+			return
+		}
+		// Any other error is a down link: the frame is lost, as a
+		// radio would lose it.
+	} else if r.toVehicle != nil {
 		r.toVehicle.Write(raw) // a down link loses the frame, as a radio would
 	}
+	ep.framesIn.Add(1)
+	ep.bytesIn.Add(uint64(len(raw)))
 	r.fanOut(raw, h, ep)
 }

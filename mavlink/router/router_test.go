@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -331,5 +332,66 @@ func BenchmarkForwardOverhead(b *testing.B) {
 		n++
 		binary.LittleEndian.PutUint32(pos[10:], n)
 		r.Forward(pos)
+	}
+}
+
+// gateSide refuses COMMAND_LONG with a reply and passes the rest, recording
+// what reached the vehicle and from which endpoint.
+type gateSide struct {
+	vehicleSide
+	mu   sync.Mutex
+	from []string
+}
+
+func (g *gateSide) WriteFrom(endpoint string, raw []byte) ([]byte, error) {
+	g.mu.Lock()
+	g.from = append(g.from, endpoint)
+	g.mu.Unlock()
+	if raw[7] == 76 { // MAVLink 2 msgid low byte: COMMAND_LONG
+		return []byte("no"), fmt.Errorf("arm: %w", ErrRefused)
+	}
+	return nil, g.Write(raw)
+}
+
+// TestGateSenderRefusesAndAnswers: a GateSender sees each endpoint frame
+// with its endpoint's name; a refused frame reaches neither the vehicle nor
+// the other endpoints, and its reply goes back to its sender alone.
+func TestGateSenderRefusesAndAnswers(t *testing.T) {
+	a, other := newGCS(t), newGCS(t)
+	v := &gateSide{vehicleSide: vehicleSide{ch: make(chan []byte, 10)}}
+	r := startRouter(t, Options{Endpoints: []Endpoint{{Name: "qgc", URL: a.url()}, {Name: "other", URL: other.url()}}}, v)
+	r.Forward(vehicleHeartbeat(t, 1))
+	_, from := a.read(5 * time.Second)
+	if _, ok := other.read(5 * time.Second); !ok.IsValid() {
+		t.Fatal("the other ground station got no heartbeat")
+	}
+
+	arm := frame(t, 255, 190, 0, &mavlink.CommandLong{TargetSystem: 1, TargetComponent: 1, Command: mavlink.MAV_CMD_COMPONENT_ARM_DISARM, Param1: 1})
+	a.send(arm, from)
+	if got, _ := a.read(5 * time.Second); string(got) != "no" {
+		t.Fatalf("sender got %q after a refused frame, want the reply %q", got, "no")
+	}
+	hb := frame(t, 255, 190, 1, &mavlink.Heartbeat{Type: mavlink.MAV_TYPE_GCS, Autopilot: mavlink.MAV_AUTOPILOT_INVALID})
+	a.send(hb, from)
+	select {
+	case got := <-v.ch:
+		if !bytes.Equal(got, hb) {
+			t.Fatalf("vehicle got % x, want only the heartbeat % x (the refused command must not pass)", got, hb)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the heartbeat did not reach the vehicle")
+	}
+	// The other ground station sees the heartbeat, never the command.
+	if got, _ := other.read(5 * time.Second); !bytes.Equal(got, hb) {
+		t.Fatalf("other ground station got % x, want the heartbeat % x", got, hb)
+	}
+	s := r.Stats()[0]
+	if s.Refused != 1 || s.Replies != 1 || s.FramesIn != 1 {
+		t.Errorf("Stats() = %+v, want Refused 1, Replies 1, FramesIn 1", s)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.from) != 2 || v.from[0] != "qgc" {
+		t.Errorf("WriteFrom saw endpoints %q, want [qgc qgc]", v.from)
 	}
 }

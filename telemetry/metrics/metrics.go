@@ -71,6 +71,7 @@ type Metrics struct {
 	etaError            prometheus.Histogram   // (time to station - promised ETA) / ETA
 	motions             *prometheus.CounterVec // by actuator and result
 	faults              *prometheus.CounterVec // by kind
+	refused             *prometheus.CounterVec // frames to the vehicle refused, by source and reason
 }
 
 // New builds the registry with every collector o asks for. It fails only on
@@ -98,7 +99,9 @@ func New(o Options) (*Metrics, error) {
 		Help: "Actuator motions finished, by actuator (lid, arms) and result (ok, timeout, stopped, failed)."}, []string{"actuator", "result"})
 	m.faults = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "faults_total",
 		Help: "Dock faults raised and e-stop presses, by kind (fault, estop)."}, []string{"kind"})
-	cs := []prometheus.Collector{m.framesIn, m.framesOut, m.commands, m.sorties, m.launch, m.etaError, m.motions, m.faults}
+	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "mavlink_inbound_refused_total",
+		Help: "MAVLink frames from ground stations or the MQTT bridge kept from the vehicle, by source and reason (not_allowed, interlock, malformed, unsigned)."}, []string{"source", "reason"})
+	cs := []prometheus.Collector{m.framesIn, m.framesOut, m.commands, m.sorties, m.launch, m.etaError, m.motions, m.faults, m.refused}
 
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "build_info",
 		Help: "Always 1; the version label is the agent's version."}, []string{"version"})
@@ -194,6 +197,16 @@ func (m *Metrics) Motion(actuator, result string) { m.motions.WithLabelValues(ac
 // dock fault, "estop" for an e-stop press, as EventSink records them), never
 // the free-text reason, which would make a new time series per message.
 func (m *Metrics) Fault(kind string) { m.faults.WithLabelValues(kind).Inc() }
+
+// InboundRefused counts one frame from outside the agent (a ground-station
+// endpoint or the MQTT bridge, named by source) kept from the vehicle, by a
+// short fixed reason: "not_allowed" (neither the read-only default nor the
+// source's allow lists), "interlock" (the dock does not allow it now),
+// "malformed" (not exactly one valid frame), "unsigned" (the bridge's
+// envelope missing or wrong while signing is on).
+func (m *Metrics) InboundRefused(source, reason string) {
+	m.refused.WithLabelValues(source, reason).Inc()
+}
 
 // stateCollector reads one dock.State per scrape and reports its readings.
 type stateCollector struct {

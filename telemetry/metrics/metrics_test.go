@@ -108,6 +108,9 @@ func TestScrape(t *testing.T) {
 	m.Motion("lid", "ok")
 	m.Motion("lid", "timeout")
 	m.Fault("fault")
+	m.InboundRefused("gcs:qgc", "interlock")
+	m.InboundRefused("gcs:qgc", "interlock")
+	m.InboundRefused("mqtt", "not_allowed")
 	url := serve(t, m, nil)
 
 	code, body := get(t, url+"/metrics")
@@ -115,40 +118,42 @@ func TestScrape(t *testing.T) {
 		t.Fatalf("GET /metrics = %d, want 200\n%s", code, body)
 	}
 	want := map[string]string{
-		`dock_agent_build_info{version="1.4.0"}`:                                     "1",
-		`dock_agent_mavlink_frames_received_total{message="HEARTBEAT"}`:              "3",
-		`dock_agent_mavlink_frames_received_total{message="GLOBAL_POSITION_INT"}`:    "1",
-		`dock_agent_mavlink_frames_sent_total{message="COMMAND_LONG"}`:               "1",
-		`dock_agent_mavlink_bad_crc_total`:                                           "7",
-		`dock_agent_mavlink_link_loss_percent`:                                       "2.5",
-		`dock_agent_vehicle_link_up`:                                                 "1",
-		`dock_agent_mqtt_connected`:                                                  "1",
-		`dock_agent_mqtt_connection_losses_total`:                                    "3",
-		`dock_agent_outbox_depth`:                                                    "42",
-		`dock_agent_events_published_total`:                                          "1000",
-		`dock_agent_events_dropped_total`:                                            "10",
-		`dock_agent_commands_rejected_total`:                                         "5",
-		`dock_agent_commands_total{command="dispatch",result="ok"}`:                  "1",
-		`dock_agent_commands_total{command="dispatch",result="precondition_failed"}`: "2",
-		`dock_agent_sorties_total{outcome="complete"}`:                               "1",
-		`dock_agent_launch_latency_seconds_count`:                                    "2",
-		`dock_agent_launch_latency_seconds_sum`:                                      "21.4",
-		`dock_agent_launch_latency_seconds_bucket{le="10"}`:                          "1",
-		`dock_agent_launch_latency_seconds_bucket{le="12"}`:                          "1",
-		`dock_agent_launch_latency_seconds_bucket{le="13"}`:                          "2",
-		`dock_agent_sortie_eta_error_ratio_bucket{le="0.05"}`:                        "0",
-		`dock_agent_sortie_eta_error_ratio_bucket{le="0.15"}`:                        "1",
-		`dock_agent_actuator_motions_total{actuator="lid",result="ok"}`:              "1",
-		`dock_agent_actuator_motions_total{actuator="lid",result="timeout"}`:         "1",
-		`dock_agent_faults_total{kind="fault"}`:                                      "1",
-		`dock_agent_weather_wind_mps`:                                                "4.2",
-		`dock_agent_weather_gust_mps`:                                                "6.1",
-		`dock_agent_weather_temp_celsius`:                                            "-3.5",
-		`dock_agent_weather_rain`:                                                    "1",
-		`dock_agent_weather_stale`:                                                   "0",
-		`dock_agent_estop`:                                                           "1",
-		`dock_agent_fault`:                                                           "1",
-		`dock_agent_vehicle_battery_percent`:                                         "87",
+		`dock_agent_build_info{version="1.4.0"}`:                                        "1",
+		`dock_agent_mavlink_frames_received_total{message="HEARTBEAT"}`:                 "3",
+		`dock_agent_mavlink_frames_received_total{message="GLOBAL_POSITION_INT"}`:       "1",
+		`dock_agent_mavlink_frames_sent_total{message="COMMAND_LONG"}`:                  "1",
+		`dock_agent_mavlink_bad_crc_total`:                                              "7",
+		`dock_agent_mavlink_link_loss_percent`:                                          "2.5",
+		`dock_agent_vehicle_link_up`:                                                    "1",
+		`dock_agent_mqtt_connected`:                                                     "1",
+		`dock_agent_mqtt_connection_losses_total`:                                       "3",
+		`dock_agent_outbox_depth`:                                                       "42",
+		`dock_agent_events_published_total`:                                             "1000",
+		`dock_agent_events_dropped_total`:                                               "10",
+		`dock_agent_commands_rejected_total`:                                            "5",
+		`dock_agent_commands_total{command="dispatch",result="ok"}`:                     "1",
+		`dock_agent_commands_total{command="dispatch",result="precondition_failed"}`:    "2",
+		`dock_agent_sorties_total{outcome="complete"}`:                                  "1",
+		`dock_agent_launch_latency_seconds_count`:                                       "2",
+		`dock_agent_launch_latency_seconds_sum`:                                         "21.4",
+		`dock_agent_launch_latency_seconds_bucket{le="10"}`:                             "1",
+		`dock_agent_launch_latency_seconds_bucket{le="12"}`:                             "1",
+		`dock_agent_launch_latency_seconds_bucket{le="13"}`:                             "2",
+		`dock_agent_sortie_eta_error_ratio_bucket{le="0.05"}`:                           "0",
+		`dock_agent_sortie_eta_error_ratio_bucket{le="0.15"}`:                           "1",
+		`dock_agent_actuator_motions_total{actuator="lid",result="ok"}`:                 "1",
+		`dock_agent_actuator_motions_total{actuator="lid",result="timeout"}`:            "1",
+		`dock_agent_faults_total{kind="fault"}`:                                         "1",
+		`dock_agent_mavlink_inbound_refused_total{reason="interlock",source="gcs:qgc"}`: "2",
+		`dock_agent_mavlink_inbound_refused_total{reason="not_allowed",source="mqtt"}`:  "1",
+		`dock_agent_weather_wind_mps`:                                                   "4.2",
+		`dock_agent_weather_gust_mps`:                                                   "6.1",
+		`dock_agent_weather_temp_celsius`:                                               "-3.5",
+		`dock_agent_weather_rain`:                                                       "1",
+		`dock_agent_weather_stale`:                                                      "0",
+		`dock_agent_estop`:                                                              "1",
+		`dock_agent_fault`:                                                              "1",
+		`dock_agent_vehicle_battery_percent`:                                            "87",
 	}
 	for series, v := range want {
 		if got := sample(body, series); got != v {

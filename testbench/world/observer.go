@@ -323,3 +323,18 @@ func Lookup(m map[string]any, path string) any {
 	}
 	return cur
 }
+
+// PublishFrame publishes one raw MAVLink frame on the dock's `mavlink/in`
+// (QoS 0, as the raw bridge takes it) and returns once it left.
+func (o *Observer) PublishFrame(ctx context.Context, payload []byte) error {
+	tok := o.client.Publish(o.prefix+"mavlink/in", 0, false, payload)
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("publish on mavlink/in: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("publish on mavlink/in: %w", ctx.Err())
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/mavlink/router"
 	"github.com/dockagent/dock-agent/telemetry"
 )
 
@@ -105,7 +106,8 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("vehicle link: %w", err)
 	}
-	fwd, err := newForwarder(cfg, veh, clock, log.With("component", "router"))
+	guard := newInboundGuard(inboundOptionsFromConfig(cfg, log.With("component", "inbound")), veh.write, veh.State)
+	fwd, err := newForwarder(cfg, veh, guard, clock, log.With("component", "router"))
 	if err != nil {
 		return err
 	}
@@ -120,10 +122,23 @@ func Run(ctx context.Context, o Options) error {
 	cmdr := &commander{}
 	state := &stateSource{}
 	topts := telemetryOptions(cfg, o.Version, clock, log.With("component", "telemetry"))
+	var svc *telemetry.Service
 	if cfg.MQTT.MAVLinkBridge {
-		topts.Bridge = veh.write
+		// The bridge's frames pass the inbound guard; the answer to a
+		// refused one goes out on mavlink/out, where its sender listens.
+		topts.Bridge = func(frame []byte) error {
+			reply, err := guard.send(bridgeSource, frame)
+			if reply != nil {
+				svc.PublishFrame(reply)
+			}
+			if errors.Is(err, router.ErrRefused) {
+				return nil // counted and logged by the guard, not a link failure
+			}
+			return err
+		}
+		topts.BridgeRefused = guard.bridgeRefused
 	}
-	svc, err := telemetry.NewService(topts, cmdr, state, veh.State)
+	svc, err = telemetry.NewService(topts, cmdr, state, veh.State)
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
@@ -155,6 +170,10 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("dock controller: %w", err)
 	}
 	state.ctrl = ctrl
+	guard.setInterlocks(ctrl)
+	if mx.m != nil {
+		guard.onRefused(mx.m.InboundRefused)
+	}
 	station, err := buildWeather(cfg, hw, ctrl.SetWeather, log.With("component", "weather"))
 	if err != nil {
 		return err

@@ -12,15 +12,15 @@ import (
 
 // newForwarder relays the vehicle link to the configured ground stations
 // (QGroundControl): the vehicle's frames and the agent's own go out, the
-// ground stations' frames go to the vehicle (and into the flight log). It
-// returns nil when no forward is configured.
-func newForwarder(cfg *config.Config, veh *vehicleLink, clock clockwork.Clock, log *slog.Logger) (*router.Router, error) {
+// ground stations' frames go through the inbound guard to the vehicle (and
+// into the flight log). It returns nil when no forward is configured.
+func newForwarder(cfg *config.Config, veh *vehicleLink, guard *inboundGuard, clock clockwork.Clock, log *slog.Logger) (*router.Router, error) {
 	if len(cfg.Vehicle.Forward) == 0 {
 		return nil, nil
 	}
 	var eps []router.Endpoint
 	for _, f := range cfg.Vehicle.Forward {
-		ep := router.Endpoint{URL: f.URL}
+		ep := router.Endpoint{Name: forwardSource(f), URL: f.URL}
 		for _, id := range f.AllowMsgIDs {
 			ep.Filter.AllowMsgIDs = append(ep.Filter.AllowMsgIDs, uint32(id))
 		}
@@ -32,7 +32,7 @@ func newForwarder(cfg *config.Config, veh *vehicleLink, clock clockwork.Clock, l
 		}
 		eps = append(eps, ep)
 	}
-	r, err := router.New(router.Options{Endpoints: eps, Clock: clock, Log: log}, router.Sender(senderFunc(veh.write)))
+	r, err := router.New(router.Options{Endpoints: eps, Clock: clock, Log: log}, guardSender{guard})
 	if err != nil {
 		return nil, fmt.Errorf("ground station forward: %w", err)
 	}
@@ -46,7 +46,21 @@ func newForwarder(cfg *config.Config, veh *vehicleLink, clock clockwork.Clock, l
 	return r, nil
 }
 
-// senderFunc adapts a write function to router.Sender.
-type senderFunc func([]byte) error
+// forwardSource names a ground-station endpoint as a source of frames to
+// the vehicle (the router's endpoint name, the metrics' source label).
+func forwardSource(f config.Forward) string { return "gcs:" + f.URL }
 
-func (f senderFunc) Write(raw []byte) error { return f(raw) }
+// guardSender hands the forward's frames to the inbound guard, naming
+// their endpoint (router.GateSender).
+type guardSender struct{ g *inboundGuard }
+
+func (s guardSender) WriteFrom(endpoint string, raw []byte) ([]byte, error) {
+	return s.g.send(endpoint, raw)
+}
+
+func (s guardSender) Write(raw []byte) error {
+	_, err := s.g.send("gcs", raw)
+	return err
+}
+
+var _ router.GateSender = guardSender{}

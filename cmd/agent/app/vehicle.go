@@ -171,7 +171,8 @@ func (v *vehicleLink) Run(ctx context.Context) error {
 }
 
 // write sends raw frames of a ground station or the MQTT bridge to the
-// vehicle; the flight log and metrics see them.
+// vehicle; the flight log and metrics see them. Only the inbound guard
+// calls it (inbound.go), after its policy let the frame pass.
 func (v *vehicleLink) write(raw []byte) error {
 	if err := v.link.Write(raw); err != nil {
 		return err

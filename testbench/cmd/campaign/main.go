@@ -5,6 +5,7 @@
 //	go run ./testbench/cmd/campaign                       # the full matrix
 //	go run ./testbench/cmd/campaign -phases airborne -faults estop,agent_kill
 //	go run ./testbench/cmd/campaign -seed 42              # a random schedule
+//	go run ./testbench/cmd/campaign -inbound 50           # frames to the vehicle (issue 21)
 package main
 
 import (
@@ -39,6 +40,7 @@ func run() int {
 	dir := flag.String("dir", "", "keep each cell's world (config, agent log, state) under this directory")
 	md := flag.String("md", "", "also write the matrix as a Markdown table to this file")
 	verbose := flag.Bool("v", false, "print each cell's progress")
+	inbound := flag.Int("inbound", 0, "run the inbound campaign instead (each arming frame this often per source) and print its figures")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -52,6 +54,23 @@ func run() int {
 	o := campaign.Options{Speed: *speed, Dir: *dir}
 	if *verbose {
 		o.Log = logf
+	}
+
+	if *inbound > 0 {
+		fmt.Printf("inbound campaign at speed x%g (reproduce: go run ./testbench/cmd/campaign -inbound %d -speed %g)\n", *speed, *inbound, *speed)
+		o.Log = logf
+		res, err := campaign.RunInbound(ctx, o, *inbound)
+		fmt.Print(res)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "campaign: inbound: %v\n", err)
+			return 1
+		}
+		if !res.Pass() {
+			fmt.Println("inbound: FAIL")
+			return 1
+		}
+		fmt.Println("inbound: PASS")
+		return 0
 	}
 
 	if *seed >= 0 {
