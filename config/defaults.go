@@ -53,6 +53,9 @@ func Default() *Config {
 				"EXTENDED_SYS_STATE":  1,
 				"HOME_POSITION":       0.5,
 				"MISSION_CURRENT":     1,
+				// The EKF's position estimate gates every launch
+				// (ArduPilot refuses to arm without it).
+				"EKF_STATUS_REPORT": 1,
 			},
 		},
 		Actuators: Actuators{

@@ -34,7 +34,7 @@ func NewVehicle() *Vehicle {
 		st: dock.VehicleState{
 			Link: true, Landed: dock.LandedOnGround, Autopilot: "ardupilot",
 			BatteryPct: 100, GPSFix: 3, Sats: 14, HDOP: 0.8,
-			PrearmHealthy: true, EKFHealthy: true, MissionReached: -1,
+			PrearmHealthy: true, EKFHealthy: true, HomeSet: true, MissionReached: -1,
 		},
 		fail: make(map[string][]error),
 	}

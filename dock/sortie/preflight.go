@@ -76,6 +76,14 @@ func (e *Engine) gates(now time.Time, r route.Route) ([]dock.Gate, route.Estimat
 			fmt.Sprintf("vehicle at %.6f,%.6f, dock surveyed at %.6f,%.6f: home is taken from the vehicle only on the pad",
 				v.Lat, v.Lon, e.home.Lat, e.home.Lon))
 	}
+	switch {
+	case !v.EKFHealthy:
+		add("ekf", "", 0, 0, "the vehicle's position estimate is not healthy (EKF)")
+	case v.Link && v.Autopilot == "ardupilot" && !v.HomeSet:
+		// ArduPilot sets home once its EKF has a position: until then it
+		// refuses to arm ("Need Position Estimate").
+		add("ekf", "", 0, 0, "no position estimate yet (the vehicle has set no home)")
+	}
 	if !v.PrearmHealthy {
 		add("prearm", "", 0, 0, "vehicle pre-arm checks failing")
 	}

@@ -127,7 +127,7 @@ func (a *fakeAutopilot) heartbeat() {
 	a.send(&mavlink.SysStatus{OnboardControlSensorsPresent: 1 << 28, OnboardControlSensorsHealth: 1 << 28, VoltageBattery: 16100, CurrentBattery: 1250, BatteryRemaining: 87})
 	a.send(&mavlink.GPSRawInt{FixType: mavlink.GPS_FIX_TYPE_3D_FIX, SatellitesVisible: 14, Eph: 80})
 	a.send(&mavlink.ExtendedSysState{LandedState: mavlink.MAV_LANDED_STATE_IN_AIR})
-	a.send(&mavlink.EKFStatusReport{Flags: 1 | 2 | 4 | 8 | 16 | 32})
+	a.send(&mavlink.EKFStatusReport{Flags: 1 | 2 | 4 | 8 | 16 | 32 | 512}) // 512: predicted position, needed to arm
 	a.send(&mavlink.VFRHUD{Groundspeed: 3, Climb: 0.5})
 	a.send(&mavlink.Attitude{TimeBootMS: 1000, Roll: 0.1, Yaw: -math.Pi / 2})
 	a.send(&mavlink.MissionCurrent{Seq: 2, Total: 5})

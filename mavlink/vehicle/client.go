@@ -104,6 +104,7 @@ type Client struct {
 	lastSeq  map[uint16]uint8 // per sender sys<<8|comp
 	rx, lost float64          // decayed counters for LossPct
 	lastBoot uint32
+	lastText string // the last status text logged
 	waiters  map[*waiter]struct{}
 	cmdLocks map[mavlink.MAVCmd]*sync.Mutex
 	params   map[string]uint8 // param types seen
@@ -278,6 +279,9 @@ func (c *Client) handleLocked(now time.Time, f *mavlink.Frame) {
 	// battery must not overwrite it; their status texts are worth keeping.
 	if f.CompID == c.st.CompID || f.MsgID == 253 {
 		c.st.apply(now, f)
+		if f.MsgID == 253 {
+			c.logText()
+		}
 	}
 	if len(c.waiters) == 0 {
 		return
@@ -295,6 +299,43 @@ func (c *Client) handleLocked(now time.Time, f *mavlink.Frame) {
 		default: // a slow waiter loses the frame, as the radio might have
 		}
 	}
+}
+
+// logText logs the status text just received, once per distinct text in a
+// row (ArduPilot repeats its PreArm reasons every 30 s): warnings and
+// worse at warn, the rest at debug. c.mu is held.
+func (c *Client) logText() {
+	n := len(c.st.StatusTexts)
+	if n == 0 {
+		return
+	}
+	t := c.st.StatusTexts[n-1]
+	if t.Text == c.lastText {
+		return
+	}
+	c.lastText = t.Text
+	if t.Severity <= mavlink.MAV_SEVERITY_WARNING {
+		c.log.Warn("autopilot says", "text", t.Text, "severity", int(t.Severity))
+		return
+	}
+	c.log.Debug("autopilot says", "text", t.Text, "severity", int(t.Severity))
+}
+
+// recentText returns the autopilot's last warning (or worse) status text
+// received at or after since, or "": why a command just failed.
+func (c *Client) recentText(since time.Time) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.st.StatusTexts) - 1; i >= 0; i-- {
+		t := c.st.StatusTexts[i]
+		if t.Time.Before(since) {
+			break
+		}
+		if t.Severity <= mavlink.MAV_SEVERITY_WARNING {
+			return t.Text
+		}
+	}
+	return ""
 }
 
 // handleHeartbeat runs discovery and liveness and reports whether the link

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/dockagent/dock-agent/mavlink"
 )
@@ -37,7 +38,12 @@ func (c *Client) SetMode(ctx context.Context, name string) error {
 // the autopilot's pre-arm checks decide, and a refusal comes back as a
 // *CommandError.
 func (c *Client) Arm(ctx context.Context) error {
+	start := c.clk.Now()
 	if _, err := c.CommandLong(ctx, mavlink.CommandLong{Command: mavlink.MAV_CMD_COMPONENT_ARM_DISARM, Param1: 1}); err != nil {
+		// The ACK has no reason; ArduPilot says why in a STATUSTEXT.
+		if why := c.recentText(start.Add(-time.Second)); why != "" {
+			return fmt.Errorf("arm (autopilot: %q): %w", why, err)
+		}
 		return fmt.Errorf("arm: %w", err)
 	}
 	return nil

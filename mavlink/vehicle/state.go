@@ -112,7 +112,10 @@ const (
 	ekfPosHorizAbs  = 16
 	ekfPosVertAbs   = 32
 	ekfConstPosMode = 128
-	ekfNeeded       = ekfAttitude | ekfVelHoriz | ekfPosHorizAbs | ekfPosVertAbs
+	// ekfPredPosHorizAbs: the estimate the vehicle would have once armed.
+	// ArduCopter arms only with it ("Need Position Estimate").
+	ekfPredPosHorizAbs = 512
+	ekfNeeded          = ekfAttitude | ekfVelHoriz | ekfPosHorizAbs | ekfPosVertAbs
 	// ArduPilot EKF_UNINITIALIZED and EKF_GPS_GLITCHING.
 	apEKFBad = 1024 | 32768
 	// PX4 ESTIMATOR_GPS_GLITCH and ESTIMATOR_ACCEL_ERROR.
@@ -223,7 +226,8 @@ func (s *State) apply(now time.Time, f *mavlink.Frame) bool {
 		var m mavlink.EKFStatusReport
 		m.DecodePayload(f.Payload)
 		s.EKFKnown, s.EKFFlags = true, m.Flags
-		s.EKFHealthy = m.Flags&ekfNeeded == ekfNeeded && m.Flags&(ekfConstPosMode|apEKFBad) == 0
+		s.EKFHealthy = m.Flags&ekfNeeded == ekfNeeded && m.Flags&(ekfConstPosMode|apEKFBad) == 0 &&
+			(s.Armed || m.Flags&ekfPredPosHorizAbs != 0)
 	case 230:
 		var m mavlink.EstimatorStatus
 		m.DecodePayload(f.Payload)

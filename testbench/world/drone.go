@@ -72,7 +72,7 @@ func (w *World) followPad(ctx context.Context, onPad func() bool) {
 }
 
 // VehicleModes returns every flight mode a real autopilot (VehicleURL)
-// reported, in order; nil with the simulated drone.
+// reported while armed, in order; nil with the simulated drone.
 func (w *World) VehicleModes() []string {
 	if w.watch == nil {
 		return nil

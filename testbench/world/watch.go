@@ -26,7 +26,7 @@ type vehicleWatch struct {
 	st    DroneState
 	home  route.Point
 	pos   route.Point
-	modes []string // every mode seen, in order, without repeats
+	modes []string // every mode flown (armed), in order, without repeats
 }
 
 func newVehicleWatch(pad route.Point, padM float64) (*vehicleWatch, error) {
@@ -82,7 +82,9 @@ func (v *vehicleWatch) apply(f *mavlink.Frame) {
 			ap = vehicle.PX4
 		}
 		v.st.Mode = vehicle.ModeName(ap, m.CustomMode)
-		if n := len(v.modes); n == 0 || v.modes[n-1] != v.st.Mode {
+		// Modes flown: a vehicle boots in STABILIZE and sits there
+		// disarmed; what matters is the mode it flies in.
+		if n := len(v.modes); v.st.Armed && (n == 0 || v.modes[n-1] != v.st.Mode) {
 			v.modes = append(v.modes, v.st.Mode)
 		}
 	case 33:
@@ -128,7 +130,7 @@ func (v *vehicleWatch) onPad() bool {
 	return route.Distance(v.pos, v.pad) <= math.Max(v.padM, 1)
 }
 
-// Modes returns every flight mode the vehicle reported, in order.
+// Modes returns every flight mode the vehicle reported while armed, in order.
 func (v *vehicleWatch) Modes() []string {
 	v.mu.Lock()
 	defer v.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -232,6 +233,9 @@ func (w *World) writeConfig() error {
 	cfg.MQTT.Brokers = []string{w.brokerURL}
 	if w.opts.VehicleURL != "" {
 		cfg.Vehicle.URL = w.opts.VehicleURL
+		if strings.Contains(w.opts.VehicleURL, "://") {
+			cfg.Vehicle.Baud = 0 // a network link has no baud rate
+		}
 	} else {
 		cfg.Vehicle.URL = w.ptys["vehicle"].Path()
 	}

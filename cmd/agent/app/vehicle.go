@@ -197,9 +197,11 @@ func (v *vehicleLink) State() dock.VehicleState {
 		GPSFix: int(s.GPS.Fix), Sats: s.GPS.Sats, HDOP: s.GPS.HDOP,
 		LossPct:       s.LossPct,
 		PrearmHealthy: !s.PrearmKnown || s.PrearmHealthy,
-		EKFHealthy:    !s.EKFKnown || s.EKFHealthy,
-		HomeSet:       s.HomeKnown,
-		HomeLat:       s.Home.Lat, HomeLon: s.Home.Lon, HomeAltM: s.Home.AltM,
+		// Unknown is not healthy: right after discovery, before the first
+		// EKF report, an ArduPilot still refuses to arm.
+		EKFHealthy: s.EKFKnown && s.EKFHealthy,
+		HomeSet:    s.HomeKnown,
+		HomeLat:    s.Home.Lat, HomeLon: s.Home.Lon, HomeAltM: s.Home.AltM,
 		MissionSeq:     s.MissionCurrent,
 		MissionReached: s.MissionReached,
 	}
