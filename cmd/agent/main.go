@@ -20,6 +20,7 @@ import (
 
 	"github.com/dockagent/dock-agent/cmd/agent/app"
 	"github.com/dockagent/dock-agent/config"
+	"github.com/dockagent/dock-agent/dock/schedule"
 )
 
 // version is stamped by the release build (-ldflags "-X main.version=...").
@@ -54,7 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *check {
 		// Secret files may be readable only by the service user: -check
 		// reports them as missing rather than failing on them.
-		cfg, err := config.LoadWithOptions(*path, config.LoadOptions{AllowMissingSecrets: true})
+		cfg, err := config.LoadWithOptions(*path, config.LoadOptions{AllowMissingSecrets: true, CheckCron: schedule.CheckCron})
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			fmt.Fprintf(stderr, "%s: not valid\n", *path)
@@ -64,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: valid\n", *path)
 		return 0
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.LoadWithOptions(*path, config.LoadOptions{CheckCron: schedule.CheckCron})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
