@@ -2,10 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -20,15 +21,20 @@ import (
 // runDump implements "dockctl dump [-format tlog|raw] FILE|-": one JSON
 // object per frame on stdout (issue 3), a summary of counts on stderr.
 func runDump(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("dump", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("dump", usage{
+		synopsis: "dockctl dump [-format tlog|raw] FILE|-",
+		about: "Decode a flight log (.tlog: each frame after an 8-byte timestamp) or a raw MAVLink capture\n" +
+			"and print one JSON object per frame (stdout) and a summary of counts (stderr). When most\n" +
+			"bytes were skipped, the file is probably in the other format: dump says so.",
+		examples: []string{
+			"dockctl dump /var/lib/dock-agent/tlog/s-20261205-1900.tlog | jq -c 'select(.name==\"STATUSTEXT\")'",
+			"dockctl dump -format raw capture.bin",
+			"socat -u UDP-RECV:14550 - | dockctl dump -format raw -",
+		},
+	}, stderr)
 	format := fs.String("format", "", "input format: tlog or raw (default: tlog for *.tlog files, else raw)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dockctl dump [-format tlog|raw] FILE|-")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, stop := parseFlags(fs, stdout, stderr, func() error { return fs.Parse(args) }); stop {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -45,6 +51,8 @@ func runDump(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer f.Close()
 		in = f
 	}
+	counter := &countingReader{r: in}
+	in = counter
 	if *format == "" {
 		*format = "raw"
 		if len(name) > 5 && name[len(name)-5:] == ".tlog" {
@@ -70,11 +78,60 @@ func runDump(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s := p.Stats()
 	fmt.Fprintf(stderr, "dump: %d frames, %d bad CRC, %d bad signature, %d unknown, %d rejected, %d bytes skipped\n",
 		s.Frames, s.BadCRC, s.BadSignature, s.Unknown, s.Rejected, s.BytesSkipped)
+	if hint := formatHint(*format, counter, s.BytesSkipped, err); hint != "" {
+		fmt.Fprintf(stderr, "dockctl dump: warning: %s\n", hint)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "dockctl dump %s: %v\n", name, err)
 		return 1
 	}
 	return 0
+}
+
+// formatHint returns a warning when the input looks like the other format:
+// more than half of the bytes skipped as noise, a raw read of a file that
+// starts with a .tlog timestamp (a tlog read as raw still decodes most
+// frames, its timestamps skipped between them), or a tlog read that found
+// no MAVLink frame in a record.
+func formatHint(format string, c *countingReader, skipped uint64, err error) string {
+	other := map[string]string{"tlog": "raw", "raw": "tlog"}[format]
+	what := map[string]string{"tlog": "a .tlog flight log", "raw": "a raw MAVLink capture"}[other]
+	switch {
+	case format == "raw" && skipped >= 8 && c.n >= 8 && plausibleTlogTime(c.head):
+		t := time.UnixMicro(int64(binary.BigEndian.Uint64(c.head[:]))).UTC()
+		return fmt.Sprintf("%d of %d bytes were skipped and the file starts with a .tlog timestamp (%s): is this %s? try -format %s",
+			skipped, c.n, t.Format(time.RFC3339), what, other)
+	case c.n > 0 && skipped*2 > uint64(c.n):
+		return fmt.Sprintf("%d of %d bytes (%.0f%%) were skipped as noise: is this %s? try -format %s",
+			skipped, c.n, 100*float64(skipped)/float64(c.n), what, other)
+	case format == "tlog" && errors.Is(err, tlog.ErrCorrupt):
+		return fmt.Sprintf("is this %s? try -format %s", what, other)
+	}
+	return ""
+}
+
+// plausibleTlogTime reports whether b, read as a .tlog record's timestamp
+// (big-endian microseconds since 1970), falls in 2000..2100.
+func plausibleTlogTime(b [8]byte) bool {
+	us := int64(binary.BigEndian.Uint64(b[:]))
+	return us > time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro() &&
+		us < time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+}
+
+// countingReader counts the bytes read through it and keeps the first 8.
+type countingReader struct {
+	r    io.Reader
+	n    int64
+	head [8]byte
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.n < 8 {
+		copy(c.head[c.n:], p[:n])
+	}
+	c.n += int64(n)
+	return n, err
 }
 
 func dumpTlog(in io.Reader, out *bufio.Writer, p *mavlink.Parser) error {
@@ -181,8 +238,7 @@ func appendValue(b []byte, v any) []byte {
 	case float64:
 		return appendFloat(b, x, 64)
 	case string:
-		s, _ := json.Marshal(x) // a string always marshals
-		return append(b, s...)
+		return appendJSONString(b, x)
 	case []uint64:
 		return appendList(b, len(x), func(b []byte, i int) []byte { return strconv.AppendUint(b, x[i], 10) })
 	case []int64:
@@ -196,7 +252,8 @@ func appendValue(b []byte, v any) []byte {
 }
 
 // appendFloat writes the shortest round-trip decimal; NaN and infinities,
-// which JSON cannot carry as numbers, as the strings the test vectors use.
+// which JSON cannot carry as numbers, as the strings the test vectors use;
+// a negative zero as -0.0, as the vectors do.
 func appendFloat(b []byte, x float64, bits int) []byte {
 	switch {
 	case math.IsNaN(x):
@@ -205,6 +262,10 @@ func appendFloat(b []byte, x float64, bits int) []byte {
 		return append(b, `"Infinity"`...)
 	case math.IsInf(x, -1):
 		return append(b, `"-Infinity"`...)
+	case x == 0 && math.Signbit(x):
+		// "-0" reads as the integer 0 in JSON readers that tell integers
+		// from floats (Python, jq): the sign would be lost.
+		return append(b, "-0.0"...)
 	}
 	return strconv.AppendFloat(b, x, 'g', -1, bits)
 }
@@ -218,4 +279,14 @@ func appendList(b []byte, n int, elem func([]byte, int) []byte) []byte {
 		b = elem(b, i)
 	}
 	return append(b, ']')
+}
+
+// appendJSONString appends x as a JSON string without HTML escaping, so a
+// STATUSTEXT "PreArm: alt > 5m" reads as sent rather than as \u003e.
+func appendJSONString(b []byte, x string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(x) // a string always encodes
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,18 +21,24 @@ import (
 // readable line per status, state, telemetry and event message of one dock
 // (or of every dock when none is named or configured), until interrupted.
 func runWatch(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("watch", usage{
+		synopsis: "dockctl watch [-dock ID] [-json] [-n N] [-no-telemetry] [broker flags]",
+		about: "Print one readable line per status, state, telemetry and event message of one dock (or of\n" +
+			"every dock when none is named or configured) until interrupted. When the broker goes away,\n" +
+			"watch says so on stderr and reconnects; a dock whose agent left the broker shows OFFLINE.",
+		examples: []string{
+			"dockctl watch                      # the dock of /etc/dock-agent/agent.yaml",
+			"dockctl watch -no-telemetry        # state and events only",
+			"dockctl watch -broker tls://broker.example:8883 -ca ca.pem -dock d1",
+			"dockctl watch -json -n 1 | jq .    # the retained messages, raw",
+		},
+	}, stderr)
 	bf := addBrokerFlags(fs)
 	raw := fs.Bool("json", false, "print each message raw as {\"topic\":...,\"payload\":...} JSON lines")
 	count := fs.Int("n", 0, "exit after `N` messages (0: run until interrupted)")
 	noTelemetry := fs.Bool("no-telemetry", false, "leave out the telemetry topic (2-10 lines a second in flight)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dockctl watch [-dock ID] [-json] [-n N] [-no-telemetry] [broker flags]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, stop := parseFlags(fs, stdout, stderr, func() error { return fs.Parse(args) }); stop {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
