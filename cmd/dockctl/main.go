@@ -1,10 +1,11 @@
 // Command dockctl is the operator's tool for a Dock Agent installation.
 // Each subcommand lives in its own file; main only dispatches.
 //
-//	dockctl dump [-format tlog|raw] FILE|-
+//	dockctl dump [-format tlog|raw] [-geojson | -kml | -gpx] FILE|-
 //	dockctl watch [-dock ID] [-json] [-n N]
 //	dockctl send NAME [key=value ...] [-json FILE]
 //	dockctl circles [-geojson]
+//	dockctl map [-geojson | -kml | -plan ROUTE] [-config FILE]
 //	dockctl sorties [-n N] [-state-dir DIR | -wait DURATION]
 //
 // The MQTT subcommands share the broker flags (-broker, -username,
@@ -35,6 +36,7 @@ func commands() []command {
 		{"watch", "live view of a dock's status, state, telemetry and events over MQTT", runWatch},
 		{"send", "send a command (NAME key=value ...), wait for its reply; exit 1 on an error reply", runSend},
 		{"circles", "print the current 1/3/5-minute response circles (-geojson for GeoJSON)", runCircles},
+		{"map", "the dock, circles, geofence and routes of the config as GeoJSON or KML; a route as .plan", runMap},
 		{"sorties", "recent sortie reports as a table", runSorties},
 		{"version", "print dockctl's version", runVersion},
 	}
