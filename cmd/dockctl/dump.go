@@ -11,6 +11,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,25 +20,43 @@ import (
 	"github.com/dockagent/dock-agent/mavlink/tlog"
 )
 
-// runDump implements "dockctl dump [-format tlog|raw] FILE|-": one JSON
-// object per frame on stdout (issue 3), a summary of counts on stderr.
+// runDump implements "dockctl dump [-format tlog|raw] [-geojson|-kml|-gpx]
+// FILE|-": one JSON object per frame on stdout (issue 3), or the flight's
+// track for GIS tools, and a summary of counts on stderr.
 func runDump(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("dump", usage{
-		synopsis: "dockctl dump [-format tlog|raw] FILE|-",
+		synopsis: "dockctl dump [-format tlog|raw] [-geojson | -kml | -gpx] FILE|-",
 		about: "Decode a flight log (.tlog: each frame after an 8-byte timestamp) or a raw MAVLink capture\n" +
 			"and print one JSON object per frame (stdout) and a summary of counts (stderr). When most\n" +
-			"bytes were skipped, the file is probably in the other format: dump says so.",
+			"bytes were skipped, the file is probably in the other format: dump says so.\n" +
+			"-geojson, -kml and -gpx print the flight's track instead, one per vehicle (system and\n" +
+			"component id), from GLOBAL_POSITION_INT: altitude above mean sea level, with the time of\n" +
+			"each point from a .tlog.",
 		examples: []string{
 			"dockctl dump /var/lib/dock-agent/tlog/s-20261205-1900.tlog | jq -c 'select(.name==\"STATUSTEXT\")'",
+			"dockctl dump -kml /var/lib/dock-agent/tlog/s-20261205-1900.tlog > flight.kml",
+			"dockctl dump -gpx flight.tlog > flight.gpx",
 			"dockctl dump -format raw capture.bin",
 			"socat -u UDP-RECV:14550 - | dockctl dump -format raw -",
 		},
 	}, stderr)
 	format := fs.String("format", "", "input format: tlog or raw (default: tlog for *.tlog files, else raw)")
+	asGeoJSON := fs.Bool("geojson", false, "print the track as GeoJSON LineStrings instead of the frames")
+	asKML := fs.Bool("kml", false, "print the track as KML instead of the frames")
+	asGPX := fs.Bool("gpx", false, "print the track as GPX 1.1 instead of the frames")
 	if code, stop := parseFlags(fs, stdout, stderr, func() error { return fs.Parse(args) }); stop {
 		return code
 	}
-	if fs.NArg() != 1 {
+	outputs := 0
+	for _, set := range []bool{*asGeoJSON, *asKML, *asGPX} {
+		if set {
+			outputs++
+		}
+	}
+	if fs.NArg() != 1 || outputs > 1 {
+		if outputs > 1 {
+			fmt.Fprintln(stderr, "dockctl dump: give at most one of -geojson, -kml and -gpx")
+		}
 		fs.Usage()
 		return 2
 	}
@@ -62,15 +82,40 @@ func runDump(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	p := mavlink.NewParser(mavlink.ParserOptions{})
+	var line []byte
+	sink := func(f *mavlink.Frame, t time.Time, withTime bool) error {
+		line = appendFrameJSON(line[:0], f, t, withTime)
+		if _, err := out.Write(line); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+		return nil
+	}
+	var tracks trackSet
+	if outputs > 0 {
+		sink = tracks.add
+	}
 	var err error
 	switch *format {
 	case "tlog":
-		err = dumpTlog(in, out, p)
+		err = dumpTlog(in, p, sink)
 	case "raw":
-		err = dumpRaw(in, out, p)
+		err = dumpRaw(in, p, sink)
 	default:
 		fmt.Fprintf(stderr, "dockctl dump: -format %q: want tlog or raw\n", *format)
 		return 2
+	}
+	if err == nil && outputs > 0 {
+		feats := tracks.features(filepath.Base(name))
+		switch {
+		case len(feats) == 0:
+			err = errors.New("no GLOBAL_POSITION_INT with a position: no track to draw")
+		case *asKML:
+			err = writeKML(out, "flight "+filepath.Base(name), feats)
+		case *asGPX:
+			err = writeGPX(out, feats)
+		default:
+			err = writeGeoJSON(out, "flight "+filepath.Base(name), feats)
+		}
 	}
 	if ferr := out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("write output: %w", ferr)
@@ -134,10 +179,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func dumpTlog(in io.Reader, out *bufio.Writer, p *mavlink.Parser) error {
+// frameSink takes each decoded frame, with its .tlog time when withTime.
+type frameSink func(f *mavlink.Frame, t time.Time, withTime bool) error
+
+func dumpTlog(in io.Reader, p *mavlink.Parser, sink frameSink) error {
 	r := tlog.NewReader(bufio.NewReader(in))
 	var f mavlink.Frame
-	var line []byte
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
@@ -153,18 +200,16 @@ func dumpTlog(in io.Reader, out *bufio.Writer, p *mavlink.Parser) error {
 			if err != nil {
 				continue // counted by the parser
 			}
-			line = appendFrameJSON(line[:0], &f, rec.Time, true)
-			if _, err := out.Write(line); err != nil {
-				return fmt.Errorf("write output: %w", err)
+			if err := sink(&f, rec.Time, true); err != nil {
+				return err
 			}
 		}
 	}
 }
 
-func dumpRaw(in io.Reader, out *bufio.Writer, p *mavlink.Parser) error {
+func dumpRaw(in io.Reader, p *mavlink.Parser, sink frameSink) error {
 	r := mavlink.NewReader(in, p)
 	var f mavlink.Frame
-	var line []byte
 	for {
 		err := r.ReadFrame(&f)
 		if err == io.EOF {
@@ -176,11 +221,83 @@ func dumpRaw(in io.Reader, out *bufio.Writer, p *mavlink.Parser) error {
 		if err != nil {
 			return err
 		}
-		line = appendFrameJSON(line[:0], &f, time.Time{}, false)
-		if _, err := out.Write(line); err != nil {
-			return fmt.Errorf("write output: %w", err)
+		if err := sink(&f, time.Time{}, false); err != nil {
+			return err
 		}
 	}
+}
+
+// trackSet collects the positions of GLOBAL_POSITION_INT frames, one
+// track per sender (system and component id), in file order.
+type trackSet struct {
+	order  []uint16
+	tracks map[uint16]*track
+}
+
+type track struct {
+	sysID, compID uint8
+	points        []geoPos
+	maxRelAltM    float64
+}
+
+// The fields of GLOBAL_POSITION_INT used (MAVLink common): lat, lon in
+// degE7, alt (AMSL) and relative_alt in mm.
+var gpiFields = [...]string{"lat", "lon", "alt", "relative_alt"}
+
+func (ts *trackSet) add(f *mavlink.Frame, t time.Time, withTime bool) error {
+	if f.Info == nil || f.Info.Name != "GLOBAL_POSITION_INT" {
+		return nil
+	}
+	var v [len(gpiFields)]float64
+	for i, name := range gpiFields {
+		k := slices.IndexFunc(f.Info.Fields, func(fd mavlink.Field) bool { return fd.Name == name })
+		if k < 0 {
+			return fmt.Errorf("GLOBAL_POSITION_INT has no field %s", name)
+		}
+		x, _ := f.Info.FieldValue(f.Payload, k).(int64)
+		v[i] = float64(x)
+	}
+	lat, lon := v[0]/1e7, v[1]/1e7
+	if lat == 0 && lon == 0 {
+		return nil // no position (no GPS fix yet)
+	}
+	key := uint16(f.SysID)<<8 | uint16(f.CompID)
+	if ts.tracks == nil {
+		ts.tracks = map[uint16]*track{}
+	}
+	tr := ts.tracks[key]
+	if tr == nil {
+		tr = &track{sysID: f.SysID, compID: f.CompID}
+		ts.tracks[key] = tr
+		ts.order = append(ts.order, key)
+	}
+	p := geoPos{Lat: lat, Lon: lon, Alt: v[2] / 1000, HasAlt: true}
+	if withTime {
+		p.Time = t
+	}
+	tr.points = append(tr.points, p)
+	tr.maxRelAltM = max(tr.maxRelAltM, v[3]/1000)
+	return nil
+}
+
+// features returns one line per track of two points or more, named after
+// the file and the sender.
+func (ts *trackSet) features(file string) []mapFeature {
+	var fs []mapFeature
+	for _, key := range ts.order {
+		tr := ts.tracks[key]
+		if len(tr.points) < 2 {
+			continue
+		}
+		props := []prop{{"sysid", tr.sysID}, {"compid", tr.compID}, {"points", len(tr.points)}, {"max_rel_alt_m", round3(tr.maxRelAltM)}}
+		if first, last := tr.points[0].Time, tr.points[len(tr.points)-1].Time; !first.IsZero() {
+			props = append(props, prop{"start", first.UTC().Format(time.RFC3339)}, prop{"end", last.UTC().Format(time.RFC3339)},
+				prop{"duration_s", last.Sub(first).Seconds()})
+		}
+		fs = append(fs, mapFeature{name: fmt.Sprintf("%s system %d/%d", file, tr.sysID, tr.compID), kind: "track",
+			style: styleTrack, alt: altAbsolute, line: tr.points, props: props})
+	}
+	return fs
 }
 
 // appendFrameJSON appends one JSON line for f, keys in the order issue 3
