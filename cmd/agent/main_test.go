@@ -108,6 +108,11 @@ func TestVersionAndBadFlags(t *testing.T) {
 	if code := run([]string{"-nope"}, &out, &errOut); code != 2 {
 		t.Errorf("unknown flag = %d, want 2", code)
 	}
+	// Asked for help: usage on stdout (the man page is made from it), exit 0.
+	out.Reset()
+	if code := run([]string{"-h"}, &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), "usage: dock-agent") || !strings.Contains(out.String(), "examples:\n  dock-agent -check") {
+		t.Errorf("-h = %d, stdout %q; want 0 and usage with examples", code, out.String())
+	}
 	if code := run([]string{"-config", "/nonexistent/agent.yaml"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "/nonexistent/agent.yaml") {
 		t.Errorf("missing config = %d, stderr %q", code, errOut.String())
 	}
