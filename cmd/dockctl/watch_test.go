@@ -134,8 +134,10 @@ func TestWatchReconnect(t *testing.T) {
 	waitFor(t, "the lost-broker notice", func() bool { return strings.Contains(errb.String(), "lost the broker tcp://"+addr) })
 	// The first retry runs at once and fails (nothing listens); then watch
 	// waits on its clock.
-	if err := clk.BlockUntilContext(ctx, 1); err != nil {
-		t.Fatal(err)
+	parked, cancelWait := context.WithTimeout(ctx, 10*time.Second)
+	defer cancelWait()
+	if err := clk.BlockUntilContext(parked, 1); err != nil {
+		t.Fatalf("watch never waited to retry: %v\nstderr:\n%s", err, errb.String())
 	}
 	if !strings.Contains(errb.String(), "still no broker") {
 		t.Errorf("stderr lacks the failed retry:\n%s", errb.String())
