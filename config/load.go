@@ -23,6 +23,13 @@ type LoadOptions struct {
 	// hold the dock's secrets (a clean checkout, CI). A file that exists is
 	// still checked and read. The agent itself loads with the zero value.
 	AllowMissingSecrets bool
+
+	// CheckCron, when set, checks each schedule's cron expression with the
+	// scheduler's own parser (cmd/agent passes schedule.CheckCron), so that
+	// an expression -check accepts is one the agent can run. Config imports
+	// no package of ours; nil falls back to a light check of the shape
+	// (five fields of cron characters).
+	CheckCron func(expr string) error
 }
 
 // Load reads, decodes, defaults and validates the config file at path,
@@ -80,7 +87,10 @@ func parse(data []byte, name, base string, opts *LoadOptions) (c *Config, err er
 	}
 	applyDerived(c)
 	resolvePaths(c, base)
-	v := &validator{file: name, lines: d.lines}
+	v := &validator{file: name, lines: d.lines, failed: d.probs, checkCron: checkCron}
+	if opts != nil && opts.CheckCron != nil {
+		v.checkCron = opts.CheckCron
+	}
 	validate(c, v)
 	if opts != nil {
 		checkFiles(c, v, *opts)

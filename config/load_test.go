@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -256,6 +258,23 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`t.yaml:34: routes.loop.waypoints[1]: 24.452, 102.543 lies outside the geofence (5000 m around the dock; this point is 11346 m away)`},
 		},
 		{
+			name: "unreadable position skips the geofence checks",
+			doc:  mutate(t, "lat: 24.35,", "lat: north,"),
+			// Not also each waypoint "outside the geofence" of a dock at 0, 0.
+			want: []string{`t.yaml:2: position.lat: "north" is not a number`},
+		},
+		{
+			name: "unreadable position skips the polygon check",
+			doc: mutate(t, "lat: 24.35,", "lat: north,",
+				"schedules:", "limits:\n  geofence: {polygon: [[24.34, 102.53], [24.34, 102.55], [24.36, 102.55]]}\nschedules:"),
+			want: []string{`t.yaml:2: position.lat: "north" is not a number`},
+		},
+		{
+			name: "unreadable waypoint skips its geofence check",
+			doc:  mutate(t, "{lat: 24.352, lon: 102.543, hold: 10s}", "{lat: 24.352, lon: east, hold: 10s}"),
+			want: []string{`t.yaml:34: routes.loop.waypoints[1].lon: "east" is not a number`},
+		},
+		{
 			name: "no rain source reported without a line",
 			doc:  mutate(t, "    rain: {register: 5}", "    gust_mps: {register: 5}"),
 			want: []string{`t.yaml: limits.block_on_rain: no rain source: bind signals.rain or set weather.registers.rain (or set block_on_rain: false)`},
@@ -319,5 +338,38 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("Parse() problems (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestCheckCron: with LoadOptions.CheckCron the scheduler's parser judges
+// each cron expression, and its verdict is a problem with line and path;
+// without it the light shape check lets a bad day name through.
+func TestCheckCron(t *testing.T) {
+	doc := mutate(t, "    every: 2h\n    between: \"20:00-05:00\"\n", "    cron: \"0 12 * * MON-FRI,SUNDAY\"\n")
+	path := filepath.Join(t.TempDir(), "t.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadWithOptions(path, LoadOptions{AllowMissingSecrets: true}); err != nil {
+		t.Fatalf("LoadWithOptions() without CheckCron = %v, want nil (the light check passes day names)", err)
+	}
+	var got []string
+	strict := func(expr string) error {
+		got = append(got, expr)
+		if strings.Contains(expr, "SUNDAY") {
+			return errors.New("failed to parse int from SUNDAY")
+		}
+		return nil
+	}
+	_, err := LoadWithOptions(path, LoadOptions{AllowMissingSecrets: true, CheckCron: strict})
+	if err == nil {
+		t.Fatal("LoadWithOptions() with CheckCron = nil, want the cron problem")
+	}
+	want := []string{path + `:38: schedules[0].cron: failed to parse int from SUNDAY`}
+	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"0 12 * * MON-FRI,SUNDAY"}, got); diff != "" {
+		t.Errorf("CheckCron calls (-want +got):\n%s", diff)
 	}
 }

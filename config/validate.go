@@ -18,6 +18,23 @@ type validator struct {
 	file  string
 	lines map[string]int
 	probs []Problem
+	// failed are the decoder's problems: values that could not be read
+	// and stand at their defaults, which checks depending on them skip.
+	failed []Problem
+	// checkCron checks a schedule's cron expression.
+	checkCron func(string) error
+}
+
+// readable reports whether no value at or below path failed to decode, so
+// that a check built on it (the geofence on the dock position) sees the
+// file's values rather than defaults and reports no cascade of errors.
+func (v *validator) readable(path string) bool {
+	for _, q := range v.failed {
+		if q.Path == path || strings.HasPrefix(q.Path, path+".") || strings.HasPrefix(q.Path, path+"[") {
+			return false
+		}
+	}
+	return true
 }
 
 // line returns the line of path, or of its nearest ancestor present in
@@ -534,7 +551,7 @@ func validateLimits(c *Config, v *validator) {
 			v.rangeF(p, pt[0], -90, 90)
 			v.rangeF(p, pt[1], -180, 180)
 		}
-		if positionOK(c, v) && !g.Contains(c.Position, c.Position.Lat, c.Position.Lon) {
+		if positionOK(c, v) && v.readable("limits.geofence") && !g.Contains(c.Position, c.Position.Lat, c.Position.Lon) {
 			v.errf("limits.geofence.polygon", "the dock position %s, %s lies outside the polygon", num(c.Position.Lat), num(c.Position.Lon))
 		}
 	default:
@@ -583,7 +600,8 @@ func validateRoutes(c *Config, v *validator) {
 			}
 			v.rangeF(wp+".speed_mps", w.SpeedMPS, 0, 40)
 			v.rangeD(wp+".hold", w.Hold, 0, time.Hour)
-			if positionOK(c, v) && w.Lat >= -90 && w.Lat <= 90 && !c.Limits.Geofence.Contains(c.Position, w.Lat, w.Lon) {
+			if positionOK(c, v) && v.readable(wp) && v.readable("limits.geofence") && w.Lat >= -90 && w.Lat <= 90 &&
+				!c.Limits.Geofence.Contains(c.Position, w.Lat, w.Lon) {
 				if len(c.Limits.Geofence.Polygon) >= 3 {
 					v.errf(wp, "%s, %s lies outside the geofence polygon", num(w.Lat), num(w.Lon))
 				} else {
@@ -622,7 +640,7 @@ func validateSchedules(c *Config, v *validator) {
 		n := 0
 		if s.Cron != "" || v.has(p+".cron") {
 			n++
-			if err := checkCron(s.Cron); err != nil {
+			if err := v.checkCron(s.Cron); err != nil {
 				v.errf(p+".cron", "%v", err)
 			}
 		}
@@ -664,9 +682,11 @@ func validateSchedules(c *Config, v *validator) {
 	}
 }
 
-// positionOK reports whether the dock position is given and in range, so
-// that checks relative to it (geofence) make sense.
+// positionOK reports whether the dock position is given, readable and in
+// range, so that checks relative to it (geofence) make sense: a position
+// that failed to decode (lat: north) stands at 0, 0 and would put every
+// waypoint outside the geofence.
 func positionOK(c *Config, v *validator) bool {
 	p := c.Position
-	return v.has("position") && p.Lat >= -90 && p.Lat <= 90 && p.Lon >= -180 && p.Lon <= 180
+	return v.has("position") && v.readable("position") && p.Lat >= -90 && p.Lat <= 90 && p.Lon >= -180 && p.Lon <= 180
 }

@@ -29,9 +29,18 @@ dpkg_root() { dpkg --root="$root" --force-script-chrootless --log=/dev/null "$@"
 echo "deb test: install $deb into $root"
 dpkg_root -i "$deb"
 for f in /usr/bin/dock-agent /usr/bin/dockctl /lib/systemd/system/dock-agent.service \
-  /etc/dock-agent/agent.yaml.example /usr/share/doc/dock-agent/examples/dock.yaml; do
+  /etc/dock-agent/agent.yaml.example /usr/share/doc/dock-agent/examples/dock.yaml \
+  /usr/share/doc/dock-agent/copyright /usr/share/doc/dock-agent/changelog.gz \
+  /usr/share/man/man8/dock-agent.8.gz /usr/share/man/man1/dockctl.1.gz \
+  /usr/share/lintian/overrides/dock-agent; do
   [ -e "$root$f" ] || fail "$f missing after install"
 done
+head -1 "$root/usr/share/doc/dock-agent/copyright" | grep -q '^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' \
+  || fail "copyright is not machine-readable (DEP-5)"
+zcat "$root/usr/share/doc/dock-agent/changelog.gz" | head -1 | grep -q "^dock-agent ($(dpkg-deb -f "$deb" Version)) " \
+  || fail "changelog.gz does not start with this version's entry"
+zcat "$root/usr/share/man/man1/dockctl.1.gz" | grep -q '^\.SS map$' || fail "dockctl.1 lacks the map command"
+zcat "$root/usr/share/man/man8/dock-agent.8.gz" | grep -q '^\.B \\-check$' || fail "dock-agent.8 lacks -check"
 [ -x "$root/usr/bin/dock-agent" ] || fail "/usr/bin/dock-agent not executable"
 grep -q '^dock-agent:' "$root/etc/passwd" || fail "user dock-agent not created"
 grep -q '^gpio:' "$root/etc/group" || fail "group gpio not created"

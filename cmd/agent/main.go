@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -20,7 +21,29 @@ import (
 
 	"github.com/dockagent/dock-agent/cmd/agent/app"
 	"github.com/dockagent/dock-agent/config"
+	"github.com/dockagent/dock-agent/dock/schedule"
 )
+
+// usageText is the top of -h, above the flags; the man page dock-agent(8)
+// is generated from it (deploy/genman).
+const usageText = `usage: dock-agent [-config FILE] [-check] [-version]
+
+Dock Agent is the daemon inside a patrol-drone dock: it drives the lid,
+centering arms and charger with safety interlocks, reads the weather station,
+talks MAVLink to the drone, flies scheduled patrols and dispatches, and reports
+state, telemetry and durable events over MQTT. It runs as the systemd service
+dock-agent.service (Type=notify, with a watchdog) and logs to the journal.
+
+-check validates the config without touching any hardware: it prints a summary
+and exits 0, or lists every mistake with its file, line and key path and exits 1.
+
+examples:
+  dock-agent -check -config /etc/dock-agent/agent.yaml
+  systemctl enable --now dock-agent
+  journalctl -u dock-agent -f
+
+flags:
+`
 
 // version is stamped by the release build (-ldflags "-X main.version=...").
 var version = "dev"
@@ -36,10 +59,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	check := fs.Bool("check", false, "validate the config, print a summary and exit 0 (valid) or 1")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: dock-agent [-config FILE] [-check] [-version]\n\n")
+		fmt.Fprint(fs.Output(), usageText)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	// -h is asked for: usage on stdout and exit 0; a bad flag is a mistake:
+	// stderr and exit 2.
+	var help bytes.Buffer
+	fs.SetOutput(&help)
+	err := fs.Parse(args)
+	fs.SetOutput(stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		stdout.Write(help.Bytes())
+		return 0
+	}
+	if err != nil {
+		stderr.Write(help.Bytes())
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -54,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *check {
 		// Secret files may be readable only by the service user: -check
 		// reports them as missing rather than failing on them.
-		cfg, err := config.LoadWithOptions(*path, config.LoadOptions{AllowMissingSecrets: true})
+		cfg, err := config.LoadWithOptions(*path, config.LoadOptions{AllowMissingSecrets: true, CheckCron: schedule.CheckCron})
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			fmt.Fprintf(stderr, "%s: not valid\n", *path)
@@ -64,7 +98,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: valid\n", *path)
 		return 0
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.LoadWithOptions(*path, config.LoadOptions{CheckCron: schedule.CheckCron})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

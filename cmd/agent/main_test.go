@@ -65,6 +65,41 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// TestCheckCron: -check judges cron with the scheduler's parser, so a
+// day name the scheduler refuses (SUNDAY, not SUN) fails the check with its
+// line instead of passing it and failing the agent at start-up.
+func TestCheckCron(t *testing.T) {
+	good := string(config.BenchExample())
+	if !strings.Contains(good, `cron: "0 * * * *"`) {
+		t.Fatal("the bench example has no cron schedule to change")
+	}
+	for _, tc := range []struct {
+		cron     string
+		wantCode int
+		want     string
+	}{
+		{"0 12 * * MON-FRI,SUN", 0, "valid"},
+		{"0 12 * * MON-FRI,SUNDAY", 1, `.cron: parse "0 12 * * MON-FRI,SUNDAY": failed to parse int from SUNDAY`},
+		{"@every 1h", 1, `.cron: "@every 1h": use every_s for fixed intervals`},
+	} {
+		t.Run(tc.cron, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "agent.yaml")
+			doc := strings.Replace(good, `cron: "0 * * * *"`, `cron: "`+tc.cron+`"`, 1)
+			if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var out, errOut bytes.Buffer
+			code := run([]string{"-check", "-config", path}, &out, &errOut)
+			if code != tc.wantCode || !strings.Contains(out.String()+errOut.String(), tc.want) {
+				t.Errorf("-check with cron %q = %d, want %d and %q; stdout:\n%s\nstderr:\n%s", tc.cron, code, tc.wantCode, tc.want, out.String(), errOut.String())
+			}
+			if tc.wantCode == 1 && !strings.Contains(errOut.String(), path+":") {
+				t.Errorf("-check error lacks the file and line:\n%s", errOut.String())
+			}
+		})
+	}
+}
+
 func TestVersionAndBadFlags(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run([]string{"-version"}, &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), "dock-agent dev") {
@@ -72,6 +107,11 @@ func TestVersionAndBadFlags(t *testing.T) {
 	}
 	if code := run([]string{"-nope"}, &out, &errOut); code != 2 {
 		t.Errorf("unknown flag = %d, want 2", code)
+	}
+	// Asked for help: usage on stdout (the man page is made from it), exit 0.
+	out.Reset()
+	if code := run([]string{"-h"}, &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), "usage: dock-agent") || !strings.Contains(out.String(), "examples:\n  dock-agent -check") {
+		t.Errorf("-h = %d, stdout %q; want 0 and usage with examples", code, out.String())
 	}
 	if code := run([]string{"-config", "/nonexistent/agent.yaml"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "/nonexistent/agent.yaml") {
 		t.Errorf("missing config = %d, stderr %q", code, errOut.String())

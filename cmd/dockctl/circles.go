@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -19,18 +18,23 @@ import (
 // carries one, else circles drawn around the dock position (-lat/-lon, or
 // position in the agent's config).
 func runCircles(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("circles", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("circles", usage{
+		synopsis: "dockctl circles [-geojson] [-lat LAT -lon LON] [broker flags]",
+		about: "Print the dock's current 1-, 3- and 5-minute response circles (radii in metres) from its\n" +
+			"retained state. -geojson prints them as a GeoJSON FeatureCollection; for the dock point,\n" +
+			"geofence and routes as well, see \"dockctl map\".",
+		examples: []string{
+			"dockctl circles",
+			"dockctl circles -geojson > circles.geojson",
+			"dockctl circles -broker tcp://10.0.0.5:1883 -dock d1 -geojson -lat 24.3504 -lon 102.5412",
+		},
+	}, stderr)
 	bf := addBrokerFlags(fs)
 	geojson := fs.Bool("geojson", false, "print the circles as a GeoJSON FeatureCollection")
 	lat := fs.Float64("lat", math.NaN(), "dock latitude for -geojson (default: position.lat of the config)")
 	lon := fs.Float64("lon", math.NaN(), "dock longitude for -geojson (default: position.lon of the config)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dockctl circles [-geojson] [-lat LAT -lon LON] [broker flags]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, stop := parseFlags(fs, stdout, stderr, func() error { return fs.Parse(args) }); stop {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()

@@ -108,6 +108,75 @@ func TestDumpRawCapture(t *testing.T) {
 	}
 }
 
+// TestDumpFormatHint: a flight log read as a raw capture, or a capture read
+// as a flight log, gets a warning naming the other format; a file read in
+// its own format gets none.
+func TestDumpFormatHint(t *testing.T) {
+	var tl bytes.Buffer
+	w := tlog.NewWriter(&tl, tlog.WriterOptions{})
+	t0 := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
+	for i := range 40 {
+		for _, f := range testFrames(t)[:2] {
+			if err := w.WriteFrame(t0.Add(time.Duration(i)*time.Second), f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var raw []byte
+	for range 40 {
+		for _, f := range testFrames(t) {
+			raw = append(raw, f...)
+		}
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		in       []byte
+		wantCode int
+		want     string // in stderr; "" means no warning at all
+	}{
+		{"tlog as tlog", []string{"-format", "tlog"}, tl.Bytes(), 0, ""},
+		{"raw as raw", []string{"-format", "raw"}, raw, 0, ""},
+		{"tlog as raw", []string{"-format", "raw"}, tl.Bytes(), 0, "file starts with a .tlog timestamp (2026-12-05T19:00:00Z): is this a .tlog flight log? try -format tlog"},
+		{"raw as tlog", []string{"-format", "tlog"}, raw, 1, "is this a raw MAVLink capture? try -format raw"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(append(append([]string{"dump"}, tc.args...), "-"), bytes.NewReader(tc.in), &stdout, &stderr)
+			if code != tc.wantCode {
+				t.Errorf("dump exit %d, want %d; stderr %s", code, tc.wantCode, stderr.String())
+			}
+			switch {
+			case tc.want == "" && strings.Contains(stderr.String(), "warning"):
+				t.Errorf("stderr = %q, want no warning", stderr.String())
+			case tc.want != "" && !strings.Contains(stderr.String(), tc.want):
+				t.Errorf("stderr = %q, want %q", stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestHelp: every way of asking for help prints usage on stdout and exits
+// 0; every subcommand's -h has examples.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help"}} {
+		var out, errb bytes.Buffer
+		if code := run(args, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "usage: dockctl COMMAND") || errb.Len() != 0 {
+			t.Errorf("dockctl %s = %d, stdout %q, stderr %q; want 0 and usage on stdout", args[0], code, out.String(), errb.String())
+		}
+	}
+	for _, c := range commands() {
+		for _, args := range [][]string{{c.name, "-h"}, {c.name, "--help"}, {"help", c.name}} {
+			var out, errb bytes.Buffer
+			code := run(args, nil, &out, &errb)
+			if code != 0 || !strings.Contains(out.String(), "usage: dockctl "+c.name) || !strings.Contains(out.String(), "examples:\n  dockctl "+c.name) {
+				t.Errorf("dockctl %s = %d, stdout %q, stderr %q; want 0 and usage with examples on stdout", strings.Join(args, " "), code, out.String(), errb.String())
+			}
+		}
+	}
+}
+
 func TestUsage(t *testing.T) {
 	tests := []struct {
 		name string
@@ -116,6 +185,8 @@ func TestUsage(t *testing.T) {
 	}{
 		{"no command", nil, 2},
 		{"unknown command", []string{"fly"}, 2},
+		{"help for an unknown command", []string{"help", "fly"}, 2},
+		{"bad flag", []string{"dump", "-nope", "x.tlog"}, 2},
 		{"dump without file", []string{"dump"}, 2},
 		{"dump bad format", []string{"dump", "-format", "csv", "-"}, 2},
 		{"dump missing file", []string{"dump", filepath.Join(t.TempDir(), "nope.tlog")}, 1},

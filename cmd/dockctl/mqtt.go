@@ -232,13 +232,22 @@ type conn struct {
 	msgs    chan message
 	dropped atomic.Uint64 // inbound messages dropped because the queue was full
 	timeout time.Duration
+	// lost receives why the connection broke, once; paho does not
+	// reconnect by itself (watch does, with a notice).
+	lost chan error
 }
 
 // connect opens a clean session with a random client id; messages of every
 // subscription arrive on conn.msgs. The paho handler never blocks: when the
 // queue is full the message is dropped and counted.
 func (s *session) connect(ctx context.Context) (*conn, error) {
-	c := &conn{msgs: make(chan message, 4096), timeout: s.timeout}
+	return s.connectTo(ctx, make(chan message, 4096))
+}
+
+// connectTo is connect delivering into msgs, so that a reconnection keeps
+// the queue (and the order) of the connection before.
+func (s *session) connectTo(ctx context.Context, msgs chan message) (*conn, error) {
+	c := &conn{msgs: msgs, timeout: s.timeout, lost: make(chan error, 1)}
 	o := mqtt.NewClientOptions()
 	for _, b := range s.brokers {
 		o.AddBroker(b)
@@ -257,6 +266,12 @@ func (s *session) connect(ctx context.Context) (*conn, error) {
 		o.SetPassword(s.password)
 	}
 	o.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { c.deliver(m) })
+	o.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		select {
+		case c.lost <- err:
+		default:
+		}
+	})
 	c.client = mqtt.NewClient(o)
 	if err := c.wait(ctx, c.client.Connect()); err != nil {
 		return nil, fmt.Errorf("connect to broker %s: %w", strings.Join(s.brokers, ","), err)

@@ -24,25 +24,33 @@ import (
 // reply, 1 for an error reply, a timeout or a connection problem, 2 for bad
 // usage.
 func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("send", usage{
+		synopsis: "dockctl send [flags] NAME [key=value ...]",
+		about: "Send command NAME to the dock with a fresh id, wait for its reply and print it; exit 0 for\n" +
+			"an ok reply, 1 for an error reply, a timeout or a connection problem, 2 for bad usage.\n" +
+			"Values parse as JSON when they can (lat=53.55, dry_run=true, waypoints='[...]'), else as strings.",
+		examples: []string{
+			"dockctl send dispatch lat=53.5511 lon=9.9937 priority=alarm ref=INC-4411",
+			"dockctl send mode mode=maintenance",
+			"dockctl send lid action=open -follow 60s   # print its progress until it ends",
+			"dockctl send route.put -json oldtown.json",
+			"dockctl send reset",
+		},
+	}, stderr)
 	bf := addBrokerFlags(fs)
 	jsonFile := fs.String("json", "", "read the command's arguments from a JSON object in `FILE` (- for stdin); key=value pairs are added on top")
 	id := fs.String("id", "", "request `id` (default: a fresh dockctl-... id); repeat an id to get its first reply again")
 	follow := fs.Duration("follow", 0, "after an ok reply, print the command.progress events of this request until it ends ok (exit 0) or failed/canceled/timeout (exit 1), for at most this `duration` (lid, arms, charger, dispatch, patrol)")
 	expires := fs.Duration("expires", 0, "refuse execution if the command arrives later than this `duration` from now (adds \"expires\")")
 	fs.StringVar(&bf.signKeyFile, "sign-key", "", "shared HMAC `file` for command signing (default: mqtt.command_signing.key_file of the config)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dockctl send [flags] NAME [key=value ...]\n\n"+
-			"Values parse as JSON when they can (lat=53.55, dry_run=true, waypoints='[...]'), else as strings.\n"+
-			"examples:\n  dockctl send dispatch lat=53.5511 lon=9.9937 priority=alarm ref=INC-4411\n"+
-			"  dockctl send mode mode=maintenance\n  dockctl send route.put -json oldtown.json")
-		fs.PrintDefaults()
+	var positional []string
+	if code, stop := parseFlags(fs, stdout, stderr, func() (err error) {
+		positional, err = parseInterleaved(fs, args)
+		return err
+	}); stop {
+		return code
 	}
-	positional, err := parseInterleaved(fs, args)
-	if err != nil {
-		return 2
-	}
+	var err error
 	if len(positional) == 0 {
 		fs.Usage()
 		return 2

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,22 +21,24 @@ import (
 // sorties/*.json) when it is readable on this machine, else from the
 // sortie.report events seen while listening for -wait.
 func runSorties(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sorties", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("sorties", usage{
+		synopsis: "dockctl sorties [-n N] [-state-dir DIR | -wait DURATION] [-json] [broker flags]",
+		about: "Recent sortie reports as a table. Reports are read from the agent's sortie store when it is\n" +
+			"readable here (run on the dock, as root or a member of group dock-agent); remotely, events\n" +
+			"are not retained by the broker, so only reports published while listening are shown.",
+		examples: []string{
+			"dockctl sorties -n 5                # on the dock, as root or in group dock-agent",
+			"dockctl sorties -json | jq 'select(.outcome != \"complete\")'",
+			"dockctl sorties -broker tcp://10.0.0.5:1883 -dock d1 -wait 10m",
+		},
+	}, stderr)
 	bf := addBrokerFlags(fs)
 	n := fs.Int("n", 20, "show the newest `N` reports")
 	stateDir := fs.String("state-dir", "", "the agent's state `dir` to read sorties/*.json from (default: state_dir of the config, else /var/lib/dock-agent)")
 	wait := fs.Duration("wait", 30*time.Second, "without a readable state dir: listen this long for sortie.report events")
 	asJSON := fs.Bool("json", false, "print the reports as JSON lines instead of a table")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dockctl sorties [-n N] [-state-dir DIR | -wait DURATION] [-json] [broker flags]\n\n"+
-			"Reports are read from the agent's sortie store when it is readable here (run on the dock,\n"+
-			"as root or a member of group dock-agent); remotely, events are not retained by the broker,\n"+
-			"so only reports published while listening are shown.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, stop := parseFlags(fs, stdout, stderr, func() error { return fs.Parse(args) }); stop {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()

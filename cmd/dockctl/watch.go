@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,18 +21,24 @@ import (
 // readable line per status, state, telemetry and event message of one dock
 // (or of every dock when none is named or configured), until interrupted.
 func runWatch(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("watch", usage{
+		synopsis: "dockctl watch [-dock ID] [-json] [-n N] [-no-telemetry] [broker flags]",
+		about: "Print one readable line per status, state, telemetry and event message of one dock (or of\n" +
+			"every dock when none is named or configured) until interrupted. When the broker goes away,\n" +
+			"watch says so on stderr and reconnects; a dock whose agent left the broker shows OFFLINE.",
+		examples: []string{
+			"dockctl watch                      # the dock of /etc/dock-agent/agent.yaml",
+			"dockctl watch -no-telemetry        # state and events only",
+			"dockctl watch -broker tls://broker.example:8883 -ca ca.pem -dock d1",
+			"dockctl watch -json -n 1 | jq .    # the retained messages, raw",
+		},
+	}, stderr)
 	bf := addBrokerFlags(fs)
 	raw := fs.Bool("json", false, "print each message raw as {\"topic\":...,\"payload\":...} JSON lines")
 	count := fs.Int("n", 0, "exit after `N` messages (0: run until interrupted)")
 	noTelemetry := fs.Bool("no-telemetry", false, "leave out the telemetry topic (2-10 lines a second in flight)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dockctl watch [-dock ID] [-json] [-n N] [-no-telemetry] [broker flags]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, stop := parseFlags(fs, stdout, stderr, func() error { return fs.Parse(args) }); stop {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
@@ -55,13 +60,21 @@ type watchOptions struct {
 	telemetry bool
 }
 
+// Reconnection backoff of watch: the first retry at once, then waits that
+// double from watchRetryMin up to watchRetryMax.
+const (
+	watchRetryMin = time.Second
+	watchRetryMax = 30 * time.Second
+)
+
 func watch(ctx context.Context, s *session, o watchOptions, clock clockwork.Clock, stdout, stderr io.Writer) int {
 	c, err := s.connect(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "dockctl watch: %v\n", err)
 		return 1
 	}
-	defer c.close()
+	var dropped uint64
+	defer func() { c.close() }()
 	topics := []string{s.prefix + "status", s.prefix + "state", s.prefix + "events"}
 	if o.telemetry {
 		topics = append(topics, s.prefix+"telemetry")
@@ -70,17 +83,31 @@ func watch(ctx context.Context, s *session, o watchOptions, clock clockwork.Cloc
 		fmt.Fprintf(stderr, "dockctl watch: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stderr, "watching %s{status,state,events%s} on %s (Ctrl-C ends)\n", s.prefix, map[bool]string{true: ",telemetry"}[o.telemetry], strings.Join(s.brokers, ","))
+	brokers := strings.Join(s.brokers, ",")
+	fmt.Fprintf(stderr, "watching %s{status,state,events%s} on %s (Ctrl-C ends)\n", s.prefix, map[bool]string{true: ",telemetry"}[o.telemetry], brokers)
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	n := 0
 	for {
 		select {
 		case <-ctx.Done():
-			if d := c.dropped.Load(); d > 0 {
+			if d := dropped + c.dropped.Load(); d > 0 {
 				fmt.Fprintf(stderr, "dockctl watch: %d messages dropped (output too slow)\n", d)
 			}
 			return 0
+		case err := <-c.lost:
+			lostAt := clock.Now()
+			fmt.Fprintf(stderr, "dockctl watch: %s lost the broker %s: %v; reconnecting (the dock's messages meanwhile are not shown)\n",
+				clockStamp(lostAt), brokers, err)
+			dropped += c.dropped.Load()
+			c.close()
+			nc, attempts := rewatch(ctx, s, c.msgs, topics, clock, stderr)
+			if nc == nil {
+				return 0 // interrupted while reconnecting
+			}
+			c = nc
+			fmt.Fprintf(stderr, "dockctl watch: %s reconnected to %s after %s (%d attempts); retained status and state follow\n",
+				clockStamp(clock.Now()), brokers, clock.Since(lostAt).Round(time.Second), attempts)
 		case m := <-c.msgs:
 			if o.raw {
 				b, _ := json.Marshal(struct {
@@ -97,6 +124,36 @@ func watch(ctx context.Context, s *session, o watchOptions, clock clockwork.Cloc
 				return 0
 			}
 		}
+	}
+}
+
+// rewatch connects and subscribes again until it succeeds or ctx ends (nil),
+// the first attempt at once, then with doubling waits; it reports the first
+// failure and every change of reason, not each attempt.
+func rewatch(ctx context.Context, s *session, msgs chan message, topics []string, clock clockwork.Clock, stderr io.Writer) (*conn, int) {
+	wait := watchRetryMin
+	last := ""
+	for attempt := 1; ; attempt++ {
+		c, err := s.connectTo(ctx, msgs)
+		if err == nil {
+			if err = c.subscribe(ctx, topics...); err == nil {
+				return c, attempt
+			}
+			c.close()
+		}
+		if ctx.Err() != nil {
+			return nil, attempt
+		}
+		if msg := err.Error(); msg != last {
+			fmt.Fprintf(stderr, "dockctl watch: still no broker: %v; retrying every %s at most\n", err, watchRetryMax)
+			last = msg
+		}
+		select {
+		case <-ctx.Done():
+			return nil, attempt
+		case <-clock.After(wait):
+		}
+		wait = min(2*wait, watchRetryMax)
 	}
 }
 
@@ -173,7 +230,8 @@ func truncate(s string, n int) string {
 
 func formatStatus(o map[string]any) string {
 	if on, _ := o["online"].(bool); !on {
-		return "OFFLINE"
+		// The agent's will, or its last word on a clean stop.
+		return "OFFLINE (the agent left the broker: stopped, or its link broke; the state shown is its last)"
 	}
 	return fmt.Sprintf("online version=%v started=%v", o["version"], o["started_at"])
 }

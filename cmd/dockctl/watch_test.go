@@ -1,10 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
 
 	"github.com/dockagent/dock-agent/dock"
 )
@@ -79,7 +87,79 @@ func TestFormatTelemetry(t *testing.T) {
 		t.Errorf("formatMessage(telemetry) =\n%q\nwant\n%q", got, want)
 	}
 	got = formatMessage(message{topic: "dock/d1/status", payload: []byte(`{"online":false}`)}, time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC))
-	if want := "19:00:00.000 d1 status    OFFLINE"; got != want {
+	if want := "19:00:00.000 d1 status    OFFLINE (the agent left the broker: stopped, or its link broke; the state shown is its last)"; got != want {
 		t.Errorf("formatMessage(offline) = %q, want %q", got, want)
+	}
+}
+
+// inlineBroker is a mochi broker on addr ("127.0.0.1:0" for any port) whose
+// inline client publishes as a dock would; it returns the broker, the
+// address it listens on and a stop func (also run at cleanup).
+func inlineBroker(t *testing.T, addr string) (*mochi.Server, string, func()) {
+	t.Helper()
+	srv := mochi.New(&mochi.Options{InlineClient: true, Logger: slog.New(slog.DiscardHandler)})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		t.Fatal(err)
+	}
+	l := listeners.NewTCP(listeners.Config{ID: "t", Address: addr})
+	if err := srv.AddListener(l); err != nil {
+		t.Fatalf("mochi listen on %s: %v", addr, err)
+	}
+	if err := srv.Serve(); err != nil {
+		t.Fatal(err)
+	}
+	stop := sync.OnceFunc(func() { srv.Close() })
+	t.Cleanup(stop)
+	return srv, l.Address(), stop
+}
+
+// TestWatchReconnect: the broker goes away; watch says so, retries on its
+// clock, reconnects when the broker is back, says so, and shows the dock's
+// status from then on: here OFFLINE, the will of an agent that left.
+func TestWatchReconnect(t *testing.T) {
+	srv, addr, stop := inlineBroker(t, "127.0.0.1:0")
+	if err := srv.Publish("dock/d1/status", []byte(`{"online":true,"version":"1.2.3"}`), true, 1); err != nil {
+		t.Fatal(err)
+	}
+	s := &session{brokers: []string{"tcp://" + addr}, prefix: "dock/d1/", timeout: 5 * time.Second}
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC))
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- watch(ctx, s, watchOptions{count: 2}, clk, out, errb) }()
+	waitFor(t, "the retained status", func() bool { return strings.Contains(out.String(), "d1 status    online") })
+
+	stop()
+	waitFor(t, "the lost-broker notice", func() bool { return strings.Contains(errb.String(), "lost the broker tcp://"+addr) })
+	// The first retry runs at once and fails (nothing listens); then watch
+	// waits on its clock.
+	parked, cancelWait := context.WithTimeout(ctx, 10*time.Second)
+	defer cancelWait()
+	if err := clk.BlockUntilContext(parked, 1); err != nil {
+		t.Fatalf("watch never waited to retry: %v\nstderr:\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "still no broker") {
+		t.Errorf("stderr lacks the failed retry:\n%s", errb.String())
+	}
+	srv2, _, _ := inlineBroker(t, addr)
+	if err := srv2.Publish("dock/d1/status", []byte(`{"online":false}`), true, 1); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(watchRetryMin)
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("watch = %d, want 0", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("watch did not show the status after reconnecting\nstdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	}
+	t.Logf("stderr:\n%s", errb.String())
+	if !strings.Contains(errb.String(), "reconnected to tcp://"+addr+" after 1s (2 attempts)") {
+		t.Errorf("stderr lacks the reconnection notice:\n%s", errb.String())
+	}
+	if !strings.Contains(out.String(), "d1 status    OFFLINE (the agent left the broker") {
+		t.Errorf("stdout lacks the dock going offline:\n%s", out.String())
 	}
 }

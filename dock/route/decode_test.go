@@ -184,3 +184,49 @@ func FuzzDecodeWaypoints(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodePlanRoundTrip: a route exported as a .plan imports back to the
+// same waypoints, home, speeds and holds; the patrol.plan QGroundControl
+// wrote does too after one import.
+func TestEncodePlanRoundTrip(t *testing.T) {
+	data, err := os.ReadFile("testdata/patrol.plan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromQGC, err := DecodePlan(data, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		plan Plan
+	}{
+		{"patrol.plan", fromQGC},
+		{"speeds back to cruise, fractional hold, no home", Plan{Waypoints: []Waypoint{
+			{Lat: 24.3541, Lon: 102.5443, AltM: 60, SpeedMPS: 12},
+			{Lat: 24.358, Lon: 102.54, AltM: 60, Hold: 1500 * time.Millisecond},
+			{Lat: -33.8688197, Lon: 151.2092955, AltM: 110.5, SpeedMPS: 12, Hold: 10 * time.Second},
+		}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := EncodePlan(tc.plan, PlanOptions{CruiseSpeedMPS: 12, HoverSpeedMPS: 5, FirmwareType: 3})
+			if err != nil {
+				t.Fatalf("EncodePlan() = %v", err)
+			}
+			got, err := DecodePlan(b, Limits{})
+			if err != nil {
+				t.Fatalf("DecodePlan(EncodePlan()) = %v\n%s", err, b)
+			}
+			if diff := cmp.Diff(tc.plan, got); diff != "" {
+				t.Errorf("round trip (-want +got):\n%s\n%s", diff, b)
+			}
+		})
+	}
+	if _, err := EncodePlan(Plan{}, PlanOptions{}); err == nil {
+		t.Error("EncodePlan(no waypoints) = nil error, want one")
+	}
+	if _, err := EncodePlan(Plan{Waypoints: []Waypoint{{Lat: 95, Lon: 0}}}, PlanOptions{}); err == nil {
+		t.Error("EncodePlan(lat 95) = nil error, want one")
+	}
+}

@@ -224,3 +224,111 @@ func DecodePlan(data []byte, lim Limits) (Plan, error) {
 	}
 	return p, nil
 }
+
+// PlanOptions are the figures of an exported .plan that the route itself
+// does not hold. Zero values are left out of the file (QGroundControl then
+// uses its own defaults).
+type PlanOptions struct {
+	// CruiseSpeedMPS and HoverSpeedMPS are the mission's default speeds.
+	CruiseSpeedMPS float64
+	HoverSpeedMPS  float64
+	// FirmwareType is the MAV_AUTOPILOT of the mission (3 ArduPilot, 12
+	// PX4); 0 is written as 0 (generic).
+	FirmwareType int
+}
+
+// EncodePlan writes p as a QGroundControl .plan (fileType "Plan", version
+// 1, mission version 2) that DecodePlan reads back to p:
+//
+//   - a TAKEOFF (22) without a position to the first waypoint's altitude,
+//     which DecodePlan drops (the dock flies its own take-off);
+//   - a DO_CHANGE_SPEED (178, airspeed) before each waypoint whose SpeedMPS
+//     differs from the one before (0, the dock's cruise speed, included;
+//     the dock reads 0 as "cruise", an autopilot flying the file keeps the
+//     previous speed);
+//   - one NAV_WAYPOINT (16) per waypoint in frame 3 (altitude relative to
+//     home), hold in param 1 (seconds);
+//   - RETURN_TO_LAUNCH (20) at the end: routes end at the dock.
+//
+// plannedHomePosition is p.Home and p.HomeAltM (AMSL); without HasHome it
+// is left out, as DecodePlan then reads no home (QGroundControl wants one:
+// give it). The geofence and rally points are empty. Waypoints must be valid
+// positions (DecodePlan's limits are not checked here).
+func EncodePlan(p Plan, opts PlanOptions) ([]byte, error) {
+	if len(p.Waypoints) == 0 {
+		return nil, errors.New("encode plan: no waypoints")
+	}
+	type item struct {
+		AMSLAltAboveTerrain *float64   `json:"AMSLAltAboveTerrain,omitempty"`
+		Altitude            *float64   `json:"Altitude,omitempty"`
+		AltitudeMode        int        `json:"AltitudeMode,omitempty"`
+		AutoContinue        bool       `json:"autoContinue"`
+		Command             int        `json:"command"`
+		DoJumpID            int        `json:"doJumpId"`
+		Frame               int        `json:"frame"`
+		Params              []*float64 `json:"params"`
+		Type                string     `json:"type"`
+	}
+	f := func(v float64) *float64 { return &v }
+	var items []item
+	add := func(it item) {
+		it.AutoContinue, it.Type, it.DoJumpID = true, "SimpleItem", len(items)+1
+		items = append(items, it)
+	}
+	for _, w := range p.Waypoints {
+		if !w.Point().Valid() || math.IsNaN(w.AltM) || math.IsInf(w.AltM, 0) {
+			return nil, fmt.Errorf("encode plan: waypoint %g,%g alt %g m is not a valid position", w.Lat, w.Lon, w.AltM)
+		}
+	}
+	first := p.Waypoints[0].AltM
+	// AltitudeMode 1: relative to home, as frame 3 says.
+	add(item{Altitude: f(first), AltitudeMode: 1, Command: MAV_CMD_NAV_TAKEOFF, Frame: MAV_FRAME_GLOBAL_RELATIVE_ALT,
+		Params: []*float64{f(0), f(0), f(0), nil, f(0), f(0), f(first)}})
+	speed := 0.0
+	for _, w := range p.Waypoints {
+		if w.SpeedMPS != speed {
+			// param 1: speed type 0 (airspeed); param 3: throttle -1 (no change).
+			add(item{Command: MAV_CMD_DO_CHANGE_SPEED, Frame: MAV_FRAME_MISSION,
+				Params: []*float64{f(0), f(w.SpeedMPS), f(-1), f(0), f(0), f(0), f(0)}})
+			speed = w.SpeedMPS
+		}
+		add(item{Altitude: f(w.AltM), AltitudeMode: 1, Command: MAV_CMD_NAV_WAYPOINT, Frame: MAV_FRAME_GLOBAL_RELATIVE_ALT,
+			Params: []*float64{f(w.Hold.Seconds()), f(0), f(0), nil, f(w.Lat), f(w.Lon), f(w.AltM)}})
+	}
+	add(item{Command: MAV_CMD_NAV_RETURN_TO_LAUNCH, Frame: MAV_FRAME_MISSION,
+		Params: []*float64{f(0), f(0), f(0), f(0), f(0), f(0), f(0)}})
+	var home []float64
+	if p.HasHome {
+		home = []float64{p.Home.Lat, p.Home.Lon, p.HomeAltM}
+	}
+	type mission struct {
+		CruiseSpeed            float64   `json:"cruiseSpeed,omitempty"`
+		FirmwareType           int       `json:"firmwareType"`
+		GlobalPlanAltitudeMode int       `json:"globalPlanAltitudeMode"`
+		HoverSpeed             float64   `json:"hoverSpeed,omitempty"`
+		Items                  []item    `json:"items"`
+		PlannedHomePosition    []float64 `json:"plannedHomePosition,omitempty"`
+		Version                int       `json:"version"`
+	}
+	out := struct {
+		FileType      string  `json:"fileType"`
+		GeoFence      any     `json:"geoFence"`
+		GroundStation string  `json:"groundStation"`
+		Mission       mission `json:"mission"`
+		RallyPoints   any     `json:"rallyPoints"`
+		Version       int     `json:"version"`
+	}{
+		FileType:      "Plan",
+		GeoFence:      map[string]any{"circles": []any{}, "polygons": []any{}, "version": 2},
+		GroundStation: "QGroundControl",
+		Mission: mission{CruiseSpeed: opts.CruiseSpeedMPS, FirmwareType: opts.FirmwareType, GlobalPlanAltitudeMode: 1,
+			HoverSpeed: opts.HoverSpeedMPS, Items: items, PlannedHomePosition: home, Version: 2},
+		RallyPoints: map[string]any{"points": []any{}, "version": 2},
+		Version:     1,
+	}
+	b, err := json.MarshalIndent(out, "", "    ")
+	if err != nil {
+		return nil, fmt.Errorf("encode plan: %w", err)
+	}
+	return append(b, '\n'), nil
+}

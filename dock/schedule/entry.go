@@ -137,6 +137,36 @@ func (e *FieldError) Unwrap() error { return e.Err }
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
+// CheckCron reports whether expr is a cron expression the scheduler
+// accepts. It runs the very parser Compile runs, so that config validation
+// (dock-agent -check) refuses what the scheduler would refuse at start-up.
+func CheckCron(expr string) error {
+	_, err := parseCron(expr)
+	return err
+}
+
+// parseCron parses expr with the standard 5-field parser (descriptors such
+// as @daily included) into a schedule evaluated on wall times (Location
+// UTC; the entry's zone is applied around it).
+func parseCron(expr string) (*cron.SpecSchedule, error) {
+	c := strings.TrimSpace(expr)
+	if strings.HasPrefix(c, "TZ=") || strings.HasPrefix(c, "CRON_TZ=") {
+		return nil, errors.New("give the time zone in zone, not in the expression")
+	}
+	s, err := cronParser.Parse(c)
+	if err != nil {
+		return nil, fmt.Errorf("parse %q: %w (fields: minute hour day-of-month month day-of-week; "+
+			"names are three letters: JAN-DEC, SUN-SAT)", expr, err)
+	}
+	ss, ok := s.(*cron.SpecSchedule)
+	if !ok {
+		return nil, fmt.Errorf("%q: use every_s for fixed intervals", expr)
+	}
+	cp := *ss
+	cp.Location = time.UTC
+	return &cp, nil
+}
+
 // Compile validates e and prepares it for Next: it loads the zone and
 // parses the cron expression. Errors are *FieldError with Index -1.
 func (e *Entry) Compile() error {
@@ -163,21 +193,11 @@ func (e *Entry) Compile() error {
 	var spec *cron.SpecSchedule
 	switch {
 	case e.Cron != "":
-		c := strings.TrimSpace(e.Cron)
-		if strings.HasPrefix(c, "TZ=") || strings.HasPrefix(c, "CRON_TZ=") {
-			return bad("cron", errors.New("give the time zone in zone, not in the expression"))
-		}
-		s, err := cronParser.Parse(c)
+		s, err := parseCron(e.Cron)
 		if err != nil {
-			return bad("cron", fmt.Errorf("parse %q: %w", e.Cron, err))
+			return bad("cron", err)
 		}
-		ss, ok := s.(*cron.SpecSchedule)
-		if !ok {
-			return bad("cron", fmt.Errorf("%q: use every_s for fixed intervals", e.Cron))
-		}
-		cp := *ss
-		cp.Location = time.UTC
-		spec = &cp
+		spec = s
 	case e.Every != 0:
 		if e.Every < MinEvery || e.Every > 24*time.Hour || e.Every%time.Minute != 0 {
 			return bad("every_s", fmt.Errorf("%v: want whole minutes from 1m to 24h", e.Every))
