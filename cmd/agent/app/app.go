@@ -88,7 +88,9 @@ func Run(ctx context.Context, o Options) error {
 			wdInterval = d
 		}
 	}
-	log = log.With("dock", cfg.ID)
+	// Every line names the dock; "agent" is the component of app's own lines,
+	// replaced by each part's (the logger keeps one value per key).
+	log = log.With("dock_id", cfg.ID, "component", "agent")
 	started := clock.Now()
 	notify.Notify("STATUS=starting")
 
