@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"net/http"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -324,5 +325,62 @@ func TestPromtool(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		t.Errorf("promtool check metrics: %v\n%s", err, out.String())
+	}
+}
+
+// TestDocsNameEveryMetric: docs/operations.md lists every metric this
+// package exports, so a new one cannot go undocumented.
+func TestDocsNameEveryMetric(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := fullMetrics(t).Registry().Gather()
+	if err != nil {
+		t.Fatalf("Gather() = %v", err)
+	}
+	for _, mf := range mfs {
+		name, ours := strings.CutPrefix(mf.GetName(), "dock_agent_")
+		if ours && !bytes.Contains(doc, []byte("`"+name+"`")) {
+			t.Errorf("docs/operations.md does not name %s", mf.GetName())
+		}
+	}
+}
+
+// readyzJQ is the docs' filter for /readyz; the doc must hold it verbatim.
+const readyzJQ = `.blocking[] | "\(.check): \(.detail)"`
+
+func TestDocsReadyzFilter(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(doc, []byte("jq -r '"+readyzJQ+"'")) {
+		t.Errorf("docs/operations.md lacks jq -r '%s'", readyzJQ)
+	}
+	jq, err := exec.LookPath("/usr/bin/jq")
+	if err != nil {
+		t.Skip("jq not installed (apt install jq): the docs' /readyz filter is not run")
+	}
+	m, err := New(Options{})
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	s, err := NewServer(ServerOptions{Listen: "127.0.0.1:0", Logger: testLogger(t),
+		Ready: func() []Blocker {
+			return Readiness(dock.State{Mode: dock.ModeMaintenance, Vehicle: dock.VehicleSummary{Link: true}})
+		}}, m)
+	if err != nil {
+		t.Fatalf("NewServer() = %v", err)
+	}
+	_, body := get(t, runServer(t, s)+"/readyz")
+	cmd := exec.CommandContext(t.Context(), jq, "-r", readyzJQ)
+	cmd.Stdin = strings.NewReader(body)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("jq -r '%s' on %s: %v", readyzJQ, body, err)
+	}
+	if want := "mains: mains power lost\nmode: mode is maintenance, not auto\n"; string(out) != want {
+		t.Errorf("jq -r '%s' on %s printed %q, want %q", readyzJQ, body, out, want)
 	}
 }
