@@ -104,6 +104,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log, _ := app.NewLogger(stderr, cfg.Log.Level, app.LogFormat(cfg.Log.Format))
+	log = log.With("dock_id", cfg.ID, "component", "agent")
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	procs := app.LimitProcs()

@@ -93,7 +93,45 @@ type Client struct {
 	out    []byte
 	failed bool // the last request failed (for log on change)
 
-	requests, retried, timeouts, crcErrors, frames, exceptions, portErrors atomic.Uint64
+	// total counts every unit; units[u] counts unit u alone (1..247), so
+	// that a metrics reader can tell a dead module from a noisy bus.
+	total counters
+	units [248]counters
+}
+
+// counter indexes a counters array.
+type counter int
+
+const (
+	cRequests counter = iota
+	cRetries
+	cTimeouts
+	cCRCErrors
+	cFrames
+	cExceptions
+	cPortErrors
+	nCounters
+)
+
+// counters are one set of Stats, safe to read while the bus counts.
+type counters [nCounters]atomic.Uint64
+
+func (cs *counters) stats() Stats {
+	return Stats{
+		Requests:   cs[cRequests].Load(),
+		Retries:    cs[cRetries].Load(),
+		Timeouts:   cs[cTimeouts].Load(),
+		CRCErrors:  cs[cCRCErrors].Load(),
+		Frames:     cs[cFrames].Load(),
+		Exceptions: cs[cExceptions].Load(),
+		PortErrors: cs[cPortErrors].Load(),
+	}
+}
+
+// inc counts one k for unit (the bus total and the unit's own).
+func (c *Client) inc(unit uint8, k counter) {
+	c.total[k].Add(1)
+	c.units[unit][k].Add(1)
 }
 
 // NewClient returns a client sending on port. The client does not own the
@@ -146,17 +184,28 @@ func FrameSilence(baud int) time.Duration {
 	return time.Duration(int64(time.Second) * 35 * 11 / 10 / int64(baud))
 }
 
-// Stats returns the counters. It is safe to call at any time.
-func (c *Client) Stats() Stats {
-	return Stats{
-		Requests:   c.requests.Load(),
-		Retries:    c.retried.Load(),
-		Timeouts:   c.timeouts.Load(),
-		CRCErrors:  c.crcErrors.Load(),
-		Frames:     c.frames.Load(),
-		Exceptions: c.exceptions.Load(),
-		PortErrors: c.portErrors.Load(),
+// Stats returns the bus's counters, all units together. It is safe to call
+// at any time.
+func (c *Client) Stats() Stats { return c.total.stats() }
+
+// UnitStats are one unit's counters.
+type UnitStats struct {
+	Unit uint8
+	Stats
+}
+
+// UnitStats returns the counters of every unit the client has sent a
+// request to, by unit id. It is safe to call at any time (a metrics
+// scrape reads it) and allocates only the returned slice.
+func (c *Client) UnitStats() []UnitStats {
+	var out []UnitStats
+	for u := 1; u < len(c.units); u++ {
+		if c.units[u][cRequests].Load() == 0 {
+			continue
+		}
+		out = append(out, UnitStats{Unit: uint8(u), Stats: c.units[u].stats()})
 	}
+	return out
 }
 
 // ReadCoils reads count coils from start (function 0x01).
@@ -277,7 +326,7 @@ func (c *Client) do(ctx context.Context, r *request) ([]byte, error) {
 			}
 			return nil, err
 		}
-		c.retried.Add(1)
+		c.inc(r.unit, cRetries)
 	}
 }
 
@@ -287,9 +336,9 @@ func (c *Client) once(ctx context.Context, r *request) ([]byte, error) {
 		return nil, err
 	}
 	c.out = r.appendADU(c.out[:0])
-	c.requests.Add(1)
+	c.inc(r.unit, cRequests)
 	if _, err := c.port.Write(c.out); err != nil {
-		c.portErrors.Add(1)
+		c.inc(r.unit, cPortErrors)
 		c.dirty = true
 		return nil, fmt.Errorf("modbus: write %s to unit %d: %w", r.fn, r.unit, err)
 	}
@@ -298,7 +347,7 @@ func (c *Client) once(ctx context.Context, r *request) ([]byte, error) {
 	c.lastIO = c.clock.Now()
 	if err != nil {
 		c.dirty = true
-		c.count(err)
+		c.count(r.unit, err)
 		return nil, err
 	}
 	data, err := r.decodeReply(frame)
@@ -307,25 +356,25 @@ func (c *Client) once(ctx context.Context, r *request) ([]byte, error) {
 		if !errors.As(err, &ee) {
 			c.dirty = true
 		}
-		c.count(err)
+		c.count(r.unit, err)
 		return nil, err
 	}
 	return data, nil
 }
 
 // count adds err to the counters.
-func (c *Client) count(err error) {
+func (c *Client) count(unit uint8, err error) {
 	var fe *FrameError
 	var ee *ExceptionError
 	switch {
 	case errors.Is(err, ErrTimeout):
-		c.timeouts.Add(1)
+		c.inc(unit, cTimeouts)
 	case errors.As(err, &fe) && fe.Kind == FrameCRC:
-		c.crcErrors.Add(1)
+		c.inc(unit, cCRCErrors)
 	case errors.As(err, &fe):
-		c.frames.Add(1)
+		c.inc(unit, cFrames)
 	case errors.As(err, &ee):
-		c.exceptions.Add(1)
+		c.inc(unit, cExceptions)
 	}
 }
 
@@ -335,7 +384,7 @@ func (c *Client) quiet(ctx context.Context, r *request) error {
 	if c.dirty {
 		c.dirty = false
 		if err := c.drain(ctx); err != nil {
-			c.portErrors.Add(1)
+			c.inc(r.unit, cPortErrors)
 			return fmt.Errorf("modbus: drain before %s to unit %d: %w", r.fn, r.unit, err)
 		}
 	}
@@ -399,12 +448,12 @@ func (c *Client) readReply(ctx context.Context, r *request) ([]byte, error) {
 			return nil, fmt.Errorf("modbus: %s to unit %d: %w", r.fn, r.unit, err)
 		}
 		if err := c.port.SetReadTimeout(min(wait, readSlice)); err != nil {
-			c.portErrors.Add(1)
+			c.inc(r.unit, cPortErrors)
 			return nil, fmt.Errorf("modbus: set read timeout for unit %d: %w", r.unit, err)
 		}
 		n, err := c.port.Read(c.buf[got:need])
 		if err != nil {
-			c.portErrors.Add(1)
+			c.inc(r.unit, cPortErrors)
 			return nil, fmt.Errorf("modbus: read reply of unit %d to %s: %w", r.unit, r.fn, err)
 		}
 		if n == 0 {

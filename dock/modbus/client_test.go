@@ -257,6 +257,10 @@ func TestClientFaults(t *testing.T) {
 			if diff := cmp.Diff(tt.wantStats, c.Stats()); diff != "" {
 				t.Errorf("Stats (-want +got):\n%s", diff)
 			}
+			// Unit 5 is the only unit asked: it carries the bus's counts.
+			if diff := cmp.Diff([]modbus.UnitStats{{Unit: 5, Stats: tt.wantStats}}, c.UnitStats()); diff != "" {
+				t.Errorf("UnitStats (-want +got):\n%s", diff)
+			}
 			// The fault cleared, the bus works again.
 			s.SetFaults(rtuslave.Faults{})
 			if _, err := c.ReadInputRegisters(t.Context(), 5, 0, 3); err != nil {

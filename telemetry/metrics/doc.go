@@ -3,11 +3,13 @@
 // recording methods the wiring calls where something happens (a MAVLink
 // frame, a command reply, a sortie report, an actuator motion), pull-style
 // gauges and counters that read values already kept elsewhere (link loss,
-// MQTT connection, outbox depth, weather) through injected functions, and an
-// HTTP Server with /metrics and /healthz.
+// MQTT connection, outbox depth, weather, Modbus units, forward endpoints)
+// through injected functions, Readiness (what keeps the dock from launching
+// now), and an HTTP Server with /metrics, /healthz and /readyz. Every
+// labelled counter starts with its known label values at zero.
 //
-// Main types: Metrics (New, the Record* style methods) and Server
-// (NewServer, Run).
+// Main types: Metrics (New, the recording methods), Server (NewServer,
+// Run) and Blocker (Readiness).
 //
 // Like its parent telemetry, metrics must not import mavlink or
 // go.bug.st/serial: the wiring in cmd/agent/app converts their counters into

@@ -15,8 +15,35 @@ const namespace = "dock_agent"
 // LinkStats is what the vehicle link reports; counters only grow.
 type LinkStats struct {
 	Up      bool    // heartbeats fresh
-	LossPct float64 // recent MAVLink packet loss, 0..100
+	LossPct float64 // recent MAVLink packet loss, 0..100 (exported as a 0..1 ratio)
 	BadCRC  uint64  // damaged frames skipped
+}
+
+// ModbusStats are one Modbus unit's counters on one bus (the agent reads
+// modbus.Client.UnitStats into these); counters only grow.
+type ModbusStats struct {
+	Bus        string // the bus name of the config (buses.<name>), "weather" for a station on its own line
+	Unit       uint8
+	Requests   uint64 // request frames sent, retries included
+	Retries    uint64
+	Timeouts   uint64 // requests met with silence
+	CRCErrors  uint64 // replies with a bad CRC
+	Frames     uint64 // other damaged or unexpected replies
+	Exceptions uint64 // exception replies
+	PortErrors uint64 // the serial port failed
+}
+
+// ForwardStats are one ground-station forward endpoint's counters (the
+// agent reads router.Stats into these); counters only grow.
+type ForwardStats struct {
+	Endpoint    string // the endpoint's name or URL
+	FramesOut   uint64 // frames sent to the endpoint
+	FramesIn    uint64 // frames from the endpoint passed on
+	BytesOut    uint64
+	BytesIn     uint64
+	Filtered    uint64 // frames the endpoint's filter held back
+	WriteErrors uint64
+	Clients     int // server endpoints: clients heard recently
 }
 
 // MQTTStats is what the MQTT service reports (telemetry.Health fits).
@@ -45,8 +72,16 @@ type Options struct {
 	// dock_agent_commands_rejected_total.
 	MQTT func() MQTTStats
 	// State reads the dock state snapshot: weather readings (wind, gust,
-	// temperature; absent while stale), e-stop, fault, vehicle battery.
+	// temperature; absent while stale), e-stop, fault, vehicle battery, and
+	// dock_agent_dock_ready with dock_agent_dock_ready_blocked{check} from
+	// Readiness.
 	State func() dock.State
+	// Modbus reads every Modbus unit's counters:
+	// dock_agent_modbus_*_total{bus,unit}.
+	Modbus func() []ModbusStats
+	// Forward reads the ground-station forward's endpoints:
+	// dock_agent_mavlink_forward_*{endpoint}.
+	Forward func() []ForwardStats
 	// LaunchBuckets are the launch latency histogram buckets in seconds;
 	// nil means 2..30 s in 1-2 s steps around the 12-13 s a lid takes.
 	LaunchBuckets []float64
@@ -96,11 +131,12 @@ func New(o Options) (*Metrics, error) {
 	m.launch = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "launch_latency_seconds",
 		Help: "Time from the launch command to take-off.", Buckets: buckets})
 	m.motions = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "actuator_motions_total",
-		Help: "Actuator motions finished, by actuator (lid, arms) and result (ok, timeout, stopped, failed)."}, []string{"actuator", "result"})
+		Help: "Actuator motions finished, by actuator (lid, arms) and result (ok, failed, canceled, timeout)."}, []string{"actuator", "result"})
 	m.faults = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "faults_total",
 		Help: "Dock faults raised and e-stop presses, by kind (fault, estop)."}, []string{"kind"})
 	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "mavlink_inbound_refused_total",
 		Help: "MAVLink frames from ground stations or the MQTT bridge kept from the vehicle, by source and reason (not_allowed, interlock, malformed, unsigned)."}, []string{"source", "reason"})
+	m.zeroLabelled()
 	cs := []prometheus.Collector{m.framesIn, m.framesOut, m.commands, m.sorties, m.launch, m.etaError, m.motions, m.faults, m.refused}
 
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "build_info",
@@ -112,7 +148,7 @@ func New(o Options) (*Metrics, error) {
 		link := o.Link
 		cs = append(cs,
 			gaugeFunc("vehicle_link_up", "1 while the vehicle's heartbeats are fresh.", func() float64 { return b2f(link().Up) }),
-			gaugeFunc("mavlink_link_loss_percent", "Recent MAVLink packet loss on the vehicle link, 0..100.", func() float64 { return link().LossPct }),
+			gaugeFunc("mavlink_link_loss_ratio", "Recent MAVLink packet loss on the vehicle link, 0..1.", func() float64 { return link().LossPct / 100 }),
 			counterFunc("mavlink_bad_crc_total", "Damaged MAVLink frames skipped (checksum mismatch).", func() float64 { return float64(link().BadCRC) }),
 		)
 	}
@@ -129,6 +165,12 @@ func New(o Options) (*Metrics, error) {
 	}
 	if o.State != nil {
 		cs = append(cs, &stateCollector{state: o.State})
+	}
+	if o.Modbus != nil {
+		cs = append(cs, &modbusCollector{stats: o.Modbus})
+	}
+	if o.Forward != nil {
+		cs = append(cs, &forwardCollector{stats: o.Forward})
 	}
 	if o.Runtime {
 		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -214,18 +256,20 @@ type stateCollector struct {
 }
 
 var (
-	descWind    = prometheus.NewDesc(namespace+"_weather_wind_mps", "Mean wind speed at the dock, m/s (absent while the reading is stale).", nil, nil)
-	descGust    = prometheus.NewDesc(namespace+"_weather_gust_mps", "Gust speed at the dock, m/s (absent while stale).", nil, nil)
+	descWind    = prometheus.NewDesc(namespace+"_weather_wind_meters_per_second", "Mean wind speed at the dock (absent while the reading is stale).", nil, nil)
+	descGust    = prometheus.NewDesc(namespace+"_weather_gust_meters_per_second", "Gust speed at the dock (absent while stale).", nil, nil)
 	descTemp    = prometheus.NewDesc(namespace+"_weather_temp_celsius", "Outside air temperature at the dock, °C (absent while stale).", nil, nil)
 	descRain    = prometheus.NewDesc(namespace+"_weather_rain", "1 while the rain sensor reports rain (absent while stale).", nil, nil)
 	descStale   = prometheus.NewDesc(namespace+"_weather_stale", "1 while the weather station's readings are stale.", nil, nil)
 	descEStop   = prometheus.NewDesc(namespace+"_estop", "1 while the e-stop is pressed or latched.", nil, nil)
 	descFault   = prometheus.NewDesc(namespace+"_fault", "1 while the dock is in fault (see the fault event for the reason).", nil, nil)
-	descBattery = prometheus.NewDesc(namespace+"_vehicle_battery_percent", "Vehicle battery charge, percent.", nil, nil)
+	descBattery = prometheus.NewDesc(namespace+"_vehicle_battery_ratio", "Vehicle battery charge, 0..1 (absent without a vehicle link).", nil, nil)
+	descReady   = prometheus.NewDesc(namespace+"_dock_ready", "1 when the dock could launch now: no e-stop or latch, no fault, mains, auto mode, vehicle link (see /readyz).", nil, nil)
+	descBlocked = prometheus.NewDesc(namespace+"_dock_ready_blocked", "1 for each readiness check that blocks a launch now, by check (estop, estop_latched, fault, mains, mode, vehicle_link).", []string{"check"}, nil)
 )
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descWind, descGust, descTemp, descRain, descStale, descEStop, descFault, descBattery} {
+	for _, d := range []*prometheus.Desc{descWind, descGust, descTemp, descRain, descStale, descEStop, descFault, descBattery, descReady, descBlocked} {
 		ch <- d
 	}
 }
@@ -244,6 +288,17 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descEStop, b2f(s.EStop || s.EStopLatched))
 	gauge(descFault, b2f(s.Fault != ""))
 	if s.Vehicle.Link {
-		gauge(descBattery, s.Vehicle.BatteryPct)
+		gauge(descBattery, s.Vehicle.BatteryPct/100)
+	}
+	blocked := Readiness(s)
+	gauge(descReady, b2f(len(blocked) == 0))
+	for _, check := range readinessChecks() {
+		v := 0.0
+		for _, b := range blocked {
+			if b.Check == check {
+				v = 1
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(descBlocked, prometheus.GaugeValue, v, check)
 	}
 }

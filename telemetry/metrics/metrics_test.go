@@ -33,6 +33,13 @@ func serve(t *testing.T, m *Metrics, health func() error) string {
 	if err != nil {
 		t.Fatalf("NewServer() = %v", err)
 	}
+	return runServer(t, s)
+}
+
+// runServer runs s and returns its base URL; it is stopped (and Run's
+// result checked) at cleanup.
+func runServer(t *testing.T, s *Server) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var runErr error
@@ -123,7 +130,7 @@ func TestScrape(t *testing.T) {
 		`dock_agent_mavlink_frames_received_total{message="GLOBAL_POSITION_INT"}`:       "1",
 		`dock_agent_mavlink_frames_sent_total{message="COMMAND_LONG"}`:                  "1",
 		`dock_agent_mavlink_bad_crc_total`:                                              "7",
-		`dock_agent_mavlink_link_loss_percent`:                                          "2.5",
+		`dock_agent_mavlink_link_loss_ratio`:                                            "0.025",
 		`dock_agent_vehicle_link_up`:                                                    "1",
 		`dock_agent_mqtt_connected`:                                                     "1",
 		`dock_agent_mqtt_connection_losses_total`:                                       "3",
@@ -146,14 +153,20 @@ func TestScrape(t *testing.T) {
 		`dock_agent_faults_total{kind="fault"}`:                                         "1",
 		`dock_agent_mavlink_inbound_refused_total{reason="interlock",source="gcs:qgc"}`: "2",
 		`dock_agent_mavlink_inbound_refused_total{reason="not_allowed",source="mqtt"}`:  "1",
-		`dock_agent_weather_wind_mps`:                                                   "4.2",
-		`dock_agent_weather_gust_mps`:                                                   "6.1",
+		`dock_agent_weather_wind_meters_per_second`:                                     "4.2",
+		`dock_agent_weather_gust_meters_per_second`:                                     "6.1",
 		`dock_agent_weather_temp_celsius`:                                               "-3.5",
 		`dock_agent_weather_rain`:                                                       "1",
 		`dock_agent_weather_stale`:                                                      "0",
 		`dock_agent_estop`:                                                              "1",
 		`dock_agent_fault`:                                                              "1",
-		`dock_agent_vehicle_battery_percent`:                                            "87",
+		`dock_agent_vehicle_battery_ratio`:                                              "0.87",
+		`dock_agent_dock_ready`:                                                         "0",
+		`dock_agent_dock_ready_blocked{check="estop"}`:                                  "1",
+		`dock_agent_dock_ready_blocked{check="estop_latched"}`:                          "0",
+		`dock_agent_dock_ready_blocked{check="fault"}`:                                  "1",
+		`dock_agent_dock_ready_blocked{check="mains"}`:                                  "1",
+		`dock_agent_dock_ready_blocked{check="vehicle_link"}`:                           "0",
 	}
 	for series, v := range want {
 		if got := sample(body, series); got != v {
@@ -167,7 +180,7 @@ func TestScrape(t *testing.T) {
 	// Pull-style values are read at every scrape.
 	link.Store(LinkStats{Up: false, LossPct: 100, BadCRC: 9})
 	_, body = get(t, url+"/metrics")
-	for series, v := range map[string]string{"dock_agent_vehicle_link_up": "0", "dock_agent_mavlink_link_loss_percent": "100", "dock_agent_mavlink_bad_crc_total": "9"} {
+	for series, v := range map[string]string{"dock_agent_vehicle_link_up": "0", "dock_agent_mavlink_link_loss_ratio": "1", "dock_agent_mavlink_bad_crc_total": "9"} {
 		if got := sample(body, series); got != v {
 			t.Errorf("second scrape: %s = %q, want %q", series, got, v)
 		}
@@ -183,7 +196,7 @@ func TestStaleWeatherAbsent(t *testing.T) {
 		t.Fatalf("New() = %v", err)
 	}
 	_, body := get(t, serve(t, m, nil)+"/metrics")
-	for _, series := range []string{"dock_agent_weather_wind_mps", "dock_agent_weather_gust_mps", "dock_agent_weather_temp_celsius", "dock_agent_vehicle_battery_percent"} {
+	for _, series := range []string{"dock_agent_weather_wind_meters_per_second", "dock_agent_weather_gust_meters_per_second", "dock_agent_weather_temp_celsius", "dock_agent_vehicle_battery_ratio"} {
 		if got := sample(body, series); got != "" {
 			t.Errorf("stale weather: %s = %q, want absent", series, got)
 		}

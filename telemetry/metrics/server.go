@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,11 @@ type ServerOptions struct {
 	// Called per request from the HTTP goroutine; must be quick. A nil
 	// Health func always answers 200.
 	Health func() error
+	// Ready lists what keeps the dock from launching now, for /readyz
+	// (Readiness of the dock's state fits): none means 200, any means 503;
+	// an unhealthy Health is one more blocker, "health". Called per request
+	// from the HTTP goroutine; must be quick. Nil means only Health counts.
+	Ready func() []Blocker
 	// ShutdownTimeout bounds the graceful shutdown when Run's ctx ends; zero
 	// means 2 s.
 	ShutdownTimeout time.Duration
@@ -34,7 +40,7 @@ type ServerOptions struct {
 	Clock clockwork.Clock
 }
 
-// Server serves /metrics and /healthz over HTTP.
+// Server serves /metrics, /healthz and /readyz over HTTP.
 type Server struct {
 	o   ServerOptions
 	ln  net.Listener
@@ -68,6 +74,7 @@ func NewServer(o ServerOptions, m *Metrics) (*Server, error) {
 		ErrorHandling: promhttp.ContinueOnError,
 	}))
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
 	return s, nil
 }
@@ -88,6 +95,35 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ok")
+}
+
+// readiness is the /readyz body.
+type readiness struct {
+	Ready    bool      `json:"ready"`
+	Blocking []Blocker `json:"blocking"`
+}
+
+// readyz answers 200 {"ready":true,"blocking":[]} when the dock could
+// launch now, else 503 with every blocker named.
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	r := readiness{Blocking: []Blocker{}}
+	if s.o.Health != nil {
+		if err := s.o.Health(); err != nil {
+			r.Blocking = append(r.Blocking, Blocker{Check: "health", Detail: err.Error()})
+		}
+	}
+	if s.o.Ready != nil {
+		r.Blocking = append(r.Blocking, s.o.Ready()...)
+	}
+	r.Ready = len(r.Blocking) == 0
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if !r.Ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	if err := json.NewEncoder(w).Encode(r); err != nil {
+		s.log.Debug("write /readyz reply", "err", err)
+	}
 }
 
 // Run serves until ctx ends, then shuts down gracefully within

@@ -89,7 +89,9 @@ func Run(ctx context.Context, o Options) error {
 			wdInterval = d
 		}
 	}
-	log = log.With("dock", cfg.ID)
+	// Every line names the dock; "agent" is the component of app's own lines,
+	// replaced by each part's (the logger keeps one value per key).
+	log = log.With("dock_id", cfg.ID, "component", "agent")
 	started := clock.Now()
 	notify.Notify("STATUS=starting")
 
@@ -156,14 +158,14 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	wd := &watchdog{interval: max(wdInterval, 0), clock: clock, notify: notify}
-	mx, err := newMetrics(cfg, o.Version, veh, svc, state, wd, clock, log.With("component", "metrics"))
+	mx, err := newMetrics(cfg, o.Version, veh, svc, state, wd, hw, fwd, clock, log.With("component", "metrics"))
 	if err != nil {
 		return err
 	}
 	events := mx.eventSink(svc.Events())
 	copts := controllerOptions(cfg, wd, hw, clock, log.With("component", "controller"))
 	if mx.m != nil {
-		copts.OnMotion = func(step string, status dock.ProgressStatus) { mx.m.Motion(step, string(status)) }
+		copts.OnMotion = motionCounter(mx.m)
 	}
 	ctrl, err := dock.NewController(copts, hw.pins, veh.State, events)
 	if err != nil {
@@ -354,6 +356,15 @@ type stateSource struct{ ctrl *dock.Controller }
 
 func (s *stateSource) Subscribe() (<-chan dock.State, func()) { return s.ctrl.Subscribe() }
 func (s *stateSource) Snapshot() dock.State                   { return s.ctrl.Snapshot() }
+
+// snapshotOrZero is the dock's state, or the zero State (not ready, no
+// readings) while the controller is not made yet.
+func (s *stateSource) snapshotOrZero() dock.State {
+	if s.ctrl == nil {
+		return dock.State{}
+	}
+	return s.ctrl.Snapshot()
+}
 
 // commander hands commands to the sortie engine (through the metrics'
 // counting wrapper), which is made after the MQTT service.

@@ -18,6 +18,7 @@ import (
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/dock/modbus"
+	"github.com/dockagent/dock-agent/telemetry/metrics"
 )
 
 // hardware is the dock's signals as pins: GPIO lines of the board and the
@@ -208,6 +209,38 @@ func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) 
 		return nil, err
 	}
 	return h, nil
+}
+
+// modbusStats reads every Modbus unit's counters for the metrics, by bus
+// name and unit, sorted; the I/O modules' units are there at zero before
+// their first request.
+func (h *hardware) modbusStats() []metrics.ModbusStats {
+	type key struct {
+		bus  string
+		unit uint8
+	}
+	seen := map[key]bool{}
+	var out []metrics.ModbusStats
+	for name, c := range h.clients {
+		for _, u := range c.UnitStats() {
+			seen[key{name, u.Unit}] = true
+			out = append(out, metrics.ModbusStats{Bus: name, Unit: u.Unit, Requests: u.Requests, Retries: u.Retries,
+				Timeouts: u.Timeouts, CRCErrors: u.CRCErrors, Frames: u.Frames, Exceptions: u.Exceptions, PortErrors: u.PortErrors})
+		}
+	}
+	for _, m := range h.modules {
+		if k := (key{m.bus, uint8(m.unit)}); !seen[k] {
+			seen[k] = true
+			out = append(out, metrics.ModbusStats{Bus: m.bus, Unit: uint8(m.unit)})
+		}
+	}
+	slices.SortFunc(out, func(a, b metrics.ModbusStats) int {
+		if c := strings.Compare(a.Bus, b.Bus); c != 0 {
+			return c
+		}
+		return int(a.Unit) - int(b.Unit)
+	})
+	return out
 }
 
 // client returns the Modbus client of a named bus, making it on first use.

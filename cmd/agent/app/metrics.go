@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,6 +12,7 @@ import (
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/mavlink"
+	"github.com/dockagent/dock-agent/mavlink/router"
 	"github.com/dockagent/dock-agent/telemetry"
 	"github.com/dockagent/dock-agent/telemetry/metrics"
 )
@@ -23,7 +25,7 @@ type agentMetrics struct {
 	server *metrics.Server
 }
 
-func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telemetry.Service, state *stateSource, wd *watchdog, clock clockwork.Clock, log *slog.Logger) (*agentMetrics, error) {
+func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telemetry.Service, state *stateSource, wd *watchdog, hw *hardware, fwd *router.Router, clock clockwork.Clock, log *slog.Logger) (*agentMetrics, error) {
 	if cfg.Metrics.Listen == "" {
 		return &agentMetrics{}, nil
 	}
@@ -40,12 +42,9 @@ func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telem
 				EventsPublished: h.EventsPublished, EventsDropped: h.EventsDropped, CommandsRejected: h.CommandsRejected,
 			}
 		},
-		State: func() dock.State {
-			if state.ctrl == nil {
-				return dock.State{}
-			}
-			return state.ctrl.Snapshot()
-		},
+		State:   state.snapshotOrZero,
+		Modbus:  hw.modbusStats,
+		Forward: forwardStats(fwd),
 		Runtime: true,
 	})
 	if err != nil {
@@ -62,6 +61,7 @@ func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telem
 			}
 			return nil
 		},
+		Ready:  func() []metrics.Blocker { return metrics.Readiness(state.snapshotOrZero()) },
 		Logger: log,
 		Clock:  clock,
 	}, m)
@@ -113,6 +113,31 @@ func (r *relayStats) Collect(ch chan<- prometheus.Metric) {
 	h := r.svc.Health()
 	for i, v := range [...]uint64{ls.FramesIn, ls.Rejected, ls.Skipped, h.FramesOut, h.FramesDropped} {
 		ch <- prometheus.MustNewConstMetric(r.descs[i], prometheus.CounterValue, float64(v))
+	}
+}
+
+// forwardStats reads the ground-station forward's endpoints; nil without
+// a forward.
+func forwardStats(fwd *router.Router) func() []metrics.ForwardStats {
+	if fwd == nil {
+		return nil
+	}
+	return func() []metrics.ForwardStats {
+		var out []metrics.ForwardStats
+		for _, s := range fwd.Stats() {
+			out = append(out, metrics.ForwardStats{Endpoint: s.Name, FramesOut: s.FramesOut, FramesIn: s.FramesIn,
+				BytesOut: s.BytesOut, BytesIn: s.BytesIn, Filtered: s.Filtered, WriteErrors: s.WriteErrors, Clients: s.Clients})
+		}
+		return out
+	}
+}
+
+// motionCounter counts a finished motion by its part: the controller's
+// step "lid.open" counts as actuator "lid".
+func motionCounter(m *metrics.Metrics) func(step string, status dock.ProgressStatus) {
+	return func(step string, status dock.ProgressStatus) {
+		actuator, _, _ := strings.Cut(step, ".")
+		m.Motion(actuator, string(status))
 	}
 }
 

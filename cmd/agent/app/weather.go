@@ -31,6 +31,9 @@ func buildWeather(cfg *config.Config, h *hardware, feed func(dock.Weather, *floa
 			return nil, fmt.Errorf("weather station: %w", err)
 		}
 		h.lines["weather"] = line
+		if _, taken := h.clients["weather"]; !taken {
+			h.clients["weather"] = c // counted by the metrics as bus "weather"
+		}
 		rr = c
 	}
 	table := dock.TableHolding

@@ -1,0 +1,63 @@
+package metrics
+
+import "github.com/dockagent/dock-agent/dock"
+
+// The label values every labelled counter starts with at zero, so that a
+// rate or an alert on a counter works before its first increment (a series
+// that appears at 1 is an increase no rate() sees). labels_test.go checks
+// the lists against the constants in dock and dock/sortie.
+
+// commandNames are the commands of the MQTT contract (dock.Cmd*).
+func commandNames() []dock.CommandName {
+	return []dock.CommandName{
+		dock.CmdDispatch, dock.CmdPatrol, dock.CmdRecall, dock.CmdAbort, dock.CmdBattery,
+		dock.CmdRoutePut, dock.CmdRouteDelete, dock.CmdRouteList, dock.CmdSchedulePut, dock.CmdScheduleList,
+		dock.CmdLid, dock.CmdArms, dock.CmdCharger, dock.CmdMode, dock.CmdReset, dock.CmdStatus,
+	}
+}
+
+// commandResults are "ok" and the contract's error codes (dock.Code*).
+func commandResults() []string {
+	return []string{"ok",
+		string(dock.CodeBadRequest), string(dock.CodeUnknownCommand), string(dock.CodeInvalidArgument),
+		string(dock.CodePreconditionFailed), string(dock.CodeOutOfRange), string(dock.CodeBusy),
+		string(dock.CodeExpired), string(dock.CodeUnauthorized), string(dock.CodeInternal),
+	}
+}
+
+// sortieOutcomes are the outcomes of a sortie report (sortie.Outcome*).
+func sortieOutcomes() []string {
+	return []string{"complete", "not_reached", "late", "landed_away", "aborted", "failed", "dry_run_ok"}
+}
+
+// motionResults are how a motion ends (the command.progress statuses
+// other than in_progress).
+func motionResults() []dock.ProgressStatus {
+	return []dock.ProgressStatus{dock.ProgressOK, dock.ProgressFailed, dock.ProgressCanceled, dock.ProgressTimeout}
+}
+
+// actuators are the parts that move.
+func actuators() []string { return []string{"lid", "arms"} }
+
+// faultKinds are the kinds faults_total counts.
+func faultKinds() []string { return []string{"fault", "estop"} }
+
+// zeroLabelled creates every known series of the labelled counters at 0.
+func (m *Metrics) zeroLabelled() {
+	for _, c := range commandNames() {
+		for _, r := range commandResults() {
+			m.commands.WithLabelValues(string(c), r)
+		}
+	}
+	for _, o := range sortieOutcomes() {
+		m.sorties.WithLabelValues(o)
+	}
+	for _, a := range actuators() {
+		for _, r := range motionResults() {
+			m.motions.WithLabelValues(a, string(r))
+		}
+	}
+	for _, k := range faultKinds() {
+		m.faults.WithLabelValues(k)
+	}
+}
