@@ -45,6 +45,9 @@ type flight struct {
 	// etaChecked: the dispatch's ETA error is reported and must lie
 	// within ±15 %.
 	etaChecked bool
+	// params are SITL parameters for this flight (the bench drone
+	// ignores them).
+	params map[string]float64
 }
 
 // run is one flight's world.
@@ -60,6 +63,12 @@ var flights = []flight{
 	{name: "patrol", command: "patrol", args: map[string]any{"route": "demo"}, outcome: "complete"},
 	{name: "dispatch_loiter", command: "dispatch",
 		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 30}, outcome: "complete", etaChecked: true},
+	// The vehicle's own cruise is 20 m/s: the agent plans the config's
+	// 15 m/s and must command it (ArduCopter flies a reposition at
+	// WPNAV_SPEED until DO_CHANGE_SPEED), or the ETA is 25 % off.
+	{name: "dispatch_commanded_speed", command: "dispatch",
+		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 10}, outcome: "complete", etaChecked: true,
+		params: map[string]float64{"WPNAV_SPEED": 2000}},
 	{name: "dispatch_low_battery", command: "dispatch",
 		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 60}, outcome: "not_reached",
 		during: func(ctx context.Context, t *testing.T, r *run) { drainBattery(ctx, t, r, 20) }},
@@ -91,7 +100,7 @@ func TestFlightsAgainstArduCopterSITL(t *testing.T) {
 			s, err := sitl.Start(ctx, sitl.Options{
 				Binary: bin, Defaults: defaults, Dir: filepath.Join(dir, "sitl"),
 				HomeLat: home.Lat, HomeLon: home.Lon, HomeAltM: groundAltM,
-				Speedup: speed, Instance: 3 + i,
+				Speedup: speed, Instance: 3 + i, Params: f.params,
 			})
 			if err != nil {
 				t.Fatal(err)
