@@ -8,12 +8,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/dock/route"
 	"github.com/dockagent/dock-agent/mavlink"
 	"github.com/dockagent/dock-agent/mavlink/tlog"
@@ -45,9 +47,8 @@ type flight struct {
 	// etaChecked: the dispatch's ETA error is reported and must lie
 	// within ±15 %.
 	etaChecked bool
-	// params are SITL parameters for this flight (the bench drone
-	// ignores them).
-	params map[string]float64
+	// cruiseMPS, when set, is the config's flight.cruise_speed_mps.
+	cruiseMPS float64
 }
 
 // run is one flight's world.
@@ -63,12 +64,12 @@ var flights = []flight{
 	{name: "patrol", command: "patrol", args: map[string]any{"route": "demo"}, outcome: "complete"},
 	{name: "dispatch_loiter", command: "dispatch",
 		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 30}, outcome: "complete", etaChecked: true},
-	// The vehicle's own cruise is 20 m/s: the agent plans the config's
-	// 15 m/s and must command it (ArduCopter flies a reposition at
-	// WPNAV_SPEED until DO_CHANGE_SPEED), or the ETA is 25 % off.
+	// The config asks 7 m/s of a vehicle whose own cruise (WPNAV_SPEED)
+	// is 10 m/s: the agent must command it (ArduCopter flies a reposition
+	// at WPNAV_SPEED until DO_CHANGE_SPEED), or it arrives 30 % early.
 	{name: "dispatch_commanded_speed", command: "dispatch",
 		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 10}, outcome: "complete", etaChecked: true,
-		params: map[string]float64{"WPNAV_SPEED": 2000}},
+		cruiseMPS: 7},
 	{name: "dispatch_low_battery", command: "dispatch",
 		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 60}, outcome: "not_reached",
 		during: func(ctx context.Context, t *testing.T, r *run) { drainBattery(ctx, t, r, 20) }},
@@ -100,7 +101,7 @@ func TestFlightsAgainstArduCopterSITL(t *testing.T) {
 			s, err := sitl.Start(ctx, sitl.Options{
 				Binary: bin, Defaults: defaults, Dir: filepath.Join(dir, "sitl"),
 				HomeLat: home.Lat, HomeLon: home.Lon, HomeAltM: groundAltM,
-				Speedup: speed, Instance: 3 + i, Params: f.params,
+				Speedup: speed, Instance: 3 + i,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -129,6 +130,9 @@ func TestFlightsAgainstBenchDrone(t *testing.T) {
 func fly(ctx context.Context, t *testing.T, f flight, opts world.Options, s *sitl.SITL) {
 	t.Helper()
 	opts.BrokerAddr = "127.0.0.1:0"
+	if f.cruiseMPS > 0 {
+		opts.Edit = func(c *config.Config) { c.Flight.CruiseSpeedMPS = f.cruiseMPS }
+	}
 	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	w, err := world.Start(startCtx, opts)
 	cancel()
@@ -214,6 +218,9 @@ func fly(ctx context.Context, t *testing.T, f flight, opts world.Options, s *sit
 	t.Logf("report: outcome %v, eta_s %v, time_to_station_s %v, eta_error_pct %v, broken %v, reasons %v",
 		report.Fields["outcome"], report.Fields["eta_s"], report.Fields["time_to_station_s"],
 		report.Fields["eta_error_pct"], report.Fields["broken"], report.Fields["reasons"])
+	if lo, hi := groundSpeeds(obs); hi > 0 {
+		t.Logf("ground speed in flight (telemetry, over 1 m/s): median %.1f m/s, max %.1f m/s", lo, hi)
+	}
 	if report.Fields["outcome"] != f.outcome {
 		t.Errorf("outcome %v, want %s", report.Fields["outcome"], f.outcome)
 	}
@@ -395,4 +402,24 @@ func logTail(t *testing.T, path string) {
 		b = b[len(b)-20000:]
 	}
 	t.Logf("agent log (tail):\n%s", b)
+}
+
+// groundSpeeds returns the median and the largest ground speed above
+// 1 m/s in the agent's telemetry.
+func groundSpeeds(obs *world.Observer) (median, maxMPS float64) {
+	var v []float64
+	for _, m := range obs.Messages("telemetry") {
+		var tel struct {
+			GS float64 `json:"ground_speed_mps"`
+		}
+		if json.Unmarshal(m.Payload, &tel) == nil && tel.GS > 1 {
+			v = append(v, tel.GS)
+			maxMPS = math.Max(maxMPS, tel.GS)
+		}
+	}
+	if len(v) == 0 {
+		return 0, 0
+	}
+	sort.Float64s(v)
+	return v[len(v)/2], maxMPS
 }
