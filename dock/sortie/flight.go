@@ -161,7 +161,7 @@ func (e *Engine) goTo(now time.Time, s *sortie, pos route.Point, w route.Wind) {
 	t := *s.rec.Target
 	tp := route.Point{Lat: t.Lat, Lon: t.Lon}
 	s.gotoSent = true
-	s.legFrom, s.legAt, s.legPlan = pos, now, e.legTime(pos, tp, w)
+	s.legAt, s.legPlan = now, e.legTime(pos, tp, w)
 	speed := e.commandSpeed(e.veh.State())
 	diverted := s.rec.DivertedFrom != ""
 	e.vehicleCmd(s, "goto", func(ctx context.Context) error {

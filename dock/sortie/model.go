@@ -19,11 +19,11 @@ const fileModel = "model.json"
 // same flight. Each new measurement moves them halfway (an exponential
 // average), within [minFactor, maxFactor].
 type learned struct {
-	LegFactor    float64 `json:"leg_factor"`
-	LegFlights   int     `json:"leg_flights"`
-	EnergyFactor float64 `json:"energy_factor"`
-	EnergyFlight int     `json:"energy_flights"`
-	PctPerKm     float64 `json:"pct_per_km,omitempty"` // last flight's charge per km flown, for the logs and reports
+	LegFactor     float64 `json:"leg_factor"`
+	LegFlights    int     `json:"leg_flights"`
+	EnergyFactor  float64 `json:"energy_factor"`
+	EnergyFlights int     `json:"energy_flights"`
+	PctPerKm      float64 `json:"pct_per_km,omitempty"` // last flight's charge per km flown, for the logs and reports
 }
 
 const (
@@ -165,7 +165,7 @@ func (e *Engine) learnEnergy(s *sortie, airborne time.Duration) {
 	}
 	raw := predicted / e.learn.EnergyFactor
 	e.learn.EnergyFactor = mix(e.learn.EnergyFactor, r.BatteryUsed/raw)
-	e.learn.EnergyFlight++
+	e.learn.EnergyFlights++
 	e.learn.PctPerKm = r.BatteryUsed / (r.DistanceM / 1000)
 	e.log.Info("energy learned", "sortie_id", r.ID, "used_pct", r.BatteryUsed, "predicted_pct", math.Round(predicted*10)/10,
 		"energy_factor", e.learn.EnergyFactor, "pct_per_km", math.Round(e.learn.PctPerKm*10)/10)

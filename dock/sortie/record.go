@@ -114,7 +114,6 @@ type sortie struct {
 	aborting  bool               // abort requested before take-off
 	launched  bool               // take-off acknowledged
 	gotoSent  bool
-	legFrom   route.Point   // where the go-to left from
 	legAt     time.Time     // when it was sent
 	legPlan   time.Duration // its planned duration
 	loiterEnd time.Time
