@@ -1,6 +1,7 @@
 package sortie_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,12 +41,7 @@ func (e *events) lastProgress(reqID string) string {
 // failed, never ok.
 func TestRecalledDispatchIsNotReached(t *testing.T) {
 	r := newRig(t, nil)
-	res, err := r.dispatch(target.Lat, target.Lon, nil)
-	if err != nil {
-		t.Fatalf("dispatch = %v", err)
-	}
-	r.awaitTakeoff(1, "Takeoff")
-	r.until("airborne", fine, 20*time.Second, r.phaseIs(res.SortieID, dock.PhaseAirborne))
+	res := r.dispatchAirborne(t)
 	r.until("on the way", coarse, time.Minute, func() bool { return r.callCount("GoTo") > 0 })
 	if _, err := r.do(dock.CmdRecall, &dock.RecallArgs{Reason: "battery"}); err != nil {
 		t.Fatalf("recall = %v", err)
@@ -93,7 +89,7 @@ func TestLandedAwayIsAnAlarm(t *testing.T) {
 	if rep := r.ev.report(res.SortieID); rep["outcome"] != sortie.OutcomeLandedAway {
 		t.Errorf("report outcome %v, want %s", rep["outcome"], sortie.OutcomeLandedAway)
 	}
-	if ps := r.ev.phases(res.SortieID); len(ps) > 0 && (contains(ps, dock.PhaseLanded) || contains(ps, dock.PhaseSecuring)) {
+	if ps := r.ev.phases(res.SortieID); len(ps) > 0 && (slices.Contains(ps, dock.PhaseLanded) || slices.Contains(ps, dock.PhaseSecuring)) {
 		t.Errorf("phases %v: landed/securing for a vehicle 1.1 km away", ps)
 	}
 	st := r.refresh()
@@ -122,7 +118,7 @@ func TestLateDispatchSaysSoAtOnce(t *testing.T) {
 	}
 	r.awaitTakeoff(1, "Takeoff")
 	r.until("eta broken", coarse, 5*time.Minute, func() bool { return len(r.ev.promisesBroken(res.SortieID)) > 0 })
-	if ps := r.ev.phases(res.SortieID); contains(ps, dock.PhaseOnStation) {
+	if ps := r.ev.phases(res.SortieID); slices.Contains(ps, dock.PhaseOnStation) {
 		t.Fatalf("phases %v: the ETA was reported broken only after arriving", ps)
 	}
 	r.until("done", coarse, 15*time.Minute, r.phaseIs(res.SortieID, dock.PhaseFailed))
@@ -159,25 +155,24 @@ func TestHomeGateWhenOffThePad(t *testing.T) {
 	}
 }
 
-func contains(ps []dock.Phase, p dock.Phase) bool {
-	for _, x := range ps {
-		if x == p {
-			return true
-		}
-	}
-	return false
-}
-
-// TestAbortInFlightRecalls: abort after the take-off brings the vehicle
-// home like recall; the dispatch ends not_reached.
-func TestAbortInFlightRecalls(t *testing.T) {
-	r := newRig(t, nil)
+// dispatchAirborne dispatches to target and steps until the sortie is
+// airborne.
+func (r *rig) dispatchAirborne(t *testing.T) dock.DispatchResult {
+	t.Helper()
 	res, err := r.dispatch(target.Lat, target.Lon, nil)
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
 	r.awaitTakeoff(1, "Takeoff")
 	r.until("airborne", fine, 20*time.Second, r.phaseIs(res.SortieID, dock.PhaseAirborne))
+	return res
+}
+
+// TestAbortInFlightRecalls: abort after the take-off brings the vehicle
+// home like recall; the dispatch ends not_reached.
+func TestAbortInFlightRecalls(t *testing.T) {
+	r := newRig(t, nil)
+	res := r.dispatchAirborne(t)
 	if _, err := r.do(dock.CmdAbort, nil); err != nil {
 		t.Fatalf("abort in flight = %v", err)
 	}

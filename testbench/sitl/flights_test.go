@@ -154,6 +154,14 @@ func fly(ctx context.Context, t *testing.T, f flight, opts world.Options, s *sit
 	speed := w.Clock().Speed()
 	wall := func(sim time.Duration) time.Duration { return time.Duration(float64(sim)/speed) + 10*time.Second }
 
+	// Commands go out once the agent is online: its command subscription
+	// is in place then (a command before it is lost, as on any broker).
+	octx, ocancel := context.WithTimeout(ctx, 30*time.Second)
+	err = obs.Wait(octx, func() bool { return online(obs) })
+	ocancel()
+	if err != nil {
+		t.Fatalf("agent never online: %v", err)
+	}
 	// A real autopilot needs its EKF and GPS settled before it arms: retry
 	// while only those gates block (each refusal is answered at once).
 	var rep world.Reply
@@ -422,4 +430,16 @@ func groundSpeeds(obs *world.Observer) (median, maxMPS float64) {
 	}
 	sort.Float64s(v)
 	return v[len(v)/2], maxMPS
+}
+
+// online reports whether the agent's retained status says online.
+func online(obs *world.Observer) bool {
+	m := obs.Messages("status")
+	if len(m) == 0 {
+		return false
+	}
+	var st struct {
+		Online bool `json:"online"`
+	}
+	return json.Unmarshal(m[len(m)-1].Payload, &st) == nil && st.Online
 }
