@@ -53,6 +53,9 @@ type rig struct {
 	veh   *docktest.Vehicle
 	ev    *events
 	c     *dock.Controller
+	// wrap, when setup sets it, adapts the pins before the controller
+	// gets them (a debounce, as the app puts on limit switches).
+	wrap func(dock.Hardware) dock.Hardware
 }
 
 // newRig starts a controller on simulated hardware; setup may change the
@@ -66,7 +69,11 @@ func newRig(t *testing.T, opts dock.ControllerOptions, hwOpts docktest.HardwareO
 	}
 	opts.Clock = clock
 	opts.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	c, err := dock.NewController(opts, r.hw.Dock(), r.veh.State, r.ev)
+	hw := r.hw.Dock()
+	if r.wrap != nil {
+		hw = r.wrap(hw)
+	}
+	c, err := dock.NewController(opts, hw, r.veh.State, r.ev)
 	if err != nil {
 		t.Fatalf("NewController() = %v", err)
 	}

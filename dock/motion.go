@@ -91,14 +91,27 @@ var motionSpecs = [numMotions]motionSpec{
 
 // motion is a motion in progress, owned by the loop.
 type motion struct {
-	kind         Motion
-	spec         *motionSpec
-	startAt      time.Time // when the output is energised (after a reversal pause)
-	fromSource   bool      // the source switch was closed at the start
-	sourceLeft   bool      // the source switch has opened since
+	kind       Motion
+	spec       *motionSpec
+	startAt    time.Time // when the output is energised (after a reversal pause)
+	fromSource bool      // the source switch was closed at the start
+	sourceLeft bool      // the source switch has opened since
+	// sourceRead: fromSource and sourceLeft were taken from inputs read
+	// once the part stood still at startAt. A motion sent back inside the
+	// reverse pause is judged only then: the part it reverses may reach the
+	// switch this motion starts from between the last poll and the cut, or
+	// the switch's debounce may not have reported it yet.
+	sourceRead   bool
 	jobID        string
 	waiters      []chan error
 	lastProgress time.Time
+}
+
+// readSource records whether the part starts from its source switch.
+func (m *motion) readSource(in inputs) {
+	m.fromSource = m.spec.source(in)
+	m.sourceLeft = !m.fromSource
+	m.sourceRead = true
 }
 
 func (c *Controller) timeout(m Motion) time.Duration {
@@ -243,14 +256,16 @@ func (c *Controller) startMotion(now time.Time, k Motion, jobID string) (chan er
 		kind:         k,
 		spec:         spec,
 		startAt:      startAt,
-		fromSource:   spec.source(c.in),
-		sourceLeft:   !spec.source(c.in),
 		jobID:        jobID,
 		waiters:      []chan error{done},
 		lastProgress: now,
 	}
 	*mp = m
-	c.log.Info(spec.progressive, "from_end", m.fromSource)
+	if startAt.Equal(now) {
+		// No reversal: the part stands still, the inputs tell where.
+		m.readSource(c.in)
+		c.log.Info(spec.progressive, "from_end", m.fromSource)
+	}
 	c.progress(jobID, spec, ProgressInProgress, 0, nil)
 	return done, nil
 }
@@ -287,6 +302,14 @@ func (c *Controller) stepMotion(now time.Time, mp **motion) {
 	}
 	if now.Before(m.startAt) {
 		return
+	}
+	if !m.sourceRead {
+		// The reverse pause is over: where the part starts from is what
+		// the switches say now, not what they said when it was sent back
+		// (the "closed again" check below would otherwise fault a part
+		// that reached its end just as it was reversed).
+		m.readSource(c.in)
+		c.log.Info(spec.progressive+" after the reverse pause", "from_end", m.fromSource)
 	}
 	elapsed := now.Sub(m.startAt)
 	if spec.target(c.in) {

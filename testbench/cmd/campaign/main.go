@@ -6,6 +6,7 @@
 //	go run ./testbench/cmd/campaign -phases airborne -faults estop,agent_kill
 //	go run ./testbench/cmd/campaign -seed 42              # a random schedule
 //	go run ./testbench/cmd/campaign -inbound 50           # frames to the vehicle (issue 21)
+//	go run ./testbench/cmd/campaign -abort-sweep -speed 4 # aborts around the arms' end (issue 21)
 package main
 
 import (
@@ -41,6 +42,7 @@ func run() int {
 	md := flag.String("md", "", "also write the matrix as a Markdown table to this file")
 	verbose := flag.Bool("v", false, "print each cell's progress")
 	inbound := flag.Int("inbound", 0, "run the inbound campaign instead (each arming frame this often per source) and print its figures")
+	abortSweep := flag.Bool("abort-sweep", false, "run the abort sweep instead: 13 aborts from 60 ms before to 60 ms after the arms' end switch (use -speed 4)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -70,6 +72,27 @@ func run() int {
 			return 1
 		}
 		fmt.Println("inbound: PASS")
+		return 0
+	}
+
+	if *abortSweep {
+		fmt.Printf("abort sweep at speed x%g (reproduce: go run ./testbench/cmd/campaign -abort-sweep -speed %g)\n", *speed, *speed)
+		o.Log = logf
+		tries, err := campaign.RunAbortSweep(ctx, o, campaign.AbortSweepTargets(60*time.Millisecond, 10*time.Millisecond))
+		failed := 0
+		for _, tr := range tries {
+			if !tr.Pass {
+				failed++
+			}
+		}
+		fmt.Printf("abort sweep: %d of %d aborts failed\n", failed, len(tries))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "campaign: abort sweep: %v\n", err)
+			return 1
+		}
+		if failed > 0 {
+			return 1
+		}
 		return 0
 	}
 
