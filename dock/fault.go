@@ -92,13 +92,10 @@ func (c FaultCode) Known() bool { return c.Component() != "" }
 
 // Severity is the fixed severity of the code ("" for an unknown code).
 func (c FaultCode) Severity() FaultSeverity {
-	switch c {
-	case FaultIOModuleSilent, FaultMainsLostInMotion:
+	switch {
+	case c == FaultIOModuleSilent, c == FaultMainsLostInMotion:
 		return SeverityWarning
-	case "":
-		return ""
-	}
-	if c.Known() {
+	case c.Known():
 		return SeverityCritical
 	}
 	return ""
