@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/dock/docktest"
 )
@@ -243,5 +245,15 @@ func TestOutputFaults(t *testing.T) {
 	r.checkBothOff()
 	if err := r.c.StopLid(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFaultDampingOption: a negative damping window is refused.
+func TestFaultDampingOption(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC))
+	hw := docktest.NewHardware(clock, docktest.HardwareOptions{}).Dock()
+	_, err := dock.NewController(dock.ControllerOptions{Clock: clock, FaultDamping: -time.Second}, hw, docktest.NewVehicle().State, &events{})
+	if err == nil || !strings.Contains(err.Error(), "fault damping -1s is negative") {
+		t.Errorf("NewController(FaultDamping -1s) = %v, want the negative damping refused", err)
 	}
 }
