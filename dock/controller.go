@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,9 +69,14 @@ type Controller struct {
 	in           inputs
 	veh          VehicleState
 	estopLatched bool
-	estopNoted   bool // the release of a latched e-stop was reported
-	fault        string
-	faults       map[string]bool // reasons reported since the last reset
+	estopNoted   bool                       // the release of a latched e-stop was reported
+	faults       []Fault                    // active, oldest first
+	faultsVer    uint64                     // bumped on every change of faults
+	cleared      map[FaultCode]clearedFault // cleared faults, for FaultDamping
+	lidConflict  bool                       // both lid limits closed at the last look
+	armsConflict bool                       // both arms limits closed at the last look
+	outFailed    [numOutputs]bool           // the last write of the output failed
+	outBlocked   [numOutputs]bool           // the output was held off by its opposite
 	mode         Mode
 	chargerWant  bool
 	heater, fan  bool
@@ -91,8 +94,7 @@ type Controller struct {
 	lastExtVer   uint64
 	published    bool
 	weatherStale bool
-	inputsErr    error  // InputsHealthy's last answer
-	inputsFault  string // the self-clearing fault raised for it
+	inputsErr    error // InputsHealthy's last answer
 }
 
 // externals are the inputs other components feed without waiting for the
@@ -154,7 +156,7 @@ func NewController(opts ControllerOptions, hw Hardware, vehicle func() VehicleSt
 		nudge:   make(chan struct{}, 1),
 		exited:  make(chan struct{}),
 		subs:    make(map[*subscriber]struct{}),
-		faults:  make(map[string]bool),
+		cleared: make(map[FaultCode]clearedFault),
 		mode:    opts.Mode,
 	}
 	for _, in := range hw.inputs() {
@@ -162,7 +164,7 @@ func NewController(opts ControllerOptions, hw Hardware, vehicle func() VehicleSt
 			c.settlers = append(c.settlers, s)
 		}
 	}
-	c.snap.Store(&State{Lid: LidUnknown, Arms: ArmsUnknown, Mode: opts.Mode})
+	c.snap.Store(&State{Lid: LidUnknown, Arms: ArmsUnknown, Mode: opts.Mode, Faults: []Fault{}})
 	return c, nil
 }
 
@@ -318,29 +320,20 @@ func (c *Controller) checkInputsHealthy() {
 		return
 	}
 	c.inputsErr = c.opts.InputsHealthy()
-	reason := ""
-	if c.inputsErr != nil {
-		reason = "inputs: " + c.inputsErr.Error()
-	}
-	if c.inputsFault != "" && c.inputsFault != reason {
-		old := c.inputsFault
-		c.inputsFault = ""
-		delete(c.faults, old)
-		if c.fault == old {
-			c.fault = ""
-			for _, f := range slices.Sorted(maps.Keys(c.faults)) {
-				c.fault = f
-				break
-			}
-		}
-		c.log.Info("inputs readable again", "fault", old)
-		c.emit(EventFaultCleared, map[string]any{"fault": old, "cause": "inputs readable again"})
-	}
 	if c.inputsErr == nil {
+		if c.clearFault(FaultIOModuleSilent, "inputs readable again", false) {
+			c.log.Info("inputs readable again")
+		}
 		return
 	}
-	c.inputsFault = reason
-	c.raise(reason)
+	reason := "inputs: " + c.inputsErr.Error()
+	if i := c.faultIndex(FaultIOModuleSilent); i < 0 {
+		c.raise(FaultIOModuleSilent, reason) // also again after a reset while the inputs stay unreadable
+	} else if c.faults[i].Message != reason {
+		c.log.Warn("inputs still unreadable", "fault", reason)
+		c.faults[i].Message = reason
+		c.faultsVer++
+	}
 	for _, mp := range []**motion{&c.lid, &c.arms} {
 		if m := *mp; m != nil {
 			c.finish(mp, fmt.Errorf("%s: inputs unreadable: %w", m.spec.action, ErrFault), ProgressFailed)
@@ -420,7 +413,7 @@ func (c *Controller) checkMains() {
 	}
 	for _, mp := range []**motion{&c.lid, &c.arms} {
 		if m := *mp; m != nil {
-			c.raise("power: mains lost while " + m.spec.progressive)
+			c.raise(FaultMainsLostInMotion, "power: mains lost while "+m.spec.progressive)
 			c.finish(mp, fmt.Errorf("%s: %w", m.spec.action, ErrPowerLost), ProgressFailed)
 		}
 	}
@@ -428,17 +421,17 @@ func (c *Controller) checkMains() {
 
 // checkLimits faults a part whose two limit switches both read closed.
 func (c *Controller) checkLimits() {
-	if c.in.lidOpen && c.in.lidClosed {
-		c.raise("lid: open and closed limit switches both closed")
-		if c.lid != nil {
-			c.finish(&c.lid, fmt.Errorf("%s: limit switches disagree: %w", c.lid.spec.action, ErrFault), ProgressFailed)
-		}
+	if c.onset(&c.lidConflict, c.in.lidOpen && c.in.lidClosed, FaultLidLimitsConflict) {
+		c.raise(FaultLidLimitsConflict, "lid: open and closed limit switches both closed")
 	}
-	if c.in.armsReleased && c.in.armsClamped {
-		c.raise("arms: released and clamped limit switches both closed")
-		if c.arms != nil {
-			c.finish(&c.arms, fmt.Errorf("%s: limit switches disagree: %w", c.arms.spec.action, ErrFault), ProgressFailed)
-		}
+	if c.lidConflict && c.lid != nil {
+		c.finish(&c.lid, fmt.Errorf("%s: limit switches disagree: %w", c.lid.spec.action, ErrFault), ProgressFailed)
+	}
+	if c.onset(&c.armsConflict, c.in.armsReleased && c.in.armsClamped, FaultArmsLimitsConflict) {
+		c.raise(FaultArmsLimitsConflict, "arms: released and clamped limit switches both closed")
+	}
+	if c.armsConflict && c.arms != nil {
+		c.finish(&c.arms, fmt.Errorf("%s: limit switches disagree: %w", c.arms.spec.action, ErrFault), ProgressFailed)
 	}
 }
 
@@ -476,13 +469,14 @@ func (c *Controller) apply(now time.Time) {
 		}
 	}
 	for o := range numOutputs {
-		if want[o] && !c.level[o] {
-			if opp := o.opposite(); opp >= 0 && c.level[opp] {
-				// Both directions of one motor: never. The off pass above
-				// failed to cut the opposite; try again next iteration.
-				c.raise(fmt.Sprintf("%s: not energised while %s is still on", c.outs[o].name, c.outs[opp].name))
-				continue
-			}
+		opp := o.opposite()
+		// Both directions of one motor: never. When the off pass above
+		// failed to cut the opposite, try again next iteration.
+		blocked := want[o] && !c.level[o] && opp >= 0 && c.level[opp]
+		if c.onset(&c.outBlocked[o], blocked, FaultOutputInterlock) {
+			c.raise(FaultOutputInterlock, fmt.Sprintf("%s: not energised while %s is still on", c.outs[o].name, c.outs[opp].name))
+		}
+		if want[o] && !c.level[o] && !blocked {
 			c.write(now, o, true)
 		}
 	}
@@ -500,8 +494,11 @@ func (c *Controller) write(now time.Time, o output, on bool) {
 	if on {
 		l = gpio.High
 	}
-	if err := c.outs[o].pin.Out(l); err != nil {
-		c.raise(fmt.Sprintf("%s: cannot switch %s: %v", c.outs[o].name, onOff(on), err))
+	err := c.outs[o].pin.Out(l)
+	if c.onset(&c.outFailed[o], err != nil, FaultOutputWriteFailed) {
+		c.raise(FaultOutputWriteFailed, fmt.Sprintf("%s: cannot switch %s: %v", c.outs[o].name, onOff(on), err))
+	}
+	if err != nil {
 		for _, mp := range []**motion{&c.lid, &c.arms} {
 			if m := *mp; m != nil && m.spec.out == o {
 				c.finish(mp, fmt.Errorf("%s: switch %s: %w", m.spec.action, c.outs[o].name, err), ProgressFailed)
@@ -536,8 +533,11 @@ func (c *Controller) endAll(err error, status ProgressStatus) {
 	c.chargerWant = false
 	now := c.clock.Now()
 	for o := range numOutputs {
-		if err := c.outs[o].pin.Out(gpio.Low); err != nil {
-			c.raise(fmt.Sprintf("%s: cannot switch off: %v", c.outs[o].name, err))
+		err := c.outs[o].pin.Out(gpio.Low)
+		if c.onset(&c.outFailed[o], err != nil, FaultOutputWriteFailed) {
+			c.raise(FaultOutputWriteFailed, fmt.Sprintf("%s: cannot switch off: %v", c.outs[o].name, err))
+		}
+		if err != nil {
 			continue
 		}
 		if c.level[o] {
@@ -545,20 +545,6 @@ func (c *Controller) endAll(err error, status ProgressStatus) {
 		}
 		c.level[o] = false
 	}
-}
-
-// raise enters fault with reason (the first reason stays in State.Fault
-// until reset) and reports each distinct reason once.
-func (c *Controller) raise(reason string) {
-	if c.faults[reason] {
-		return
-	}
-	c.faults[reason] = true
-	if c.fault == "" {
-		c.fault = reason
-	}
-	c.log.Error("dock fault", "fault", reason)
-	c.emit(EventFault, map[string]any{"fault": reason})
 }
 
 func (c *Controller) emit(t EventType, fields map[string]any) {
@@ -710,7 +696,7 @@ type view struct {
 	estop        bool
 	estopLatched bool
 	power        bool
-	fault        string
+	faultsVer    uint64
 	mode         Mode
 	heater, fan  bool
 	strobe       bool
@@ -732,7 +718,7 @@ func (c *Controller) currentView(now time.Time, ext externals) view {
 		estop:        c.in.estop,
 		estopLatched: c.estopLatched,
 		power:        c.in.mains,
-		fault:        c.fault,
+		faultsVer:    c.faultsVer,
 		mode:         c.mode,
 		heater:       c.level[outHeater],
 		fan:          c.level[outFan],
@@ -766,7 +752,7 @@ func (c *Controller) publish(now time.Time) {
 	s := &State{
 		Lid: v.lid, Arms: v.arms, Charger: v.charger, Charging: v.charging,
 		EStop: v.estop, EStopLatched: v.estopLatched, Power: v.power,
-		Fault: v.fault, Mode: v.mode, Heater: v.heater, Fan: v.fan, Strobe: v.strobe,
+		Fault: c.firstFault(), Faults: append([]Fault{}, c.faults...), Mode: v.mode, Heater: v.heater, Fan: v.fan, Strobe: v.strobe,
 		InsideC: ext.insideC, Weather: w, Vehicle: v.vehicle, Sortie: ext.sortie,
 		Circles: ext.circles, ClockSynced: ext.clockSynced, UpdatedAt: now,
 	}

@@ -225,29 +225,30 @@ func TestMotionFaults(t *testing.T) {
 		fault     func(h *docktest.Hardware)
 		wantErr   error
 		wantFault string
+		wantCode  dock.FaultCode
 		within    time.Duration
 	}{
 		{"lid stuck times out", docktest.HardwareOptions{}, dock.MotionOpenLid,
 			func(h *docktest.Hardware) { h.Lid.Stuck(true); h.Lid.SetPosition(0.5) },
-			dock.ErrTimeout, "lid: open timeout after 25s", 26 * time.Second},
+			dock.ErrTimeout, "lid: open timeout after 25s", dock.FaultLidTimeout, 26 * time.Second},
 		{"lid too slow times out", docktest.HardwareOptions{}, dock.MotionOpenLid,
 			func(h *docktest.Hardware) { h.Lid.Speed(0.5) },
-			dock.ErrTimeout, "lid: open timeout after 25s", 26 * time.Second},
+			dock.ErrTimeout, "lid: open timeout after 25s", dock.FaultLidTimeout, 26 * time.Second},
 		{"arms stuck time out", docktest.HardwareOptions{}, dock.MotionReleaseArms,
 			func(h *docktest.Hardware) { h.Arms.SetPosition(0.5); h.Arms.Stuck(true) },
-			dock.ErrTimeout, "arms: release timeout after 8s", 9 * time.Second},
+			dock.ErrTimeout, "arms: release timeout after 8s", dock.FaultArmsTimeout, 9 * time.Second},
 		{"closed limit stuck closed", docktest.HardwareOptions{}, dock.MotionOpenLid,
 			func(h *docktest.Hardware) { h.Lid.StickLimit(docktest.EndLow, true) },
-			dock.ErrFault, "lid: closed limit still closed 2s after opening started", 3 * time.Second},
+			dock.ErrFault, "lid: closed limit still closed 2s after opening started", dock.FaultLidLimitStuck, 3 * time.Second},
 		{"open limit never closes", docktest.HardwareOptions{}, dock.MotionOpenLid,
 			func(h *docktest.Hardware) { h.Lid.StickLimit(docktest.EndHigh, false) },
-			dock.ErrTimeout, "lid: open timeout after 25s", 26 * time.Second},
+			dock.ErrTimeout, "lid: open timeout after 25s", dock.FaultLidTimeout, 26 * time.Second},
 		{"clamped limit closes while releasing", docktest.HardwareOptions{}, dock.MotionReleaseArms,
 			func(h *docktest.Hardware) { h.Arms.SetPosition(0.5) },
-			dock.ErrFault, "arms: clamped limit closed again while releasing", 2 * time.Second},
+			dock.ErrFault, "arms: clamped limit closed again while releasing", dock.FaultArmsLimitReclosed, 2 * time.Second},
 		{"both lid limits closed", docktest.HardwareOptions{}, dock.MotionOpenLid,
 			func(h *docktest.Hardware) { h.Lid.SetPosition(0.5) },
-			dock.ErrFault, "lid: open and closed limit switches both closed", 2 * time.Second},
+			dock.ErrFault, "lid: open and closed limit switches both closed", dock.FaultLidLimitsConflict, 2 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -270,11 +271,14 @@ func TestMotionFaults(t *testing.T) {
 			if s.Fault != tt.wantFault {
 				t.Errorf("Fault = %q, want %q", s.Fault, tt.wantFault)
 			}
+			checkFaults(t, s, tt.wantCode)
 			if r.hw.Lid.Up.On() || r.hw.Lid.Down.On() || r.hw.Arms.Up.On() || r.hw.Arms.Down.On() {
 				t.Errorf("a motor is still energised after the fault")
 			}
-			if f := r.ev.of(dock.EventFault); len(f) == 0 || f[0].Fields["fault"] != tt.wantFault {
+			if f := r.ev.of(dock.EventFault); len(f) == 0 || f[0].Fields["fault"] != tt.wantFault || f[0].Fields["message"] != tt.wantFault {
 				t.Errorf("fault events = %v, want one with %q", f, tt.wantFault)
+			} else {
+				checkFaultEvent(t, f[0], tt.wantCode, 1)
 			}
 			// A faulted dock refuses motions in auto mode until reset.
 			if _, err := r.c.StartMotion(t.Context(), dock.MotionCloseLid, ""); !errors.Is(err, dock.ErrFault) {
@@ -287,11 +291,13 @@ func TestMotionFaults(t *testing.T) {
 			if err := r.c.Reset(t.Context()); err != nil {
 				t.Fatalf("Reset() = %v", err)
 			}
-			if s := r.refresh(); s.Fault != "" {
-				t.Errorf("Fault after reset = %q, want empty", s.Fault)
+			if s := r.refresh(); s.Fault != "" || len(s.Faults) != 0 {
+				t.Errorf("Fault after reset = %q, faults %v, want none", s.Fault, s.Faults)
 			}
-			if len(r.ev.of(dock.EventFaultCleared)) != 1 {
-				t.Errorf("no fault.cleared event after reset")
+			if cl := r.ev.of(dock.EventFaultCleared); len(cl) != 1 {
+				t.Errorf("fault.cleared events %v after reset, want 1", cl)
+			} else {
+				checkFaultEvent(t, cl[0], tt.wantCode, 1)
 			}
 		})
 	}
@@ -513,6 +519,7 @@ func TestMainsLostDuringMotion(t *testing.T) {
 	if s.Fault != "power: mains lost while lid opening" || s.Power || r.hw.Lid.Up.On() || s.Lid != dock.LidStopped {
 		t.Errorf("fault %q power %v relay %v lid %s", s.Fault, s.Power, r.hw.Lid.Up.On(), s.Lid)
 	}
+	checkFaults(t, s, dock.FaultMainsLostInMotion)
 	if err := r.c.SetMode(t.Context(), dock.ModeMaintenance); err != nil {
 		t.Fatal(err)
 	}
@@ -552,9 +559,11 @@ func TestSelfTestFailure(t *testing.T) {
 	if rep.OK() || !strings.Contains(rep.String(), "fan") {
 		t.Errorf("SelfTest() = %s, want a failure naming fan", rep)
 	}
-	if s := r.refresh(); !strings.HasPrefix(s.Fault, "selftest: fan") {
+	s := r.refresh()
+	if !strings.HasPrefix(s.Fault, "selftest: fan") {
 		t.Errorf("Fault = %q, want selftest: fan ...", s.Fault)
 	}
+	checkFaults(t, s, dock.FaultSelfTestFailed)
 	r.hw.Fan.Fail(nil)
 }
 
@@ -687,6 +696,7 @@ func TestInputsUnreadableStopsMotions(t *testing.T) {
 	if s.Fault != "inputs: io module io unit 1 not answering" || r.hw.Lid.Up.On() {
 		t.Errorf("fault %q, lid relay on %v; want the inputs fault and the relay off", s.Fault, r.hw.Lid.Up.On())
 	}
+	checkFaults(t, s, dock.FaultIOModuleSilent)
 	// Not even maintenance mode moves a part blind.
 	if err := r.c.SetMode(t.Context(), dock.ModeMaintenance); err != nil {
 		t.Fatal(err)
@@ -698,11 +708,16 @@ func TestInputsUnreadableStopsMotions(t *testing.T) {
 	health = nil
 	mu.Unlock()
 	r.step(poll)
-	if s := r.refresh(); s.Fault != "" {
-		t.Errorf("fault %q after the inputs recovered, want it cleared", s.Fault)
+	if s := r.refresh(); s.Fault != "" || len(s.Faults) != 0 {
+		t.Errorf("fault %q (%v) after the inputs recovered, want it cleared", s.Fault, s.Faults)
 	}
-	if n := len(r.ev.of(dock.EventFaultCleared)); n != 1 {
-		t.Errorf("%d fault.cleared events, want 1", n)
+	if cl := r.ev.of(dock.EventFaultCleared); len(cl) != 1 {
+		t.Errorf("%d fault.cleared events, want 1", len(cl))
+	} else {
+		checkFaultEvent(t, cl[0], dock.FaultIOModuleSilent, 1)
+		if cl[0].Fields["cause"] != "inputs readable again" {
+			t.Errorf("fault.cleared cause %v, want inputs readable again", cl[0].Fields["cause"])
+		}
 	}
 	if err := r.c.SetMode(t.Context(), dock.ModeAuto); err != nil {
 		t.Fatal(err)

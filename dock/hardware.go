@@ -223,6 +223,11 @@ type ControllerOptions struct {
 	// ok, failed, canceled, timeout). Called from the loop; must not block.
 	OnMotion func(step string, status ProgressStatus)
 
+	// FaultDamping is how long a cleared fault is remembered: raised again
+	// within it (a flapping input, a reset while the cause remains), it is
+	// the same fault with its count incremented, not a new one. Default 10s.
+	FaultDamping time.Duration
+
 	// Mode is the mode at start. Default ModeAuto.
 	Mode Mode
 
@@ -247,6 +252,7 @@ func (o ControllerOptions) withDefaults() (ControllerOptions, error) {
 	def(&o.WeatherStaleAfter, 30*time.Second)
 	def(&o.StrobePeriod, time.Second)
 	def(&o.WatchdogInterval, 5*time.Second)
+	def(&o.FaultDamping, 10*time.Second)
 	if o.PadRadiusM <= 0 {
 		o.PadRadiusM = 5
 	}
@@ -278,6 +284,7 @@ func (o ControllerOptions) withDefaults() (ControllerOptions, error) {
 		{"poll interval", o.PollInterval}, {"progress interval", o.ProgressInterval},
 		{"weather stale after", o.WeatherStaleAfter}, {"strobe period", o.StrobePeriod},
 		{"watchdog interval", o.WatchdogInterval}, {"idle interval", o.IdleInterval},
+		{"fault damping", o.FaultDamping},
 	} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("dock controller options: %s %v is negative", d.name, d.v))

@@ -132,8 +132,8 @@ func (c *Controller) setCharger(on bool) error {
 	switch {
 	case c.estopLatched || c.in.estop:
 		return fmt.Errorf("%s: %w", action, ErrEStopLatched)
-	case c.fault != "" && c.mode != ModeMaintenance:
-		return fmt.Errorf("%s: %w (%s)", action, ErrFault, c.fault)
+	case len(c.faults) > 0 && c.mode != ModeMaintenance:
+		return fmt.Errorf("%s: %w (%s)", action, ErrFault, c.firstFault())
 	}
 	if why := c.notDocked(); why != "" {
 		return &InvariantError{Invariant: 5, Action: action, Reason: why}

@@ -51,15 +51,18 @@ func (c *Controller) Reset(ctx context.Context) error {
 			err = fmt.Errorf("reset: button still pressed: %w", ErrEStopLatched)
 			return
 		}
-		if !c.estopLatched && c.fault == "" {
+		if !c.estopLatched && len(c.faults) == 0 {
 			return
 		}
-		fields := map[string]any{"fault": c.fault, "estop": c.estopLatched}
-		c.log.Info("fault cleared by reset", "fault", c.fault, "estop", c.estopLatched)
+		c.log.Info("fault cleared by reset", "fault", c.firstFault(), "faults", len(c.faults), "estop", c.estopLatched)
+		estop := c.estopLatched
 		c.estopLatched, c.estopNoted = false, false
-		c.fault = ""
-		clear(c.faults)
-		c.emit(EventFaultCleared, fields)
+		if len(c.faults) == 0 { // the e-stop latch alone
+			c.emit(EventFaultCleared, map[string]any{"fault": "", "estop": true, "cause": "reset"})
+		}
+		for len(c.faults) > 0 {
+			c.clearFault(c.faults[0].Code, "reset", estop)
+		}
 	})
 	if derr != nil {
 		return fmt.Errorf("reset: %w", derr)
@@ -67,13 +70,17 @@ func (c *Controller) Reset(ctx context.Context) error {
 	return err
 }
 
-// RaiseFault enters fault for a cause found outside the controller, such
-// as the sortie engine's vehicle on the ground away from the pad
-// (invariant 9): it blocks every launch until a person resets it, and is
-// reported once as a fault event.
-func (c *Controller) RaiseFault(ctx context.Context, reason string) error {
-	if err := c.do(ctx, func(time.Time) { c.raise(reason) }); err != nil {
-		return fmt.Errorf("raise fault %q: %w", reason, err)
+// RaiseFault enters fault code with message for a cause found outside the
+// controller, such as the sortie engine's vehicle on the ground away from
+// the pad (FaultVehicleLandedAway, invariant 9): it blocks every launch
+// until a person resets it, and is reported as a fault event (raised again
+// while active, it only counts). An unknown code is refused.
+func (c *Controller) RaiseFault(ctx context.Context, code FaultCode, message string) error {
+	if !code.Known() {
+		return Errorf(CodeInvalidArgument, "raise fault %q: unknown fault code", code)
+	}
+	if err := c.do(ctx, func(time.Time) { c.raise(code, message) }); err != nil {
+		return fmt.Errorf("raise fault %s: %w", code, err)
 	}
 	return nil
 }

@@ -279,8 +279,8 @@ func (c *Controller) motionGate(spec *motionSpec) error {
 		return fmt.Errorf("%s: %w", spec.action, ErrEStopLatched)
 	case c.inputsErr != nil:
 		return fmt.Errorf("%s: %w (inputs: %v)", spec.action, ErrFault, c.inputsErr)
-	case c.fault != "" && c.mode != ModeMaintenance:
-		return fmt.Errorf("%s: %w (%s)", spec.action, ErrFault, c.fault)
+	case len(c.faults) > 0 && c.mode != ModeMaintenance:
+		return fmt.Errorf("%s: %w (%s)", spec.action, ErrFault, c.firstFault())
 	case !c.in.mains:
 		return &Error{Code: CodePreconditionFailed, Message: spec.action, Err: ErrPowerLost}
 	}
@@ -325,13 +325,13 @@ func (c *Controller) stepMotion(now time.Time, mp **motion) {
 	if spec.source(c.in) {
 		if m.sourceLeft {
 			reason := fmt.Sprintf("%s: %s closed again while %s", spec.part, spec.sourceName, spec.progressive[len(spec.part)+1:])
-			c.raise(reason)
+			c.raise(partFaults(spec.part).reclosed, reason)
 			c.finish(mp, fmt.Errorf("%s: %s: %w", spec.action, reason, ErrFault), ProgressFailed)
 			return
 		}
 		if elapsed >= leave {
 			reason := fmt.Sprintf("%s: %s still closed %v after %s started", spec.part, spec.sourceName, leave, spec.progressive[len(spec.part)+1:])
-			c.raise(reason)
+			c.raise(partFaults(spec.part).stuck, reason)
 			c.finish(mp, fmt.Errorf("%s: %s: %w", spec.action, reason, ErrFault), ProgressFailed)
 			return
 		}
@@ -340,7 +340,7 @@ func (c *Controller) stepMotion(now time.Time, mp **motion) {
 	}
 	if elapsed >= timeout {
 		reason := fmt.Sprintf("%s: %s timeout after %v", spec.part, spec.verb, timeout)
-		c.raise(reason)
+		c.raise(partFaults(spec.part).timeout, reason)
 		c.finish(mp, fmt.Errorf("%s: %s: %w", spec.action, reason, ErrTimeout), ProgressTimeout)
 		return
 	}

@@ -122,8 +122,8 @@ func (c *Controller) reportStartup(r Report) {
 		"arms":     string(s.Arms),
 		"vehicle":  map[string]any{"link": c.veh.Link, "armed": c.veh.Armed, "airborne": c.veh.Landed == LandedInAir},
 	})
-	for _, f := range fails {
-		c.raise("selftest: " + f)
+	if len(fails) > 0 {
+		c.raise(FaultSelfTestFailed, "selftest: "+strings.Join(fails, "; "))
 	}
 	if r.OK() {
 		c.log.Info("dock self-test passed", "lid", string(s.Lid), "arms", string(s.Arms), "vehicle_link", c.veh.Link)

@@ -15,9 +15,13 @@ type State struct {
 	// EStopLatched stays true after the button is released until a reset.
 	EStopLatched bool `json:"estop_latched"`
 	Power        bool `json:"power"`
-	// Fault is empty when the dock is healthy, else a reason naming the part
-	// ("lid: open timeout after 20s").
-	Fault   string         `json:"fault"`
+	// Fault is empty when the dock is healthy, else the message of the
+	// first of Faults ("lid: open timeout after 20s"). Kept for consumers
+	// from before fault codes; branch on Faults' codes instead.
+	Fault string `json:"fault"`
+	// Faults lists the active faults, oldest first; empty (never null once
+	// the controller runs) when healthy.
+	Faults  []Fault        `json:"faults"`
 	Mode    Mode           `json:"mode"`
 	Heater  bool           `json:"heater"`
 	Fan     bool           `json:"fan"`

@@ -29,7 +29,7 @@ type Hardware interface {
 	Actuate(ctx context.Context, jobID string, cmd dock.CommandName, action string) error
 	SetMode(ctx context.Context, mode dock.Mode) error
 	Reset(ctx context.Context) error
-	RaiseFault(ctx context.Context, reason string) error
+	RaiseFault(ctx context.Context, code dock.FaultCode, message string) error
 }
 
 var _ Hardware = (*dock.Controller)(nil)

@@ -133,7 +133,7 @@ func (e *Engine) landedAway(now time.Time, s *sortie, v dock.VehicleState) {
 		e.breakPromise(now, s, PromiseStation, "never on station: "+why, nil)
 	}
 	e.breakPromise(now, s, PromisePad, why, map[string]any{"distance_m": math.Round(d)})
-	if err := e.hw.RaiseFault(e.runCtx, "vehicle.landed_away: "+why); err != nil {
+	if err := e.hw.RaiseFault(e.runCtx, dock.FaultVehicleLandedAway, "vehicle.landed_away: "+why); err != nil {
 		e.log.Error("landed-away fault not raised", "err", err)
 	}
 	ph, out := e.verdict(s)

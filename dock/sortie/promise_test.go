@@ -93,8 +93,12 @@ func TestLandedAwayIsAnAlarm(t *testing.T) {
 		t.Errorf("phases %v: landed/securing for a vehicle 1.1 km away", ps)
 	}
 	st := r.refresh()
-	if !strings.Contains(st.Fault, "landed_away") || st.Vehicle.Docked {
-		t.Errorf("dock fault %q docked %v, want the landed_away fault and not docked", st.Fault, st.Vehicle.Docked)
+	if len(st.Faults) != 1 || st.Faults[0].Code != dock.FaultVehicleLandedAway || st.Faults[0].Severity != dock.SeverityCritical ||
+		st.Faults[0].Component != dock.ComponentVehicle || !strings.Contains(st.Fault, "m from the dock") || st.Vehicle.Docked {
+		t.Errorf("dock faults %+v (fault %q) docked %v, want the vehicle.landed_away fault alone and not docked", st.Faults, st.Fault, st.Vehicle.Docked)
+	}
+	if f := r.ev.of(dock.EventFault); len(f) != 1 || f[0].Fields["code"] != "vehicle.landed_away" {
+		t.Errorf("fault events %v, want one coded vehicle.landed_away", f)
 	}
 	for range 50 {
 		r.step(coarse)

@@ -46,8 +46,11 @@ func TestLabelledCountersAtZero(t *testing.T) {
 		}
 	}
 	want = append(want, `dock_agent_faults_total{kind="fault"}`, `dock_agent_faults_total{kind="estop"}`)
-	if len(want) != 16*10+7+8+2 {
-		t.Fatalf("want %d series, the lists changed: 16 commands x 10 results + 7 outcomes + 8 motions + 2 fault kinds", len(want))
+	for _, c := range dock.FaultCodes() {
+		want = append(want, `dock_agent_faults_by_code_total{code="`+string(c)+`"}`)
+	}
+	if len(want) != 16*10+7+8+2+14 {
+		t.Fatalf("want %d series, the lists changed: 16 commands x 10 results + 7 outcomes + 8 motions + 2 fault kinds + 14 fault codes", len(want))
 	}
 	for _, series := range want {
 		if got := sample(body, series); got != "0" {
@@ -106,6 +109,9 @@ func TestLabelListsMatchDock(t *testing.T) {
 	codes := append(consts("../../dock/errors.go", func(_, typ string) bool { return typ == "Code" }), "ok")
 	if diff := cmp.Diff(sorted(codes), sorted(commandResults())); diff != "" {
 		t.Errorf("commandResults() against ok + dock.Code* (-dock +labels.go):\n%s", diff)
+	}
+	if diff := cmp.Diff(consts("../../dock/fault.go", func(_, typ string) bool { return typ == "FaultCode" }), sorted(faultCodes())); diff != "" {
+		t.Errorf("faultCodes() against dock.Fault* (-dock +labels.go):\n%s", diff)
 	}
 	outcomes := consts("../../dock/sortie/record.go", func(name, _ string) bool { return strings.HasPrefix(name, "Outcome") })
 	if diff := cmp.Diff(outcomes, sorted(sortieOutcomes())); diff != "" {

@@ -28,7 +28,8 @@ func (c commander) Do(ctx context.Context, req dock.Request) (any, error) {
 // EventSink wraps next (the durable outbox) so that the events the dock
 // emits also feed the metrics: sortie.report counts sorties by its
 // "outcome" and observes its "launch_latency_s" (when present and the
-// sortie took off) and its "eta_error_pct" (a dispatch on station); fault counts faults_total{kind="fault"}; an estop event
+// sortie took off) and its "eta_error_pct" (a dispatch on station); fault counts faults_total{kind="fault"} and
+// faults_by_code_total{code} by its "code"; an estop event
 // with "pressed": true counts faults_total{kind="estop"}. The event is
 // passed on unchanged and next's error returned.
 func (m *Metrics) EventSink(next dock.EventSink) dock.EventSink {
@@ -57,6 +58,9 @@ func (s eventSink) Emit(e dock.Event) error {
 		}
 	case dock.EventFault:
 		s.m.Fault("fault")
+		if code, ok := e.Fields["code"].(string); ok {
+			s.m.FaultCode(dock.FaultCode(code))
+		}
 	case dock.EventEStop:
 		if pressed, _ := e.Fields["pressed"].(bool); pressed {
 			s.m.Fault("estop")

@@ -42,6 +42,15 @@ func actuators() []string { return []string{"lid", "arms"} }
 // faultKinds are the kinds faults_total counts.
 func faultKinds() []string { return []string{"fault", "estop"} }
 
+// faultCodes are the codes faults_by_code_total counts (dock.FaultCodes).
+func faultCodes() []string {
+	var out []string
+	for _, c := range dock.FaultCodes() {
+		out = append(out, string(c))
+	}
+	return out
+}
+
 // zeroLabelled creates every known series of the labelled counters at 0.
 func (m *Metrics) zeroLabelled() {
 	for _, c := range commandNames() {
@@ -59,5 +68,8 @@ func (m *Metrics) zeroLabelled() {
 	}
 	for _, k := range faultKinds() {
 		m.faults.WithLabelValues(k)
+	}
+	for _, c := range faultCodes() {
+		m.faultCodes.WithLabelValues(c)
 	}
 }

@@ -106,6 +106,7 @@ type Metrics struct {
 	etaError            prometheus.Histogram   // (time to station - promised ETA) / ETA
 	motions             *prometheus.CounterVec // by actuator and result
 	faults              *prometheus.CounterVec // by kind
+	faultCodes          *prometheus.CounterVec // fault events by code
 	refused             *prometheus.CounterVec // frames to the vehicle refused, by source and reason
 }
 
@@ -134,10 +135,12 @@ func New(o Options) (*Metrics, error) {
 		Help: "Actuator motions finished, by actuator (lid, arms) and result (ok, failed, canceled, timeout)."}, []string{"actuator", "result"})
 	m.faults = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "faults_total",
 		Help: "Dock faults raised and e-stop presses, by kind (fault, estop)."}, []string{"kind"})
+	m.faultCodes = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "faults_by_code_total",
+		Help: "Dock faults reported by a fault event (new, or back within the damping window), by code (see docs/operations.md)."}, []string{"code"})
 	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "mavlink_inbound_refused_total",
 		Help: "MAVLink frames from ground stations or the MQTT bridge kept from the vehicle, by source and reason (not_allowed, interlock, malformed, unsigned)."}, []string{"source", "reason"})
 	m.zeroLabelled()
-	cs := []prometheus.Collector{m.framesIn, m.framesOut, m.commands, m.sorties, m.launch, m.etaError, m.motions, m.faults, m.refused}
+	cs := []prometheus.Collector{m.framesIn, m.framesOut, m.commands, m.sorties, m.launch, m.etaError, m.motions, m.faults, m.faultCodes, m.refused}
 
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "build_info",
 		Help: "Always 1; the version label is the agent's version."}, []string{"version"})
@@ -239,6 +242,14 @@ func (m *Metrics) Motion(actuator, result string) { m.motions.WithLabelValues(ac
 // dock fault, "estop" for an e-stop press, as EventSink records them), never
 // the free-text reason, which would make a new time series per message.
 func (m *Metrics) Fault(kind string) { m.faults.WithLabelValues(kind).Inc() }
+
+// FaultCode counts one reported fault by its code; a code the dock does
+// not define is not counted, so no event can add a series.
+func (m *Metrics) FaultCode(code dock.FaultCode) {
+	if code.Known() {
+		m.faultCodes.WithLabelValues(string(code)).Inc()
+	}
+}
 
 // InboundRefused counts one frame from outside the agent (a ground-station
 // endpoint or the MQTT bridge, named by source) kept from the vehicle, by a

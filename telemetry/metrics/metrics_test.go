@@ -313,7 +313,9 @@ func TestWrappers(t *testing.T) {
 	events := []dock.Event{
 		{Type: dock.EventSortieReport, Fields: map[string]any{"outcome": "complete", "launch_latency_s": 12.5}},
 		{Type: dock.EventSortieReport, Fields: map[string]any{"outcome": "aborted"}},
-		{Type: dock.EventFault, Fields: map[string]any{"fault": "lid: motion timed out"}},
+		{Type: dock.EventFault, Fields: map[string]any{"fault": "lid: open timeout after 25s", "code": "lid.timeout"}},
+		{Type: dock.EventFault, Fields: map[string]any{"fault": "lid: open timeout after 25s", "code": "lid.timeout", "count": 2}},
+		{Type: dock.EventFault, Fields: map[string]any{"fault": "made up", "code": "lid.on_fire"}},
 		{Type: dock.EventEStop, Fields: map[string]any{"pressed": true, "latched": true}},
 		{Type: dock.EventEStop, Fields: map[string]any{"pressed": false, "latched": true}},
 	}
@@ -338,8 +340,11 @@ func TestWrappers(t *testing.T) {
 		`dock_agent_sorties_total{outcome="aborted"}`:                           "1",
 		`dock_agent_launch_latency_seconds_count`:                               "1",
 		`dock_agent_launch_latency_seconds_sum`:                                 "12.5",
-		`dock_agent_faults_total{kind="fault"}`:                                 "1",
+		`dock_agent_faults_total{kind="fault"}`:                                 "3",
 		`dock_agent_faults_total{kind="estop"}`:                                 "1",
+		`dock_agent_faults_by_code_total{code="lid.timeout"}`:                   "2",
+		`dock_agent_faults_by_code_total{code="arms.timeout"}`:                  "0",
+		`dock_agent_faults_by_code_total{code="lid.on_fire"}`:                   "",
 		`dock_agent_commands_total{command="lid",result="precondition_failed"}`: "1",
 	} {
 		if got := sample(body, series); got != v {
