@@ -328,7 +328,7 @@ func (s *Service) Health() Health {
 		CommandsReceived: s.intake.received.Load(), CommandsAccepted: s.intake.accepted.Load(),
 		CommandsRejected: s.intake.rejected.Load(), CommandsBusy: s.intake.busy.Load(),
 		CommandsDuplicate: s.intake.duplicate.Load(), RepliesLost: s.intake.lostReplies.Load(),
-		RepliesQueued: s.intake.replies.len(),
+		RepliesQueued:  s.intake.replies.len(),
 		StatePublished: s.pub.statePublished.Load(), TelemetryPublished: s.pub.telemetryPublished.Load(),
 		TelemetrySkipped: s.pub.telemetrySkipped.Load(),
 	}
