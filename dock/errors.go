@@ -22,6 +22,9 @@ const (
 	CodeExpired            Code = "expired"
 	CodeUnauthorized       Code = "unauthorized"
 	CodeInternal           Code = "internal"
+	// CodeStale refuses a command that is old by nature: delivered with the
+	// MQTT retain flag, or carrying a ts older than the dedupe window.
+	CodeStale Code = "stale"
 )
 
 // Sentinel errors callers branch on. Each maps to a contract code through

@@ -44,14 +44,21 @@ type outReply struct {
 	event    *dock.Event
 }
 
+// errorTopicName is the command name of the fixed reply topic
+// `cmd/_error/reply`, where messages on a malformed command topic are
+// answered (a topic with no name or more levels has no reply topic of its
+// own).
+const errorTopicName = "_error"
+
 // intake receives commands from paho, validates them, hands them to one
 // worker goroutine and answers them. handle runs on paho's goroutines and
-// never blocks: it only reads bbolt and does non-blocking channel sends.
+// never blocks: it only reads bbolt, does non-blocking channel sends and
+// queues answers on the reply queue.
 type intake struct {
 	prefix  string
 	specs   map[dock.CommandName]commandSpec
 	cmdr    dock.Commander
-	events  dock.EventSink
+	events  *Outbox
 	dd      *dedupe
 	sign    *signer // nil: signing off
 	clock   clockwork.Clock
@@ -60,19 +67,22 @@ type intake struct {
 	pub     func(topic string, payload []byte) // QoS 1 reply publish, no wait
 
 	queue   chan job
-	replies chan outReply
+	replies *replyQueue
 
 	mu      sync.Mutex
 	running map[string]bool // ids queued or executing
 
+	dropping atomic.Bool // answers are being dropped (logged once per episode)
+	lostAt   atomic.Uint64
+
 	received, accepted, rejected, busy, duplicate, lostReplies atomic.Uint64
 }
 
-func newIntake(o Options, cmdr dock.Commander, events dock.EventSink, dd *dedupe, pub func(string, []byte)) *intake {
+func newIntake(o Options, cmdr dock.Commander, events *Outbox, dd *dedupe, pub func(string, []byte)) *intake {
 	in := &intake{
 		prefix: o.Prefix, specs: commandSpecs(), cmdr: cmdr, events: events, dd: dd,
 		clock: o.Clock, log: o.Logger.With("component", "commands"), timeout: o.CommandTimeout, pub: pub,
-		queue: make(chan job, o.QueueSize), replies: make(chan outReply, 4*o.QueueSize+16),
+		queue: make(chan job, o.QueueSize), replies: newReplyQueue(),
 		running: make(map[string]bool),
 	}
 	if len(o.SigningKey) > 0 {
@@ -81,15 +91,53 @@ func newIntake(o Options, cmdr dock.Commander, events dock.EventSink, dd *dedupe
 	return in
 }
 
-// handle takes one message from `cmd/<name>`. It must not block (STYLE.md
-// §3): the command runs on the worker.
-func (in *intake) handle(topic string, payload []byte) {
-	name, ok := strings.CutPrefix(topic, in.prefix+"cmd/")
-	if !ok || name == "" || strings.Contains(name, "/") {
-		return // not a command topic (our own replies are never subscribed)
+// commandTopic splits a topic under the prefix into the command name to
+// answer. answer is false for topics that are not commands: outside
+// `cmd/`, or a reply (any deeper topic whose last level is "reply",
+// including ours: answering a reply would loop). A topic under `cmd/` that
+// is neither one level nor a reply is malformed: name is then "" and the
+// caller answers on `cmd/_error/reply`.
+func (in *intake) commandTopic(topic string) (name, rest string, answer bool) {
+	rest, ok := strings.CutPrefix(topic, in.prefix+"cmd/")
+	if !ok {
+		return "", "", false
+	}
+	if i := strings.LastIndexByte(rest, '/'); i >= 0 {
+		if rest[i+1:] == "reply" {
+			return "", rest, false
+		}
+		return "", rest, true
+	}
+	return rest, rest, true
+}
+
+// handle takes one message from `cmd/<name>` (or a malformed topic under
+// `cmd/`). retained is the MQTT retain flag as delivered. It must not block
+// (STYLE.md §3): the command runs on the worker. Every message on a command
+// topic is answered, except repeats of an id still executing (answered once,
+// when it is done).
+func (in *intake) handle(topic string, payload []byte, retained bool) {
+	name, rest, answer := in.commandTopic(topic)
+	if !answer {
+		return
 	}
 	in.received.Add(1)
+	if name == "" {
+		in.reject(in.prefix+"cmd/"+errorTopicName+"/reply", rest, claimedID(payload), dock.Errorf(dock.CodeBadRequest,
+			"topic %q is not a command topic: want %scmd/<name> (one level, a name from the command table)", topic, in.prefix), false)
+		return
+	}
 	replyTopic := in.prefix + "cmd/" + name + "/reply"
+	if retained {
+		// A retained message is old by nature: the broker hands it to every
+		// new subscription (an agent restart, a purged session, a broker
+		// restart) for as long as it is retained. It is never executed, and
+		// its id is not remembered: an earlier live delivery of the same id
+		// keeps its record and reply.
+		in.reject(replyTopic, name, claimedID(payload), dock.Errorf(dock.CodeStale,
+			"delivered retained: retained commands are never executed (publish commands with retain off, and clear this one with an empty retained message)"), false)
+		return
+	}
 	if len(payload) > MaxCommandBytes {
 		in.reject(replyTopic, name, "", dock.Errorf(dock.CodeBadRequest, "payload of %d bytes exceeds %d", len(payload), MaxCommandBytes), false)
 		return
@@ -135,13 +183,14 @@ func (in *intake) handle(topic string, payload []byte) {
 		return
 	case found:
 		in.duplicate.Add(1)
-		in.send(outReply{topic: rec.Topic, id: d.ID, payload: rec.Reply})
+		in.answer(outReply{topic: rec.Topic, id: d.ID, payload: rec.Reply})
 		return
 	case err != nil:
 		in.reject(replyTopic, name, d.ID, err, true)
 		return
-	case !d.Expires.IsZero() && !in.clock.Now().Before(d.Expires):
-		in.reject(replyTopic, name, d.ID, expiredErr(d.Expires), true)
+	}
+	if err := in.checkAge(d); err != nil {
+		in.reject(replyTopic, name, d.ID, err, true)
 		return
 	}
 	select {
@@ -153,6 +202,32 @@ func (in *intake) handle(topic string, payload []byte) {
 	}
 }
 
+// checkAge refuses a command that may be older than its id's dedupe
+// record: one whose expires has passed or lies beyond the dedupe window
+// (its id could be forgotten before it expires), or one without expires
+// whose ts is older than the dedupe window (a repeat of it might no longer
+// be recognised) or further ahead than maxClockSkew (it would stay young
+// too long).
+func (in *intake) checkAge(d decoded) error {
+	now := in.clock.Now()
+	switch {
+	case !d.Expires.IsZero() && !now.Before(d.Expires):
+		return expiredErr(d.Expires)
+	case !d.Expires.IsZero() && d.Expires.Sub(now) > in.dd.window:
+		return dock.Errorf(dock.CodeOutOfRange, "expires: %s is %s ahead, more than the dedupe window %s (mqtt.dedupe_window)",
+			timestamp(d.Expires), d.Expires.Sub(now).Round(time.Second), in.dd.window)
+	case !d.Expires.IsZero() || d.TS.IsZero():
+		return nil
+	case now.Sub(d.TS) >= in.dd.window:
+		return dock.Errorf(dock.CodeStale, "ts: %s is %s old, older than the dedupe window %s; not executed (send a new command with a fresh ts)",
+			timestamp(d.TS), now.Sub(d.TS).Round(time.Second), in.dd.window)
+	case d.TS.Sub(now) > maxClockSkew:
+		return dock.Errorf(dock.CodeInvalidArgument, "ts: %s is %s ahead of the agent's clock, more than %s (check the sender's clock)",
+			timestamp(d.TS), d.TS.Sub(now).Round(time.Second), maxClockSkew)
+	}
+	return nil
+}
+
 func expiredErr(at time.Time) error {
 	return dock.Errorf(dock.CodeExpired, "expired at %s; not executed", timestamp(at))
 }
@@ -161,7 +236,7 @@ func expiredErr(at time.Time) error {
 func (in *intake) reject(topic, name, id string, err error, remember bool) {
 	in.rejected.Add(1)
 	code, msg := dock.CodeOf(err), err.Error()
-	in.send(outReply{
+	in.answer(outReply{
 		topic: topic, id: id, payload: errorReply(id, err), remember: remember && id != "",
 		event: &dock.Event{Type: dock.EventCommandRejected, Time: in.clock.Now(), Fields: map[string]any{
 			"id": id, "command": name, "code": code, "message": msg,
@@ -170,14 +245,20 @@ func (in *intake) reject(topic, name, id string, err error, remember bool) {
 	in.log.Info("command rejected", "cmd_id", id, "command", name, "code", code, "err", msg)
 }
 
-// send hands a reply to the replier without blocking; a full reply queue
-// drops it (counted): the client's retry with the same id gets the stored
-// reply.
-func (in *intake) send(r outReply) {
-	select {
-	case in.replies <- r:
-	default:
-		in.lostReplies.Add(1)
+// answer queues an immediate answer without blocking. Only a full answers
+// lane (a broker that takes nothing while commands still arrive) drops it:
+// counted, and logged at the first drop and when answers flow again.
+func (in *intake) answer(r outReply) {
+	if in.replies.answer(r) {
+		if in.dropping.CompareAndSwap(true, false) {
+			in.log.Warn("answers flow again after the reply queue was full", "lost", in.lostReplies.Load()-in.lostAt.Load())
+		}
+		return
+	}
+	n := in.lostReplies.Add(1)
+	if in.dropping.CompareAndSwap(false, true) {
+		in.lostAt.Store(n - 1)
+		in.log.Error("reply queue full: answers dropped (is the broker taking our publishes?)", "queued", maxAnswers)
 	}
 }
 
@@ -254,8 +335,9 @@ func (in *intake) execute(ctx context.Context, j job) {
 	in.finish(j, payload, true)
 }
 
-// finish stores (when remember) and sends the reply of a queued job, then
-// forgets that it is running. The worker may block here on the reply queue.
+// finish stores (when remember) and queues the reply of a queued job, then
+// forgets that it is running. The worker may wait here for room in the
+// reply queue's results lane; the replier runs until the worker returned.
 func (in *intake) finish(j job, payload []byte, remember bool) {
 	id := j.req.ID
 	if remember {
@@ -266,39 +348,57 @@ func (in *intake) finish(j job, payload []byte, remember bool) {
 	in.mu.Lock()
 	delete(in.running, id)
 	in.mu.Unlock()
-	in.replies <- outReply{topic: j.topic, id: id, payload: payload}
+	in.replies.result(context.Background(), outReply{topic: j.topic, id: id, payload: payload})
 }
 
-// runReplier stores and publishes replies until ctx ends, then sends what is
-// still queued.
+// runReplier publishes replies until ctx ends, then what is still queued.
+// It takes them in batches (results first): the batch's dedupe records are
+// stored in one transaction before its replies go out, and its
+// command.rejected events in one transaction after, so a burst of refusals
+// costs a few disk syncs, not two per command.
 func (in *intake) runReplier(ctx context.Context) {
+	buf := make([]outReply, 0, replyBatch)
 	for {
+		buf = in.replies.take(buf, replyBatch)
+		if len(buf) > 0 {
+			in.deliver(buf)
+			continue
+		}
 		select {
-		case r := <-in.replies:
-			in.deliver(r)
+		case <-in.replies.ready:
 		case <-ctx.Done():
 			for {
-				select {
-				case r := <-in.replies:
-					in.deliver(r)
-				default:
+				if buf = in.replies.take(buf, replyBatch); len(buf) == 0 {
 					return
 				}
+				in.deliver(buf)
 			}
 		}
 	}
 }
 
-func (in *intake) deliver(r outReply) {
-	if r.remember {
-		if err := in.dd.store(r.id, dedupeRecord{At: in.clock.Now(), Topic: r.topic, Reply: r.payload}); err != nil {
-			in.log.Warn("rejection not remembered", "cmd_id", r.id, "err", err)
+// deliver stores, publishes and reports one batch of replies.
+func (in *intake) deliver(batch []outReply) {
+	var recs map[string]dedupeRecord
+	var events []dock.Event
+	for _, r := range batch {
+		if r.remember {
+			if recs == nil {
+				recs = make(map[string]dedupeRecord)
+			}
+			recs[r.id] = dedupeRecord{At: in.clock.Now(), Topic: r.topic, Reply: r.payload}
+		}
+		if r.event != nil {
+			events = append(events, *r.event)
 		}
 	}
-	if r.event != nil {
-		if err := in.events.Emit(*r.event); err != nil {
-			in.log.Error("command.rejected event not stored", "cmd_id", r.id, "err", err)
-		}
+	if err := in.dd.storeAll(recs); err != nil {
+		in.log.Warn("rejections not remembered", "count", len(recs), "err", err)
 	}
-	in.pub(r.topic, r.payload)
+	for _, r := range batch {
+		in.pub(r.topic, r.payload)
+	}
+	if err := in.events.EmitAll(events...); err != nil {
+		in.log.Error("command.rejected events not stored", "count", len(events), "err", err)
+	}
 }

@@ -88,7 +88,7 @@ func BrokerURLTLS(raw string) (bool, error) {
 	return false, fmt.Errorf("broker url %q: scheme %q not supported (want tcp, ssl, tls, ws or wss)", raw, u.Scheme)
 }
 
-func newConn(o Options, onMessage func(topic string, payload []byte)) (*conn, error) {
+func newConn(o Options, onMessage func(topic string, payload []byte, retained bool)) (*conn, error) {
 	c := &conn{clock: o.Clock, log: o.Logger.With("component", "mqtt"), changed: make(chan struct{})}
 	po := mqtt.NewClientOptions()
 	useTLS := o.CAFile != "" || o.CertFile != ""
@@ -128,7 +128,7 @@ func newConn(o Options, onMessage func(topic string, payload []byte)) (*conn, er
 		po.SetPassword(o.Password)
 	}
 	po.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
-		onMessage(m.Topic(), m.Payload())
+		onMessage(m.Topic(), m.Payload(), m.Retained())
 	})
 	po.SetOnConnectHandler(func(mqtt.Client) {
 		c.connects.Add(1)

@@ -105,47 +105,63 @@ func depthOf(tx *bolt.Tx, last uint64) int {
 // Emit stores e durably with the next seq and wakes the publisher. It
 // returns once the event is on disk, or an error when it could not be stored
 // (invalid fields, closed or failing database); it never drops silently.
-func (ob *Outbox) Emit(e dock.Event) error {
-	if e.Type == "" {
-		return errors.New("emit event: empty type")
+func (ob *Outbox) Emit(e dock.Event) error { return ob.EmitAll(e) }
+
+// EmitAll stores events in order, with consecutive seqs, in one
+// transaction (one disk sync for all of them), and wakes the publisher. It
+// stores all or, with an error, none.
+func (ob *Outbox) EmitAll(events ...dock.Event) error {
+	if len(events) == 0 {
+		return nil
 	}
-	for _, k := range [...]string{"seq", "ts", "type"} { // added by the outbox
-		if _, ok := e.Fields[k]; ok {
-			return fmt.Errorf("emit %s event: field %q is reserved", e.Type, k)
+	encoded := make([][]byte, len(events))
+	for i := range events {
+		e := &events[i]
+		if e.Type == "" {
+			return errors.New("emit event: empty type")
 		}
+		for _, k := range [...]string{"seq", "ts", "type"} { // added by the outbox
+			if _, ok := e.Fields[k]; ok {
+				return fmt.Errorf("emit %s event: field %q is reserved", e.Type, k)
+			}
+		}
+		if e.Time.IsZero() {
+			e.Time = ob.clock.Now()
+		}
+		fields, err := json.Marshal(e.Fields)
+		if err != nil {
+			return fmt.Errorf("emit %s event: marshal fields: %w", e.Type, err)
+		}
+		if len(fields) == 0 || fields[0] != '{' { // nil map marshals as null
+			fields = []byte("{}")
+		}
+		encoded[i] = fields
 	}
-	if e.Time.IsZero() {
-		e.Time = ob.clock.Now()
-	}
-	fields, err := json.Marshal(e.Fields)
-	if err != nil {
-		return fmt.Errorf("emit %s event: marshal fields: %w", e.Type, err)
-	}
-	if len(fields) == 0 || fields[0] != '{' { // nil map marshals as null
-		fields = []byte("{}")
-	}
-	var overflow *dock.Event
-	err = ob.db.Update(func(tx *bolt.Tx) error {
+	var overflows []*dock.Event
+	err := ob.db.Update(func(tx *bolt.Tx) error {
+		overflows = overflows[:0]
 		b := tx.Bucket([]byte(bucketOutbox))
 		seq := lastSeq(tx)
-		if depthOf(tx, seq) >= ob.max {
-			ev, err := ob.dropOldest(b)
-			if err != nil {
-				return err
+		for i, e := range events {
+			if depthOf(tx, seq) >= ob.max {
+				ev, err := ob.dropOldest(b)
+				if err != nil {
+					return err
+				}
+				overflows = append(overflows, ev)
+				seq++
+				of, err := json.Marshal(ev.Fields)
+				if err != nil {
+					return fmt.Errorf("marshal overflow fields: %w", err)
+				}
+				if err := b.Put(seqKey(seq), encodeEvent(seq, *ev, of)); err != nil {
+					return fmt.Errorf("store overflow event: %w", err)
+				}
 			}
-			overflow = ev
 			seq++
-			of, err := json.Marshal(ev.Fields)
-			if err != nil {
-				return fmt.Errorf("marshal overflow fields: %w", err)
+			if err := b.Put(seqKey(seq), encodeEvent(seq, e, encoded[i])); err != nil {
+				return fmt.Errorf("store %s event: %w", e.Type, err)
 			}
-			if err := b.Put(seqKey(seq), encodeEvent(seq, *ev, of)); err != nil {
-				return fmt.Errorf("store overflow event: %w", err)
-			}
-		}
-		seq++
-		if err := b.Put(seqKey(seq), encodeEvent(seq, e, fields)); err != nil {
-			return fmt.Errorf("store event: %w", err)
 		}
 		if err := tx.Bucket([]byte(bucketMeta)).Put([]byte(keyLastSeq), seqKey(seq)); err != nil {
 			return fmt.Errorf("store last seq: %w", err)
@@ -155,9 +171,12 @@ func (ob *Outbox) Emit(e dock.Event) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("emit %s event to outbox %s: %w", e.Type, ob.db.Path(), err)
+		if len(events) == 1 {
+			return fmt.Errorf("emit %s event to outbox %s: %w", events[0].Type, ob.db.Path(), err)
+		}
+		return fmt.Errorf("emit %d events to outbox %s: %w", len(events), ob.db.Path(), err)
 	}
-	if overflow != nil {
+	for _, overflow := range overflows {
 		ob.log.Error("outbox full: oldest events dropped", "dropped", overflow.Fields["dropped"],
 			"first_seq", overflow.Fields["first_seq"], "last_seq", overflow.Fields["last_seq"])
 	}

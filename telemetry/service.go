@@ -110,9 +110,9 @@ func (s *Service) PublishFrame(frame []byte) {
 	}
 }
 
-// route dispatches one inbound message; called on paho goroutines, never
-// blocks.
-func (s *Service) route(topic string, payload []byte) {
+// route dispatches one inbound message with its retain flag; called on
+// paho goroutines, never blocks.
+func (s *Service) route(topic string, payload []byte, retained bool) {
 	if s.bridge != nil && topic == s.o.Prefix+"mavlink/in" {
 		s.bridge.enqueue(s.bridge.in, payload)
 		return
@@ -129,7 +129,7 @@ func (s *Service) route(topic string, payload []byte) {
 		}
 		return
 	}
-	s.intake.handle(topic, payload)
+	s.intake.handle(topic, payload, retained)
 }
 
 // Run connects (retrying with backoff while the broker is away) and runs
@@ -188,7 +188,7 @@ func (s *Service) Run(ctx context.Context) error {
 	flushCtx, cancelFlush := clockwork.WithTimeout(context.WithoutCancel(ctx), s.o.Clock, s.o.FlushTimeout)
 	defer cancelFlush()
 	if s.conn.isConnected() {
-		t := s.conn.client.Unsubscribe(s.o.Prefix+"cmd/+", s.o.Prefix+"status")
+		t := s.conn.client.Unsubscribe(s.o.Prefix+"cmd/+", s.o.Prefix+"cmd/+/+/#", s.o.Prefix+"status")
 		_ = waitToken(flushCtx, s.o.Clock, t, s.o.FlushTimeout) // best effort: the session may keep it
 	}
 	stopWork()
@@ -250,8 +250,12 @@ func (s *Service) watchConnection(ctx context.Context, started time.Time) {
 }
 
 func (s *Service) onConnect(ctx context.Context, started time.Time) {
-	handler := func(_ mqtt.Client, m mqtt.Message) { s.route(m.Topic(), m.Payload()) }
-	subs := map[string]byte{s.o.Prefix + "cmd/+": 1, s.o.Prefix + "status": 1}
+	handler := func(_ mqtt.Client, m mqtt.Message) { s.route(m.Topic(), m.Payload(), m.Retained()) }
+	// cmd/+ takes the commands (and a topic with an empty name); cmd/+/+/#
+	// the malformed deeper topics, answered on cmd/_error/reply. The latter
+	// also brings back our own replies (MQTT 3.1.1 has no "not my own"
+	// option), which the intake ignores: QoS 0 keeps that cheap.
+	subs := map[string]byte{s.o.Prefix + "cmd/+": 1, s.o.Prefix + "cmd/+/+/#": 0, s.o.Prefix + "status": 1}
 	if s.bridge != nil {
 		subs[s.o.Prefix+"mavlink/in"] = 0
 	}
@@ -309,7 +313,8 @@ type Health struct {
 	CommandsRejected  uint64 // answered with an error before execution
 	CommandsBusy      uint64
 	CommandsDuplicate uint64 // repeated ids answered from the dedupe store
-	RepliesLost       uint64 // reply queue full
+	RepliesLost       uint64 // answers dropped: reply queue full
+	RepliesQueued     int    // replies waiting for the replier now
 	// Publishing.
 	StatePublished     uint64
 	TelemetryPublished uint64
@@ -328,6 +333,7 @@ func (s *Service) Health() Health {
 		CommandsReceived: s.intake.received.Load(), CommandsAccepted: s.intake.accepted.Load(),
 		CommandsRejected: s.intake.rejected.Load(), CommandsBusy: s.intake.busy.Load(),
 		CommandsDuplicate: s.intake.duplicate.Load(), RepliesLost: s.intake.lostReplies.Load(),
+		RepliesQueued:  s.intake.replies.len(),
 		StatePublished: s.pub.statePublished.Load(), TelemetryPublished: s.pub.telemetryPublished.Load(),
 		TelemetrySkipped: s.pub.telemetrySkipped.Load(),
 	}
