@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,7 +84,14 @@ type mosquittoBroker struct {
 	cmd       *exec.Cmd
 }
 
-func startMosquitto(t *testing.T) *mosquittoBroker {
+func startMosquitto(t *testing.T) *mosquittoBroker { return startMosquittoConf(t, false) }
+
+// startMosquittoPersistent runs mosquitto with persistence in a temporary
+// directory: retained messages and sessions survive restart (a SIGTERM,
+// which writes the database).
+func startMosquittoPersistent(t *testing.T) *mosquittoBroker { return startMosquittoConf(t, true) }
+
+func startMosquittoConf(t *testing.T, persist bool) *mosquittoBroker {
 	t.Helper()
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
@@ -97,6 +105,9 @@ func startMosquitto(t *testing.T) *mosquittoBroker {
 	l.Close()
 	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
 	body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)
+	if persist {
+		body = fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n", port, filepath.Dir(conf))
+	}
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -127,6 +138,18 @@ func (b *mosquittoBroker) stop() {
 		b.cmd.Wait()
 		b.cmd = nil
 	}
+}
+
+// restart stops mosquitto with SIGTERM (it saves its database) and starts
+// it again on the same port.
+func (b *mosquittoBroker) restart() {
+	b.t.Helper()
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		b.t.Fatalf("stop mosquitto: %v", err)
+	}
+	b.cmd.Wait()
+	b.cmd = nil
+	b.start()
 }
 
 func (b *mosquittoBroker) url() string { return fmt.Sprintf("tcp://127.0.0.1:%d", b.port) }

@@ -135,12 +135,19 @@ func TestCommandErrors(t *testing.T) {
 	s := startService(t, b.url(), t.TempDir(), cmdr, nil, nil)
 	c := newCC(t, b.url())
 	w := c.w
+	now := time.Now().UTC()
+	old := now.Add(-25 * time.Hour).Format(time.RFC3339Nano)    // beyond the default 24 h dedupe window
+	ahead := now.Add(time.Hour).Format(time.RFC3339Nano)        // beyond the 5 min clock skew
+	tooLate := now.Add(25 * time.Hour).Format(time.RFC3339Nano) // beyond the dedupe window
 	tests := []struct {
 		name, cmd, payload string
 		code               dock.Code
 		msg                string
 		executed           bool
 	}{
+		{"ts older than the dedupe window", "status", `{"id":"a1","ts":"` + old + `"}`, dock.CodeStale, "older than the dedupe window", false},
+		{"ts ahead", "status", `{"id":"a2","ts":"` + ahead + `"}`, dock.CodeInvalidArgument, "ahead of the agent's clock", false},
+		{"expires beyond the dedupe window", "status", `{"id":"a3","expires":"` + tooLate + `"}`, dock.CodeOutOfRange, "more than the dedupe window", false},
 		{"malformed", "status", `{"id":`, dock.CodeBadRequest, "not a JSON object", false},
 		{"missing id", "status", `{}`, dock.CodeBadRequest, "id: missing", false},
 		{"unknown command", "fly", `{"id":"e1"}`, dock.CodeUnknownCommand, `unknown command "fly"`, false},
@@ -176,10 +183,10 @@ func TestCommandErrors(t *testing.T) {
 				n++
 			}
 		}
-		return n == 7
+		return n == 10
 	})
-	if h := s.Health(); h.CommandsRejected != 7 || h.CommandsAccepted != 4 {
-		t.Errorf("Health() rejected %d accepted %d, want 7 4", h.CommandsRejected, h.CommandsAccepted)
+	if h := s.Health(); h.CommandsRejected != 10 || h.CommandsAccepted != 4 {
+		t.Errorf("Health() rejected %d accepted %d, want 10 4", h.CommandsRejected, h.CommandsAccepted)
 	}
 }
 

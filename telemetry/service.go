@@ -188,7 +188,7 @@ func (s *Service) Run(ctx context.Context) error {
 	flushCtx, cancelFlush := clockwork.WithTimeout(context.WithoutCancel(ctx), s.o.Clock, s.o.FlushTimeout)
 	defer cancelFlush()
 	if s.conn.isConnected() {
-		t := s.conn.client.Unsubscribe(s.o.Prefix+"cmd/+", s.o.Prefix+"cmd/+/+/#", s.o.Prefix+"status")
+		t := s.conn.client.Unsubscribe(s.o.Prefix+"cmd/+", s.o.Prefix+"cmd/+/+", s.o.Prefix+"cmd/+/+/+", s.o.Prefix+"status")
 		_ = waitToken(flushCtx, s.o.Clock, t, s.o.FlushTimeout) // best effort: the session may keep it
 	}
 	stopWork()
@@ -251,11 +251,14 @@ func (s *Service) watchConnection(ctx context.Context, started time.Time) {
 
 func (s *Service) onConnect(ctx context.Context, started time.Time) {
 	handler := func(_ mqtt.Client, m mqtt.Message) { s.route(m.Topic(), m.Payload(), m.Retained()) }
-	// cmd/+ takes the commands (and a topic with an empty name); cmd/+/+/#
-	// the malformed deeper topics, answered on cmd/_error/reply. The latter
-	// also brings back our own replies (MQTT 3.1.1 has no "not my own"
-	// option), which the intake ignores: QoS 0 keeps that cheap.
-	subs := map[string]byte{s.o.Prefix + "cmd/+": 1, s.o.Prefix + "cmd/+/+/#": 0, s.o.Prefix + "status": 1}
+	// cmd/+ takes the commands (and a topic with an empty name); cmd/+/+
+	// and deeper the malformed topics, answered on cmd/_error/reply. Exact
+	// levels, not a trailing #: not every broker lets # match zero levels
+	// (mochi does not), and overlapping filters would deliver twice. They
+	// also bring back our own replies (MQTT 3.1.1 has no "not my own"
+	// option), which the intake ignores: QoS 0 keeps that cheap. Topics
+	// more than three levels below cmd/ are not answered.
+	subs := map[string]byte{s.o.Prefix + "cmd/+": 1, s.o.Prefix + "cmd/+/+": 0, s.o.Prefix + "cmd/+/+/+": 0, s.o.Prefix + "status": 1}
 	if s.bridge != nil {
 		subs[s.o.Prefix+"mavlink/in"] = 0
 	}
