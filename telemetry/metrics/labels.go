@@ -21,7 +21,7 @@ func commandResults() []string {
 	return []string{"ok",
 		string(dock.CodeBadRequest), string(dock.CodeUnknownCommand), string(dock.CodeInvalidArgument),
 		string(dock.CodePreconditionFailed), string(dock.CodeOutOfRange), string(dock.CodeBusy),
-		string(dock.CodeExpired), string(dock.CodeUnauthorized), string(dock.CodeInternal),
+		string(dock.CodeExpired), string(dock.CodeStale), string(dock.CodeUnauthorized), string(dock.CodeInternal),
 	}
 }
 
