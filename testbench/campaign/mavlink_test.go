@@ -1,17 +1,13 @@
 package campaign
 
 import (
-	"bufio"
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,37 +28,6 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	_ = ln.Close()
 	return addr
-}
-
-// metric reads one counter of the agent's /metrics (sum over labels).
-func metric(ctx context.Context, addr, name string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
-	if err != nil {
-		return 0, err
-	}
-	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}} // no idle conns left for goleak
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("scrape %s: %w", addr, err)
-	}
-	defer resp.Body.Close()
-	sum, found := 0.0, false
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+" ") && !strings.HasPrefix(line, name+"{") {
-			continue
-		}
-		f, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			return 0, fmt.Errorf("metric line %q: %w", line, err)
-		}
-		sum, found = sum+f, true
-	}
-	if !found {
-		return 0, fmt.Errorf("no metric %s at %s", name, addr)
-	}
-	return sum, sc.Err()
 }
 
 func frame(t *testing.T, sys uint8, seq uint8, m mavlink.Message) []byte {
@@ -136,7 +101,7 @@ func TestMAVLinkBadInput(t *testing.T) {
 		t.Fatalf("vehicle never linked: %v", err)
 	}
 	pid := w.Agent.PID()
-	crc0, err := metric(ctx, maddr, "dock_agent_mavlink_bad_crc_total")
+	crc0, err := scrape(ctx, maddr, "dock_agent_mavlink_bad_crc_total")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +156,7 @@ func TestMAVLinkBadInput(t *testing.T) {
 			t.Fatalf("telemetry from the spoofer reached MQTT: %s", m.Payload)
 		}
 	}
-	crc1, err := metric(ctx, maddr, "dock_agent_mavlink_bad_crc_total")
+	crc1, err := scrape(ctx, maddr, "dock_agent_mavlink_bad_crc_total")
 	if err != nil {
 		t.Fatalf("agent gone after bad MAVLink input: %v", err)
 	}
