@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -138,18 +137,6 @@ func (b *mosquittoBroker) stop() {
 		b.cmd.Wait()
 		b.cmd = nil
 	}
-}
-
-// restart stops mosquitto with SIGTERM (it saves its database) and starts
-// it again on the same port.
-func (b *mosquittoBroker) restart() {
-	b.t.Helper()
-	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		b.t.Fatalf("stop mosquitto: %v", err)
-	}
-	b.cmd.Wait()
-	b.cmd = nil
-	b.start()
 }
 
 func (b *mosquittoBroker) url() string { return fmt.Sprintf("tcp://127.0.0.1:%d", b.port) }

@@ -104,7 +104,7 @@ func (e *Engine) monitor(now time.Time, s *sortie) {
 			e.sendRTL(s) // refused before: try again
 		}
 	}
-	eta := e.etaHome(v, pos, w)
+	eta := e.etaHome(pos, w)
 	returning := s.rec.Phase == dock.PhaseReturning || s.rec.Phase == dock.PhaseLanding
 	e.lidForReturn(now, s, st, v, eta, returning)
 	if !returning {
@@ -202,7 +202,7 @@ func (e *Engine) onStation(now time.Time, s *sortie) {
 
 // etaHome is how long the vehicle needs to be over the dock, flying home
 // at the planned speed in the wind.
-func (e *Engine) etaHome(_ dock.VehicleState, pos route.Point, w route.Wind) time.Duration {
+func (e *Engine) etaHome(pos route.Point, w route.Wind) time.Duration {
 	return e.legTime(pos, e.home, w)
 }
 
