@@ -105,6 +105,7 @@ type externals struct {
 	insideAt    time.Time
 	sortie      *SortieRef
 	circles     Circles
+	readiness   Readiness
 	clockSynced bool
 }
 
@@ -159,12 +160,13 @@ func NewController(opts ControllerOptions, hw Hardware, vehicle func() VehicleSt
 		cleared: make(map[FaultCode]clearedFault),
 		mode:    opts.Mode,
 	}
+	c.ext.readiness = notChecked
 	for _, in := range hw.inputs() {
 		if s, ok := in.pin.(settler); ok {
 			c.settlers = append(c.settlers, s)
 		}
 	}
-	c.snap.Store(&State{Lid: LidUnknown, Arms: ArmsUnknown, Mode: opts.Mode, Faults: []Fault{}})
+	c.snap.Store(&State{Lid: LidUnknown, Arms: ArmsUnknown, Mode: opts.Mode, Faults: []Fault{}, Readiness: notChecked})
 	return c, nil
 }
 
@@ -664,6 +666,16 @@ func (c *Controller) SetCircles(circles Circles) {
 	c.setExt(func(e *externals) { e.circles = circles })
 }
 
+// notChecked is the readiness until the sortie engine has checked the
+// gates: not ready, and saying why.
+var notChecked = Readiness{Gates: []Gate{{Name: "starting", Note: "the sortie engine has not checked the gates yet"}}}
+
+// SetReadiness sets the readiness reported in State. It never blocks.
+func (c *Controller) SetReadiness(r Readiness) {
+	r.Gates = append([]Gate{}, r.Gates...)
+	c.setExt(func(e *externals) { e.readiness = r })
+}
+
 // SetClockSynced sets whether the system clock is NTP-synchronised. It
 // never blocks.
 func (c *Controller) SetClockSynced(ok bool) {
@@ -754,7 +766,7 @@ func (c *Controller) publish(now time.Time) {
 		EStop: v.estop, EStopLatched: v.estopLatched, Power: v.power,
 		Fault: c.firstFault(), Faults: append([]Fault{}, c.faults...), Mode: v.mode, Heater: v.heater, Fan: v.fan, Strobe: v.strobe,
 		InsideC: ext.insideC, Weather: w, Vehicle: v.vehicle, Sortie: ext.sortie,
-		Circles: ext.circles, ClockSynced: ext.clockSynced, UpdatedAt: now,
+		Circles: ext.circles, Readiness: ext.readiness, ClockSynced: ext.clockSynced, UpdatedAt: now,
 	}
 	c.snap.Store(s)
 	c.subMu.Lock()

@@ -31,6 +31,8 @@ type State struct {
 	Vehicle VehicleSummary `json:"vehicle"`
 	Sortie  *SortieRef     `json:"sortie"`
 	Circles Circles        `json:"circles"`
+	// Readiness is set by the sortie engine; the controller only carries it.
+	Readiness Readiness `json:"readiness"`
 	// ClockSynced says whether the system clock is NTP-synchronised, since
 	// expiries and schedules depend on it.
 	ClockSynced bool      `json:"clock_synced"`
@@ -71,4 +73,12 @@ type SortieRef struct {
 type Circles struct {
 	RadiiM  [3]float64 `json:"radii_m"`
 	GeoJSON any        `json:"geojson,omitempty"`
+}
+
+// Readiness says whether the dock could launch now, computed continuously
+// from the same gates a launch checks, without moving anything: Gates lists
+// each that would block (the objects of a precondition_failed reply).
+type Readiness struct {
+	Ready bool   `json:"ready"`
+	Gates []Gate `json:"gates"`
 }

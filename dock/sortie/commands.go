@@ -128,12 +128,8 @@ func (e *Engine) startPatrol(now time.Time, reqID, routeName, entry string, dry 
 	s := &sortie{rec: Record{Kind: dock.KindPatrol, Priority: dock.PriorityRoutine, RequestID: reqID, Route: routeName, Schedule: entry, DryRun: dry, CommandAt: now}}
 	s.rt = r
 	g, _ := e.gates(now, r)
-	if e.active != nil || len(e.queue) > 0 || e.idleJob {
-		note := "dock busy"
-		if e.active != nil {
-			note = fmt.Sprintf("sortie %s %s", e.active.rec.ID, e.active.rec.Phase)
-		}
-		g = append([]dock.Gate{{Name: "busy", Note: note}}, g...)
+	if b, busy := e.busyGate(); busy {
+		g = append([]dock.Gate{b}, g...)
 	}
 	if len(g) > 0 {
 		return nil, e.blocked(now, s, g)

@@ -64,6 +64,9 @@ type Engine struct {
 	secureAt    time.Time // no idle securing before this (retry back-off)
 	recoverBy   time.Time
 	lastCircles circleKey
+	// lastReadiness is what the controller was last given.
+	lastReadiness dock.Readiness
+	readinessSet  bool
 	queueKey    string // the queue as last stored (its sortie ids)
 	lastID      string
 	idSeq       int
@@ -200,25 +203,35 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.loadActive(now)
 	e.loadQueue(now)
 	e.updateCircles(true)
+	// Readiness follows the dock's state at once (an e-stop, a fault, the
+	// vehicle's link) and the rest on the tick.
+	changes, unsubscribe := e.hw.Subscribe()
+	defer unsubscribe()
 	ticker := e.clock.NewTicker(e.opts.Tick)
 	defer ticker.Stop()
 	e.tick(now)
+	e.updateReadiness(now)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-changes:
+			e.updateReadiness(e.clock.Now())
 		case <-ticker.Chan():
 			e.tick(e.clock.Now())
 			e.saveQueue()
+			e.updateReadiness(e.clock.Now())
 		case c := <-e.calls:
 			c.fn(e.clock.Now())
 			// A dispatch is answered "queued" only once the queue is on
 			// disk: an accepted alarm survives a restart.
 			e.saveQueue()
+			e.updateReadiness(e.clock.Now())
 			close(c.done)
 		case r := <-e.results:
 			r(e.clock.Now())
 			e.saveQueue()
+			e.updateReadiness(e.clock.Now())
 		}
 	}
 }

@@ -26,6 +26,8 @@ type Hardware interface {
 	SetCharger(ctx context.Context, on bool) error
 	SetSortie(ref *dock.SortieRef)
 	SetCircles(c dock.Circles)
+	SetReadiness(r dock.Readiness)
+	Subscribe() (<-chan dock.State, func())
 	Actuate(ctx context.Context, jobID string, cmd dock.CommandName, action string) error
 	SetMode(ctx context.Context, mode dock.Mode) error
 	Reset(ctx context.Context) error
