@@ -67,9 +67,9 @@ type Engine struct {
 	// lastReadiness is what the controller was last given.
 	lastReadiness dock.Readiness
 	readinessSet  bool
-	queueKey    string // the queue as last stored (its sortie ids)
-	lastID      string
-	idSeq       int
+	queueKey      string // the queue as last stored (its sortie ids)
+	lastID        string
+	idSeq         int
 }
 
 type call struct {
