@@ -75,8 +75,14 @@ type MQTT struct {
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// TelemetryRateHz is the rate of the telemetry topic, 0.1..10 Hz.
 	TelemetryRateHz float64 `yaml:"telemetry_rate_hz"`
-	// StateInterval is the period of the retained state publication.
+	// StateInterval is the keep-alive period of the retained state: a
+	// state that changed goes out at once, an unchanged one this often.
 	StateInterval time.Duration `yaml:"state_interval"`
+	// TelemetryDockedInterval is the telemetry period while the vehicle
+	// sits docked and disarmed (a metered link need not carry 2 Hz of a
+	// drone that does not move); set it to the telemetry period to keep
+	// the full rate.
+	TelemetryDockedInterval time.Duration `yaml:"telemetry_docked_interval"`
 	// CommandSigning, when set, requires an HMAC on every command.
 	CommandSigning *CommandSigning `yaml:"command_signing,omitempty"`
 	// MAVLinkBridge also publishes raw MAVLink frames over MQTT.

@@ -30,13 +30,14 @@ func Default() *Config {
 	return &Config{
 		StateDir: DefaultStateDir,
 		MQTT: MQTT{
-			Keepalive:       30 * time.Second,
-			ConnectTimeout:  10 * time.Second,
-			TelemetryRateHz: 2,
-			StateInterval:   10 * time.Second,
-			MAVLinkBridge:   false,
-			OutboxMaxEvents: 100000,
-			DedupeWindow:    24 * time.Hour,
+			Keepalive:               30 * time.Second,
+			ConnectTimeout:          10 * time.Second,
+			TelemetryRateHz:         2,
+			StateInterval:           60 * time.Second,
+			TelemetryDockedInterval: 10 * time.Second,
+			MAVLinkBridge:           false,
+			OutboxMaxEvents:         100000,
+			DedupeWindow:            24 * time.Hour,
 		},
 		Vehicle: Vehicle{
 			SystemID:         245,

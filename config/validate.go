@@ -201,6 +201,7 @@ func validateMQTT(c *Config, v *validator) {
 	v.rangeD("mqtt.connect_timeout", m.ConnectTimeout, 100*time.Millisecond, 5*time.Minute)
 	v.rangeF("mqtt.telemetry_rate_hz", m.TelemetryRateHz, 0.1, 10)
 	v.rangeD("mqtt.state_interval", m.StateInterval, time.Second, 10*time.Minute)
+	v.rangeD("mqtt.telemetry_docked_interval", m.TelemetryDockedInterval, 100*time.Millisecond, 10*time.Minute)
 	if s := m.CommandSigning; s != nil {
 		if s.KeyFile == "" {
 			v.errf("mqtt.command_signing.key_file", "required (a file with the shared HMAC key)")

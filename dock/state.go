@@ -69,10 +69,12 @@ type SortieRef struct {
 }
 
 // Circles are the 1-, 3- and 5-minute response circles now: RadiiM without
-// wind, and GeoJSON of the wind-shifted reachable areas.
+// wind (in `state`), and GeoJSON of the wind-shifted reachable areas, which
+// is published on a topic of its own (`circles`) since it is 90 % of the
+// bytes and changes only with the wind.
 type Circles struct {
 	RadiiM  [3]float64 `json:"radii_m"`
-	GeoJSON any        `json:"geojson,omitempty"`
+	GeoJSON any        `json:"-"`
 }
 
 // Readiness says whether the dock could launch now, computed continuously

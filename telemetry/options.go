@@ -13,18 +13,19 @@ import (
 
 // Defaults applied by NewService to zero Options fields.
 const (
-	DefaultTelemetryRate  = 2.0 // Hz
-	MaxTelemetryRate      = 10.0
-	DefaultStateInterval  = 10 * time.Second
-	MinStateGap           = 500 * time.Millisecond // state at most 2/s
-	DefaultDedupeWindow   = 24 * time.Hour
-	DefaultMaxEvents      = 100000
-	DefaultSigningWindow  = 5 * time.Minute
-	DefaultFlushTimeout   = 2 * time.Second
-	DefaultCommandTimeout = 15 * time.Second
-	DefaultQueueSize      = 16
-	MaxCommandBytes       = 64 << 10 // larger payloads are refused with bad_request
-	dbFileName            = "telemetry.db"
+	DefaultTelemetryRate           = 2.0 // Hz
+	MaxTelemetryRate               = 10.0
+	DefaultStateInterval           = 60 * time.Second // keep-alive; changes go out at once
+	DefaultTelemetryDockedInterval = 10 * time.Second
+	MinStateGap                    = 500 * time.Millisecond // state at most 2/s
+	DefaultDedupeWindow            = 24 * time.Hour
+	DefaultMaxEvents               = 100000
+	DefaultSigningWindow           = 5 * time.Minute
+	DefaultFlushTimeout            = 2 * time.Second
+	DefaultCommandTimeout          = 15 * time.Second
+	DefaultQueueSize               = 16
+	MaxCommandBytes                = 64 << 10 // larger payloads are refused with bad_request
+	dbFileName                     = "telemetry.db"
 )
 
 // Options configure a Service. The zero value of each field is documented;
@@ -56,8 +57,11 @@ type Options struct {
 	DBPath   string
 	// TelemetryRate is the `telemetry` rate in Hz; zero means 2, at most 10.
 	TelemetryRate float64
-	// StateInterval is the period of the unconditional `state` republish;
-	// zero means 10 s.
+	// TelemetryDockedInterval is the `telemetry` period while the state
+	// says the vehicle is docked and disarmed; zero means 10 s.
+	TelemetryDockedInterval time.Duration
+	// StateInterval is the period of the unconditional `state` republish
+	// (a keep-alive: changes go out when they happen); zero means 60 s.
 	StateInterval time.Duration
 	// DedupeWindow is how long request ids and their replies are remembered
 	// across restarts; zero means 24 h.
@@ -129,6 +133,9 @@ func (o Options) withDefaults() (Options, error) {
 		o.TelemetryRate = DefaultTelemetryRate
 	case o.TelemetryRate < 0 || o.TelemetryRate > MaxTelemetryRate:
 		errs = append(errs, fmt.Errorf("telemetry rate: %g Hz out of range (0, %g]", o.TelemetryRate, MaxTelemetryRate))
+	}
+	if o.TelemetryDockedInterval <= 0 {
+		o.TelemetryDockedInterval = DefaultTelemetryDockedInterval
 	}
 	if o.StateInterval <= 0 {
 		o.StateInterval = DefaultStateInterval

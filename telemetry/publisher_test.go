@@ -3,7 +3,9 @@ package telemetry
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,7 +40,7 @@ func TestTelemetryRate(t *testing.T) {
 			v := dock.VehicleState{Lat: 53.5, Lon: 9.9, AltM: 40, Mode: "AUTO", Armed: true, BatteryPct: 80, GPSFix: 3, Sats: 14}
 			ctx, cancel := context.WithCancel(t.Context())
 			var wg sync.WaitGroup
-			wg.Go(func() { p.runTelemetry(ctx, func() dock.VehicleState { return v }) })
+			wg.Go(func() { p.runTelemetry(ctx, func() dock.VehicleState { return v }, nil) })
 			defer func() { cancel(); wg.Wait() }()
 			step := time.Duration(float64(time.Second) / tt.rate)
 			for range tt.want {
@@ -134,5 +136,121 @@ func TestStatePublishing(t *testing.T) {
 	<-fb.published
 	if got := lids(); len(got) != 5 {
 		t.Fatalf("state lids = %v, want 5 publishes", got)
+	}
+}
+
+// TestStateLean: timestamps and readings inside their deadband are no
+// change; a reading beyond it is; the circles' GeoJSON goes on its own
+// retained topic only when it changed and never inside `state`.
+func TestStateLean(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(testStart)
+	o := testOptions(t, clock)
+	fb := newFakeBroker(true)
+	p := newPublisher(o, fb)
+	fc := map[string]any{"type": "FeatureCollection", "features": []any{}}
+	base := dock.State{Lid: dock.LidClosed, Mode: dock.ModeAuto, UpdatedAt: testStart,
+		Weather:   dock.Weather{WindMPS: 3.1, DirDeg: 271, TempC: 10.1, At: testStart},
+		Vehicle:   dock.VehicleSummary{BatteryPct: 80.2},
+		Readiness: dock.Readiness{Gates: []dock.Gate{{Name: "heartbeat", Unit: "s", Value: 4}}},
+		Circles:   dock.Circles{RadiiM: [3]float64{600, 2000, 3500}, GeoJSON: fc}}
+	src := &fakeState{state: base}
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { p.runState(ctx, src) })
+	defer func() { cancel(); wg.Wait() }()
+	<-fb.published // state at start
+	<-fb.published // and the circles
+	if got := fb.messages("dock/d1/circles"); len(got) != 1 || !got[0].retained || got[0].qos != 1 {
+		t.Fatalf("circles messages %+v, want one retained QoS 1", got)
+	}
+	if s := fb.messages("dock/d1/state")[0].payload; strings.Contains(s, "FeatureCollection") {
+		t.Errorf("state carries the circles' GeoJSON: %s", s)
+	}
+
+	noise := []func(s *dock.State){
+		func(s *dock.State) { s.UpdatedAt = s.UpdatedAt.Add(time.Second) },
+		func(s *dock.State) { s.Weather.At = s.Weather.At.Add(time.Second); s.Weather.WindMPS = 3.2 },
+		func(s *dock.State) { s.Weather.DirDeg = 268; s.Weather.TempC = 10.2 },
+		func(s *dock.State) { s.Vehicle.BatteryPct = 80.4 },
+		func(s *dock.State) { s.Readiness.Gates = []dock.Gate{{Name: "heartbeat", Unit: "s", Value: 5}} },
+	}
+	cur := base
+	for i, f := range noise {
+		clock.Advance(time.Second)
+		f(&cur)
+		src.set(cur)
+		waitFor(t, "the publisher to weigh the change", 5*time.Second, func() bool { return p.stateUnchanged.Load() == uint64(i+1) })
+		if n := len(fb.messages("dock/d1/state")); n != 1 {
+			t.Fatalf("noise %d published state (%d messages), want none", i, n)
+		}
+	}
+	clock.Advance(time.Second)
+	cur.Weather.WindMPS = 4
+	src.set(cur)
+	<-fb.published
+	msgs := fb.messages("dock/d1/state")
+	if len(msgs) != 2 || !strings.Contains(msgs[1].payload, `"wind_mps":4`) {
+		t.Fatalf("wind 3.1 -> 4 m/s: state messages %d, last %s; want the change with the exact reading", len(msgs), msgs[len(msgs)-1].payload)
+	}
+	if n := len(fb.messages("dock/d1/circles")); n != 1 {
+		t.Errorf("circles republished %d times without a change, want once in all", n)
+	}
+	// New circles: republished once.
+	clock.Advance(time.Second)
+	cur.Circles.GeoJSON = map[string]any{"type": "FeatureCollection", "features": []any{map[string]any{"type": "Feature"}}}
+	cur.Lid = dock.LidOpening
+	src.set(cur)
+	<-fb.published
+	<-fb.published
+	if n := len(fb.messages("dock/d1/circles")); n != 2 {
+		t.Errorf("circles messages %d after they changed, want 2", n)
+	}
+}
+
+// TestTelemetryDocked: a vehicle docked and disarmed is reported every
+// docked period, not at the flight rate; undocked, the rate is back at once.
+func TestTelemetryDocked(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(testStart)
+	o := testOptions(t, clock)
+	o.TelemetryRate = 2
+	o.TelemetryDockedInterval = 10 * time.Second
+	o, err := o.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb := newFakeBroker(true)
+	p := newPublisher(o, fb)
+	var docked atomic.Bool
+	var asked atomic.Int64 // ticks handled
+	docked.Store(true)
+	isDocked := func() bool { asked.Add(1); return docked.Load() }
+	v := dock.VehicleState{Lat: 53.5, Lon: 9.9, BatteryPct: 80}
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { p.runTelemetry(ctx, func() dock.VehicleState { return v }, isDocked) })
+	defer func() { cancel(); wg.Wait() }()
+	tick := func() {
+		t.Helper()
+		n := asked.Load()
+		clock.Advance(500 * time.Millisecond)
+		waitFor(t, "the tick", 5*time.Second, func() bool { return asked.Load() == n+1 })
+	}
+	if err := clock.BlockUntilContext(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	// 30 s docked at 2 Hz ticks: the first tick and then every 10 s.
+	for range 60 {
+		tick()
+	}
+	if n := len(fb.messages("dock/d1/telemetry")); n != 3 {
+		t.Fatalf("telemetry messages in 30 s docked: %d, want 3 (every 10 s)", n)
+	}
+	docked.Store(false)
+	for range 4 {
+		tick()
+	}
+	waitFor(t, "flight-rate telemetry", 5*time.Second, func() bool { return len(fb.messages("dock/d1/telemetry")) >= 7 })
+	if n := len(fb.messages("dock/d1/telemetry")); n != 7 {
+		t.Errorf("telemetry messages %d, want 3 in 30 s docked and 4 in 2 s undocked", n)
 	}
 }

@@ -159,7 +159,14 @@ func (s *Service) Run(ctx context.Context) error {
 		})
 	}
 	if s.vehicle != nil {
-		wg.Go(func() { s.pub.runTelemetry(workCtx, s.vehicle) })
+		var docked func() bool
+		if s.state != nil {
+			docked = func() bool {
+				v := s.state.Snapshot().Vehicle
+				return v.Docked && !v.Armed
+			}
+		}
+		wg.Go(func() { s.pub.runTelemetry(workCtx, s.vehicle, docked) })
 	}
 	if s.bridge != nil {
 		wg.Go(func() { s.bridge.run(workCtx, s.conn, s.o.Prefix+"mavlink/out") })

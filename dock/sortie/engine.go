@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -332,14 +333,18 @@ func windOf(st dock.State) route.Wind {
 }
 
 // updateCircles keeps the controller's response circles current: they
-// are recomputed when the wind or the launch estimate changed.
+// are recomputed when the wind (to 0.5 m/s and 10°: the station's noise
+// must not redraw them) or the launch estimate changed.
 func (e *Engine) updateCircles(force bool) {
 	st := e.hw.Snapshot()
 	p := e.circleParams()
-	k := circleKey{wind: st.Weather.WindMPS, dir: st.Weather.DirDeg, speed: p.AirspeedMPS, climb: p.ClimbMPS, launch: p.Launch}
+	w := windOf(st)
+	w.SpeedMPS = math.Round(w.SpeedMPS*2) / 2
+	w.FromDeg = math.Mod(math.Round(w.FromDeg/10)*10, 360)
+	k := circleKey{wind: w.SpeedMPS, dir: w.FromDeg, speed: p.AirspeedMPS, climb: p.ClimbMPS, launch: p.Launch}
 	if !force && k == e.lastCircles {
 		return
 	}
 	e.lastCircles = k
-	e.hw.SetCircles(dock.Circles{RadiiM: p.Radii(), GeoJSON: p.GeoJSON(windOf(st), 64)})
+	e.hw.SetCircles(dock.Circles{RadiiM: p.Radii(), GeoJSON: p.GeoJSON(w, 64)})
 }

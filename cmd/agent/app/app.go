@@ -326,19 +326,20 @@ func controllerOptions(cfg *config.Config, wd *watchdog, hw *hardware, clock clo
 func telemetryOptions(cfg *config.Config, version string, clock clockwork.Clock, log *slog.Logger) telemetry.Options {
 	m := cfg.MQTT
 	o := telemetry.Options{
-		Prefix:        m.TopicPrefix,
-		BrokerURLs:    m.Brokers,
-		ClientID:      m.ClientID,
-		Username:      m.Username,
-		Password:      string(m.PasswordSecret()),
-		StateDir:      cfg.StateDir,
-		TelemetryRate: m.TelemetryRateHz,
-		StateInterval: m.StateInterval,
-		DedupeWindow:  m.DedupeWindow,
-		MaxEvents:     m.OutboxMaxEvents,
-		Version:       version,
-		Logger:        log,
-		Clock:         clock,
+		Prefix:                  m.TopicPrefix,
+		BrokerURLs:              m.Brokers,
+		ClientID:                m.ClientID,
+		Username:                m.Username,
+		Password:                string(m.PasswordSecret()),
+		StateDir:                cfg.StateDir,
+		TelemetryRate:           m.TelemetryRateHz,
+		StateInterval:           m.StateInterval,
+		TelemetryDockedInterval: m.TelemetryDockedInterval,
+		DedupeWindow:            m.DedupeWindow,
+		MaxEvents:               m.OutboxMaxEvents,
+		Version:                 version,
+		Logger:                  log,
+		Clock:                   clock,
 	}
 	if m.TLS != nil {
 		o.CAFile, o.CertFile, o.KeyFile, o.ServerName = m.TLS.CAFile, m.TLS.CertFile, m.TLS.KeyFile, m.TLS.ServerName
