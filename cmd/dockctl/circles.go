@@ -10,12 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // runCircles implements "dockctl circles [-geojson]": the current 1-, 3- and
 // 5-minute response circles from the dock's retained state. With -geojson
-// it prints a GeoJSON FeatureCollection: the agent's own when its state
-// carries one, else circles drawn around the dock position (-lat/-lon, or
+// it prints a GeoJSON FeatureCollection: the agent's own (retained on
+// `circles`) when it published one, else circles drawn around the dock position (-lat/-lon, or
 // position in the agent's config).
 func runCircles(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("circles", usage{
@@ -69,37 +70,58 @@ type circlesOptions struct {
 // stateCircles is the part of the retained state circles needs.
 type stateCircles struct {
 	Circles struct {
-		RadiiM  []float64       `json:"radii_m"`
-		GeoJSON json.RawMessage `json:"geojson"`
+		RadiiM []float64 `json:"radii_m"`
 	} `json:"circles"`
 	UpdatedAt string `json:"updated_at"`
 }
 
-// retainedState waits for the dock's retained state message.
-func retainedState(ctx context.Context, s *session) ([]byte, error) {
+// circlesGrace is how long circles waits for the retained `circles`
+// message once the state is in: a broker sends retained messages right
+// after the subscription, so a dock that published none has none.
+const circlesGrace = time.Second
+
+// retainedStateAndCircles reads the dock's retained state and, when the
+// dock publishes them, its circles' GeoJSON (nil when none came).
+func retainedStateAndCircles(ctx context.Context, s *session) (state, fc []byte, err error) {
 	c, err := s.connect(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer c.close()
-	if err := c.subscribe(ctx, s.prefix+"state"); err != nil {
-		return nil, err
+	if err := c.subscribe(ctx, s.prefix+"state", s.prefix+"circles"); err != nil {
+		return nil, nil, err
 	}
 	wait, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	select {
-	case m := <-c.msgs:
-		return m.payload, nil
-	case <-wait.Done():
-		if errors.Is(wait.Err(), context.DeadlineExceeded) {
-			return nil, fmt.Errorf("no state on %sstate within %s (has the agent ever connected to this broker?)", s.prefix, s.timeout)
+	var grace <-chan time.Time
+	for {
+		select {
+		case m := <-c.msgs:
+			switch m.topic {
+			case s.prefix + "state":
+				state = m.payload
+				if fc == nil {
+					grace = time.After(circlesGrace)
+				}
+			case s.prefix + "circles":
+				fc = m.payload
+			}
+			if state != nil && fc != nil {
+				return state, fc, nil
+			}
+		case <-grace:
+			return state, nil, nil
+		case <-wait.Done():
+			if errors.Is(wait.Err(), context.DeadlineExceeded) {
+				return nil, nil, fmt.Errorf("no state on %sstate within %s (has the agent ever connected to this broker?)", s.prefix, s.timeout)
+			}
+			return nil, nil, wait.Err()
 		}
-		return nil, wait.Err()
 	}
 }
 
 func circles(ctx context.Context, s *session, o circlesOptions, stdout io.Writer) error {
-	payload, err := retainedState(ctx, s)
+	payload, fc, err := retainedStateAndCircles(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -118,12 +140,12 @@ func circles(ctx context.Context, s *session, o circlesOptions, stdout io.Writer
 		}
 		return nil
 	}
-	if len(st.Circles.GeoJSON) > 0 && string(st.Circles.GeoJSON) != "null" {
-		_, err := fmt.Fprintln(stdout, string(st.Circles.GeoJSON))
+	if len(fc) > 0 {
+		_, err := fmt.Fprintln(stdout, string(fc))
 		return err
 	}
 	if math.IsNaN(o.lat) || math.IsNaN(o.lon) {
-		return errors.New("the state carries no GeoJSON and the dock position is unknown: give -lat and -lon or -config")
+		return fmt.Errorf("the dock published no %scircles and its position is unknown: give -lat and -lon or -config", s.prefix)
 	}
 	b, err := json.Marshal(circlesGeoJSON(o.lat, o.lon, radii))
 	if err != nil {

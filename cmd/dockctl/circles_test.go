@@ -70,7 +70,7 @@ func TestCircles(t *testing.T) {
 	}
 }
 
-// TestCirclesStateGeoJSON: a state that carries the agent's GeoJSON is
+// TestCirclesStateGeoJSON: the agent's GeoJSON, retained on `circles`, is
 // printed as it is.
 func TestCirclesStateGeoJSON(t *testing.T) {
 	r := newRig(t, nil, func(s *dock.State) {
@@ -78,7 +78,7 @@ func TestCirclesStateGeoJSON(t *testing.T) {
 	})
 	code, out, _ := dockctl(t, "", "circles", "-config", "", "-broker", r.url, "-dock", "d1", "-geojson")
 	if code != 0 || strings.TrimSpace(out) != `{"features":[],"type":"FeatureCollection"}` {
-		t.Errorf("dockctl circles -geojson = %d %q, want the state's GeoJSON", code, out)
+		t.Errorf("dockctl circles -geojson = %d %q, want the published GeoJSON", code, out)
 	}
 }
 

@@ -75,7 +75,7 @@ func (w *World) Observe(ctx context.Context) (*Observer, error) {
 		// retained state at that moment.
 		c.SubscribeMultiple(map[string]byte{
 			o.prefix + "status": 1, o.prefix + "state": 1, o.prefix + "telemetry": 1, o.prefix + "events": 1,
-			o.prefix + "cmd/+/reply": 1, o.prefix + "mavlink/out": 1,
+			o.prefix + "cmd/+/reply": 1, o.prefix + "mavlink/out": 1, o.prefix + "circles": 1,
 		}, o.handle)
 	})
 	o.client = mqtt.NewClient(opts)
