@@ -375,6 +375,9 @@ type Flight struct {
 	// LaunchTime is from command to take-off, for the response circles.
 	LaunchTime    time.Duration `yaml:"launch_time"`
 	DefaultLoiter time.Duration `yaml:"default_loiter"`
+	// AlertWindow is how long an `alert` keeps the dock open and the
+	// vehicle prepared waiting for its dispatch before securing again.
+	AlertWindow time.Duration `yaml:"alert_window"`
 	// HoverPctPerMin and CruisePctPerKm are the battery model: percent of
 	// charge per minute hovering and per km at cruise speed in still air.
 	HoverPctPerMin float64 `yaml:"hover_pct_per_min"`

@@ -95,6 +95,7 @@ func Default() *Config {
 			PatrolAltM:     60,
 			LaunchTime:     15 * time.Second,
 			DefaultLoiter:  120 * time.Second,
+			AlertWindow:    90 * time.Second,
 			HoverPctPerMin: 3,
 			CruisePctPerKm: 2,
 			ChargeTarget:   "ready",

@@ -567,6 +567,7 @@ func validateFlight(c *Config, v *validator) {
 	v.rangeF("flight.patrol_alt_m", f.PatrolAltM, c.Limits.ClearanceAltM, c.Limits.MaxAltM)
 	v.rangeD("flight.launch_time", f.LaunchTime, time.Second, 5*time.Minute)
 	v.rangeD("flight.default_loiter", f.DefaultLoiter, 0, time.Hour)
+	v.rangeD("flight.alert_window", f.AlertWindow, 10*time.Second, 10*time.Minute)
 	if f.HoverPctPerMin <= 0 || f.HoverPctPerMin > 50 {
 		v.errf("flight.hover_pct_per_min", "%s is out of range (above 0, at most 50)", num(f.HoverPctPerMin))
 	}

@@ -19,6 +19,8 @@ const (
 	EventCommandRejected  EventType = "command.rejected"
 	EventCommandProgress  EventType = "command.progress"
 	EventDispatchQueued   EventType = "dispatch.queued"
+	EventRetargeted       EventType = "dispatch.retargeted"
+	EventAlert            EventType = "alert"
 	EventOutboxOverflow   EventType = "outbox.overflow"
 	EventSelfTest         EventType = "selftest"
 	EventStartup          EventType = "startup"

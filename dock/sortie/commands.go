@@ -130,6 +130,8 @@ func (e *Engine) startPatrol(now time.Time, reqID, routeName, entry string, dry 
 	g, _ := e.gates(now, r)
 	if b, busy := e.busyGate(); busy {
 		g = append([]dock.Gate{b}, g...)
+	} else if e.staged != nil {
+		g = append([]dock.Gate{{Name: "busy", Note: "dock staged by an alert for a dispatch"}}, g...)
 	}
 	if len(g) > 0 {
 		return nil, e.blocked(now, s, g)
@@ -143,21 +145,11 @@ func (e *Engine) startPatrol(now time.Time, reqID, routeName, entry string, dry 
 // dispatch answers a dispatch: the ETA and circle from the dock, refusal
 // outside the 5-minute circle, then launch, queue or divert.
 func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (any, error) {
-	target := route.Point{Lat: a.Lat, Lon: a.Lon}
-	if !target.Valid() {
-		return nil, dock.Errorf(dock.CodeInvalidArgument, "dispatch: %g,%g is not a valid position", a.Lat, a.Lon)
+	t, err := e.target("dispatch", a.Lat, a.Lon, a.AltM)
+	if err != nil {
+		return nil, err
 	}
-	alt := e.opts.Flight.PatrolAltM
-	if a.AltM != nil {
-		alt = *a.AltM
-	}
-	maxAlt := e.opts.Limits.MaxAltM
-	if maxAlt <= 0 {
-		maxAlt = route.DefaultMaxAltM
-	}
-	if !(alt >= 2 && alt <= maxAlt) {
-		return nil, dock.Errorf(dock.CodeOutOfRange, "dispatch: alt_m %g outside [2, %g] m above home", alt, maxAlt)
-	}
+	target, alt := route.Point{Lat: t.Lat, Lon: t.Lon}, t.AltM
 	loiter := e.opts.Flight.DefaultLoiter
 	if a.LoiterS != nil {
 		if !(*a.LoiterS >= 0 && *a.LoiterS <= 3600) {
@@ -180,7 +172,6 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 	if sp := p.AirspeedMPS; !ok && st.Weather.WindMPS >= sp {
 		// No way out in this wind: the vehicle cannot hold its ground
 		// speed against it. That is the weather gates, not the distance.
-		t := Target{Lat: a.Lat, Lon: a.Lon, AltM: alt}
 		s := &sortie{rec: Record{Kind: dock.KindDispatch, RequestID: reqID, Ref: a.Ref, Target: &t}}
 		g, _ := e.gates(now, dispatchRoute("dispatch", t, loiter))
 		if !hasGate(g, "wind") {
@@ -194,7 +185,6 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 			Message: fmt.Sprintf("dispatch: %.0f m from the dock is outside the 5-minute circle (eta %.0f s)", dist, eta.Seconds()),
 			Details: map[string]any{"distance_m": res.DistanceM, "eta_s": res.ETAS, "circle_min": nil}}
 	}
-	t := Target{Lat: a.Lat, Lon: a.Lon, AltM: alt}
 	s := &sortie{rec: Record{Kind: dock.KindDispatch, Priority: prio, RequestID: reqID, Ref: a.Ref, Target: &t,
 		LoiterS: loiter.Seconds(), DryRun: a.DryRun, CommandAt: now, ETAS: res.ETAS, CircleMin: circ}}
 	s.rt = dispatchRoute("dispatch", t, loiter)
@@ -207,6 +197,7 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 		}
 		s.rec.ID = e.newID(dock.KindDispatch, now)
 		res.SortieID = s.rec.ID
+		e.alertUsed(now, s.rec.ID)
 		e.begin(now, s)
 		return res, nil
 	}
@@ -230,6 +221,7 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 		}
 	}
 	e.enqueue(now, s, prio == dock.PriorityAlarm)
+	e.alertUsed(now, s.rec.ID)
 	e.preempt(now)
 	res.Queued = true
 	return res, nil
@@ -326,6 +318,9 @@ func (e *Engine) abortCmd(now time.Time) (any, error) {
 		}
 		if s != nil {
 			return nil, dock.Errorf(dock.CodePreconditionFailed, "abort: sortie %s is %s", s.rec.ID, s.rec.Phase)
+		}
+		if e.cancelAlert(now) {
+			return struct{}{}, nil
 		}
 		return nil, dock.Errorf(dock.CodePreconditionFailed, "abort: no sortie before take-off")
 	}

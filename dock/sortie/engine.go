@@ -65,6 +65,7 @@ type Engine struct {
 	secureAt    time.Time // no idle securing before this (retry back-off)
 	recoverBy   time.Time
 	lastCircles circleKey
+	staged      *staging // an alert holds the dock open for a dispatch
 	// lastReadiness is what the controller was last given.
 	lastReadiness dock.Readiness
 	readinessSet  bool

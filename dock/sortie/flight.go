@@ -14,6 +14,7 @@ import (
 // queue, idle securing, the charger and the circles.
 func (e *Engine) tick(now time.Time) {
 	e.updateCircles(false)
+	e.alertTick(now)
 	if s := e.active; s != nil && s.recovered {
 		e.recoverStep(now, s)
 	}

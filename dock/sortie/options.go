@@ -147,6 +147,7 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.CirclesEvery, 5*time.Second)
 	def(&o.Flight.LaunchTime, 15*time.Second)
 	def(&o.Flight.DefaultLoiter, 2*time.Minute)
+	def(&o.Flight.AlertWindow, 90*time.Second)
 	def(&o.Limits.HeartbeatMaxAge, 3*time.Second)
 	if o.ETATolerancePct <= 0 {
 		o.ETATolerancePct = 15

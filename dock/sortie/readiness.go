@@ -19,11 +19,7 @@ func (e *Engine) readiness(now time.Time) dock.Readiness {
 	if b, ok := e.busyGate(); ok {
 		g = append(g, b)
 	}
-	for _, x := range e.refGates(now) {
-		if x.Name != "geofence" {
-			g = append(g, x)
-		}
-	}
+	g = append(g, withoutGate(e.refGates(now), "geofence")...)
 	for i := range g {
 		// Readings move all the time; a tenth is what the gate means.
 		g[i].Value = math.Round(g[i].Value*10) / 10
@@ -48,7 +44,8 @@ func (e *Engine) refGates(now time.Time) []dock.Gate {
 // busyGate is the gate a sortie in progress (or queued, or the dock being
 // secured) puts in front of a new launch.
 func (e *Engine) busyGate() (dock.Gate, bool) {
-	if e.active == nil && len(e.queue) == 0 && !e.idleJob {
+	// An alert's staging is no work of its own: it waits for a dispatch.
+	if e.active == nil && len(e.queue) == 0 && (!e.idleJob || e.staged != nil) {
 		return dock.Gate{}, false
 	}
 	note := "dock busy"

@@ -34,6 +34,9 @@ type Target struct {
 	AltM float64 `json:"alt_m"`
 }
 
+// Point is the target's position.
+func (t Target) Point() route.Point { return route.Point{Lat: t.Lat, Lon: t.Lon} }
+
 // PhaseTime is when a sortie entered a phase.
 type PhaseTime struct {
 	Phase dock.Phase `json:"phase"`
@@ -62,6 +65,9 @@ type Record struct {
 	// ETAS and CircleMin are what the dispatch reply promised.
 	ETAS      float64 `json:"eta_s,omitempty"`
 	CircleMin *int    `json:"circle_min,omitempty"`
+	// Retargeted counts the moves of the target in flight; each made the
+	// promise the time so far plus the ETA from where the vehicle was.
+	Retargeted int `json:"retargeted,omitempty"`
 
 	CommandAt      time.Time `json:"command_at"`
 	TakeoffAt      time.Time `json:"takeoff_at,omitzero"`
