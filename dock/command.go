@@ -28,6 +28,9 @@ const (
 	CmdMode         CommandName = "mode"
 	CmdReset        CommandName = "reset"
 	CmdStatus       CommandName = "status"
+	CmdQuote        CommandName = "quote"
+	CmdRetarget     CommandName = "retarget"
+	CmdAlert        CommandName = "alert"
 )
 
 // Request is one validated command handed to the Commander. Args is a
@@ -119,4 +122,30 @@ type RouteNameArgs struct {
 // decoded and validated by the schedule package (dock/schedule).
 type SchedulePutArgs struct {
 	Entries json.RawMessage `json:"entries"`
+}
+
+// QuoteArgs are the arguments of quote: a point, as for dispatch.
+type QuoteArgs struct {
+	Lat  float64  `json:"lat"`
+	Lon  float64  `json:"lon"`
+	AltM *float64 `json:"alt_m,omitempty"`
+}
+
+// RetargetArgs are the arguments of retarget: the new point of the active
+// dispatch (or of SortieID, active or queued).
+type RetargetArgs struct {
+	SortieID string   `json:"sortie_id,omitempty"`
+	Lat      float64  `json:"lat"`
+	Lon      float64  `json:"lon"`
+	AltM     *float64 `json:"alt_m,omitempty"`
+}
+
+// AlertArgs are the arguments of alert: the call's reference, its point
+// when known (a provisional mission), and the window to wait for the
+// dispatch (nil: the configured one).
+type AlertArgs struct {
+	Ref     string   `json:"ref,omitempty"`
+	Lat     *float64 `json:"lat,omitempty"`
+	Lon     *float64 `json:"lon,omitempty"`
+	WindowS *float64 `json:"window_s,omitempty"`
 }

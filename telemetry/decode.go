@@ -97,6 +97,47 @@ func commandSpecs() map[dock.CommandName]commandSpec {
 		},
 		dock.CmdReset:  {},
 		dock.CmdStatus: {},
+		dock.CmdQuote: {
+			fields: []string{"lat", "lon", "alt_m"}, required: []string{"lat", "lon"},
+			newArgs: func() any { return new(dock.QuoteArgs) },
+			check: func(a any) error {
+				q := a.(*dock.QuoteArgs)
+				return checkPoint(q.Lat, q.Lon, q.AltM)
+			},
+		},
+		dock.CmdRetarget: {
+			fields: []string{"sortie_id", "lat", "lon", "alt_m"}, required: []string{"lat", "lon"},
+			newArgs: func() any { return new(dock.RetargetArgs) },
+			check: func(a any) error {
+				r := a.(*dock.RetargetArgs)
+				if len(r.SortieID) > maxIDLen {
+					return dock.Errorf(dock.CodeOutOfRange, "sortie_id: %d bytes, at most %d", len(r.SortieID), maxIDLen)
+				}
+				return checkPoint(r.Lat, r.Lon, r.AltM)
+			},
+		},
+		dock.CmdAlert: {
+			fields:  []string{"ref", "lat", "lon", "window_s"},
+			newArgs: func() any { return new(dock.AlertArgs) },
+			check: func(a any) error {
+				x := a.(*dock.AlertArgs)
+				if len(x.Ref) > maxRefLen {
+					return dock.Errorf(dock.CodeOutOfRange, "ref: %d bytes, at most %d", len(x.Ref), maxRefLen)
+				}
+				if (x.Lat == nil) != (x.Lon == nil) {
+					return dock.Errorf(dock.CodeInvalidArgument, "lat and lon: give both or neither")
+				}
+				if x.Lat != nil {
+					if err := checkPoint(*x.Lat, *x.Lon, nil); err != nil {
+						return err
+					}
+				}
+				if x.WindowS != nil && !(*x.WindowS > 0 && *x.WindowS <= 600) {
+					return dock.Errorf(dock.CodeOutOfRange, "window_s: %g outside (0, 600]", *x.WindowS)
+				}
+				return nil
+			},
+		},
 	}
 }
 
@@ -123,16 +164,25 @@ func checkRouteName(field, name string) error {
 	return nil
 }
 
+// checkPoint checks a commanded point's shape: a position on Earth and
+// an altitude above home, when given, a vehicle can mean.
+func checkPoint(lat, lon float64, altM *float64) error {
+	if lat < -90 || lat > 90 {
+		return dock.Errorf(dock.CodeOutOfRange, "lat: %g outside [-90, 90]", lat)
+	}
+	if lon < -180 || lon > 180 {
+		return dock.Errorf(dock.CodeOutOfRange, "lon: %g outside [-180, 180]", lon)
+	}
+	if altM != nil && (*altM < minAltM || *altM > maxAltM) {
+		return dock.Errorf(dock.CodeOutOfRange, "alt_m: %g outside [%g, %g] m above home", *altM, minAltM, maxAltM)
+	}
+	return nil
+}
+
 func checkDispatch(a any) error {
 	d := a.(*dock.DispatchArgs)
-	if d.Lat < -90 || d.Lat > 90 {
-		return dock.Errorf(dock.CodeOutOfRange, "lat: %g outside [-90, 90]", d.Lat)
-	}
-	if d.Lon < -180 || d.Lon > 180 {
-		return dock.Errorf(dock.CodeOutOfRange, "lon: %g outside [-180, 180]", d.Lon)
-	}
-	if d.AltM != nil && (*d.AltM < minAltM || *d.AltM > maxAltM) {
-		return dock.Errorf(dock.CodeOutOfRange, "alt_m: %g outside [%g, %g] m above home", *d.AltM, minAltM, maxAltM)
+	if err := checkPoint(d.Lat, d.Lon, d.AltM); err != nil {
+		return err
 	}
 	if d.LoiterS != nil && (*d.LoiterS < 0 || *d.LoiterS > maxLoiterS) {
 		return dock.Errorf(dock.CodeOutOfRange, "loiter_s: %g outside [0, %g] s", *d.LoiterS, maxLoiterS)

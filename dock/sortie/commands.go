@@ -54,6 +54,28 @@ func (e *Engine) Do(ctx context.Context, req dock.Request) (any, error) {
 		return e.schedulePut(ctx, a)
 	case dock.CmdScheduleList:
 		return e.scheduleList(e.clock.Now()), nil
+	case dock.CmdQuote:
+		a, ok := req.Args.(*dock.QuoteArgs)
+		if !ok || a == nil {
+			return nil, badArgs(req)
+		}
+		return e.Quote(ctx, a.Lat, a.Lon, a.AltM)
+	case dock.CmdRetarget:
+		a, ok := req.Args.(*dock.RetargetArgs)
+		if !ok || a == nil {
+			return nil, badArgs(req)
+		}
+		return e.Retarget(ctx, a.SortieID, a.Lat, a.Lon, a.AltM)
+	case dock.CmdAlert:
+		a, ok := req.Args.(*dock.AlertArgs)
+		if !ok || a == nil {
+			return nil, badArgs(req)
+		}
+		var w time.Duration
+		if a.WindowS != nil {
+			w = time.Duration(*a.WindowS * float64(time.Second))
+		}
+		return e.Alert(ctx, a.Ref, a.Lat, a.Lon, w)
 	}
 	var res any
 	var err error

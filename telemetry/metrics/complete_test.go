@@ -49,8 +49,8 @@ func TestLabelledCountersAtZero(t *testing.T) {
 	for _, c := range dock.FaultCodes() {
 		want = append(want, `dock_agent_faults_by_code_total{code="`+string(c)+`"}`)
 	}
-	if len(want) != 16*11+7+8+2+14 {
-		t.Fatalf("want %d series, the lists changed: 16 commands x 11 results + 7 outcomes + 8 motions + 2 fault kinds + 14 fault codes", len(want))
+	if len(want) != 19*11+7+8+2+14 {
+		t.Fatalf("want %d series, the lists changed: 19 commands x 11 results + 7 outcomes + 8 motions + 2 fault kinds + 14 fault codes", len(want))
 	}
 	for _, series := range want {
 		if got := sample(body, series); got != "0" {

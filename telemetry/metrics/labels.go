@@ -13,6 +13,7 @@ func commandNames() []dock.CommandName {
 		dock.CmdDispatch, dock.CmdPatrol, dock.CmdRecall, dock.CmdAbort, dock.CmdBattery,
 		dock.CmdRoutePut, dock.CmdRouteDelete, dock.CmdRouteList, dock.CmdSchedulePut, dock.CmdScheduleList,
 		dock.CmdLid, dock.CmdArms, dock.CmdCharger, dock.CmdMode, dock.CmdReset, dock.CmdStatus,
+		dock.CmdQuote, dock.CmdRetarget, dock.CmdAlert,
 	}
 }
 
