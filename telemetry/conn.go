@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,11 +46,27 @@ type broker interface {
 
 var _ broker = (*conn)(nil)
 
-// statusMsg is the retained `status` payload once connected.
+// ContractVersion is the version of the MQTT contract the agent speaks,
+// announced in `status` (docs/mqtt-api.md): 1.1 added readiness, the
+// `circles` topic, quote, retarget and alert.
+const ContractVersion = "1.1"
+
+// statusMsg is the retained `status` payload once connected: what a
+// command centre needs to know about a dock before it sends anything.
 type statusMsg struct {
-	Online    bool   `json:"online"`
-	Version   string `json:"version"`
-	StartedAt string `json:"started_at"`
+	Online       bool      `json:"online"`
+	Version      string    `json:"version"`
+	StartedAt    string    `json:"started_at"`
+	Contract     string    `json:"contract"`
+	Position     *Position `json:"position,omitempty"`
+	Capabilities []string  `json:"capabilities"`
+}
+
+// Position is the dock's surveyed position, announced in `status`.
+type Position struct {
+	Lat  float64 `json:"lat"`
+	Lon  float64 `json:"lon"`
+	AltM float64 `json:"alt_m"`
 }
 
 // conn is the paho client and its observable connection state. paho calls
@@ -220,11 +237,23 @@ func (c *conn) publish(topic string, qos byte, retained bool, payload []byte) to
 	return func(ctx context.Context, d time.Duration) error { return waitToken(ctx, c.clock, t, d) }
 }
 
-// statusPayload is the retained online status.
-func statusPayload(version string, started time.Time) []byte {
-	b, err := json.Marshal(statusMsg{Online: true, Version: version, StartedAt: timestamp(started)})
+// statusPayload is the retained online status: the commands the table
+// takes, and the optional parts that are on.
+func statusPayload(o Options, started time.Time) []byte {
+	m := statusMsg{Online: true, Version: o.Version, StartedAt: timestamp(started), Contract: ContractVersion, Position: o.Position}
+	for name := range commandSpecs() {
+		m.Capabilities = append(m.Capabilities, string(name))
+	}
+	if o.Bridge != nil {
+		m.Capabilities = append(m.Capabilities, "mavlink_bridge")
+	}
+	if len(o.SigningKey) > 0 {
+		m.Capabilities = append(m.Capabilities, "command_signing")
+	}
+	slices.Sort(m.Capabilities)
+	b, err := json.Marshal(m)
 	if err != nil {
-		panic("telemetry: marshal status: " + err.Error()) // a struct of strings always marshals
+		panic("telemetry: marshal status: " + err.Error()) // strings and finite floats always marshal
 	}
 	return b
 }

@@ -96,6 +96,8 @@ type Options struct {
 	BridgeRefused func(reason, detail string)
 	// Version is the agent version reported in `status`.
 	Version string
+	// Position is the dock's position reported in `status`; nil omits it.
+	Position *Position
 	// Logger receives the service's logs; nil discards them.
 	Logger *slog.Logger
 	// Clock drives every timer and timestamp; nil means the real clock.

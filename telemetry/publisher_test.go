@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -252,5 +253,37 @@ func TestTelemetryDocked(t *testing.T) {
 	waitFor(t, "flight-rate telemetry", 5*time.Second, func() bool { return len(fb.messages("dock/d1/telemetry")) >= 7 })
 	if n := len(fb.messages("dock/d1/telemetry")); n != 7 {
 		t.Errorf("telemetry messages %d, want 3 in 30 s docked and 4 in 2 s undocked", n)
+	}
+}
+
+// TestStatusPayload: status announces the contract version, the dock's
+// position and what the dock takes: every command of the table, and the
+// optional parts only when they are on.
+func TestStatusPayload(t *testing.T) {
+	o := testOptions(t, clockwork.NewFakeClockAt(testStart))
+	o.Version = "1.2.3"
+	o.Position = &Position{Lat: 24.35, Lon: 102.54, AltM: 1890}
+	var m statusMsg
+	if err := json.Unmarshal(statusPayload(o, testStart), &m); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Online || m.Contract != ContractVersion || m.Position == nil || m.Position.Lat != 24.35 {
+		t.Errorf("status = %+v, want online, contract %s, the position", m, ContractVersion)
+	}
+	for name := range commandSpecs() {
+		if !slices.Contains(m.Capabilities, string(name)) {
+			t.Errorf("capabilities %v lack the command %s", m.Capabilities, name)
+		}
+	}
+	if slices.Contains(m.Capabilities, "mavlink_bridge") || slices.Contains(m.Capabilities, "command_signing") {
+		t.Errorf("capabilities %v name parts that are off", m.Capabilities)
+	}
+	o.Bridge = func([]byte) error { return nil }
+	o.SigningKey = []byte("0123456789abcdef")
+	if err := json.Unmarshal(statusPayload(o, testStart), &m); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(m.Capabilities, "mavlink_bridge") || !slices.Contains(m.Capabilities, "command_signing") {
+		t.Errorf("capabilities %v lack the bridge and signing that are on", m.Capabilities)
 	}
 }

@@ -248,7 +248,7 @@ func (s *Service) watchConnection(ctx context.Context, started time.Time) {
 		case <-s.announce:
 			if s.conn.isConnected() {
 				s.log.Info("status overwritten by a will; announcing online again")
-				if err := s.conn.publish(s.o.Prefix+"status", 1, true, statusPayload(s.o.Version, started))(ctx, ackTimeout); err != nil && ctx.Err() == nil {
+				if err := s.conn.publish(s.o.Prefix+"status", 1, true, statusPayload(s.o, started))(ctx, ackTimeout); err != nil && ctx.Err() == nil {
 					s.log.Warn("publish online status", "err", err)
 				}
 			}
@@ -270,7 +270,7 @@ func (s *Service) onConnect(ctx context.Context, started time.Time) {
 		subs[s.o.Prefix+"mavlink/in"] = 0
 	}
 	sub := s.conn.client.SubscribeMultiple(subs, handler)
-	status := s.conn.publish(s.o.Prefix+"status", 1, true, statusPayload(s.o.Version, started))
+	status := s.conn.publish(s.o.Prefix+"status", 1, true, statusPayload(s.o, started))
 	if err := waitToken(ctx, s.o.Clock, sub, ackTimeout); err != nil && ctx.Err() == nil {
 		s.log.Warn("subscribe to commands", "err", err)
 	}

@@ -338,6 +338,7 @@ func telemetryOptions(cfg *config.Config, version string, clock clockwork.Clock,
 		DedupeWindow:            m.DedupeWindow,
 		MaxEvents:               m.OutboxMaxEvents,
 		Version:                 version,
+		Position:                &telemetry.Position{Lat: cfg.Position.Lat, Lon: cfg.Position.Lon, AltM: cfg.Position.AltM},
 		Logger:                  log,
 		Clock:                   clock,
 	}
