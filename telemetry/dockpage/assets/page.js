@@ -169,7 +169,7 @@ function drawMap() {
   for (let i = 2; i >= 0; i--) {
     if (!(radii[i] > 0)) continue;
     el("circle", { cx: 0, cy: 0, r: radii[i] * k, fill: colours[i], "fill-opacity": 0.07, stroke: colours[i], "stroke-width": 1.5, class: "circle" }, svg);
-    const t = el("text", { x: 4, y: -radii[i] * k + 13, fill: colours[i] }, svg);
+    const t = el("text", { x: 6, y: -radii[i] * k + 22, fill: colours[i] }, svg);
     t.textContent = [1, 3, 5][i] + " min";
   }
   if (m.geofence && m.geofence.length >= 3) {
@@ -182,24 +182,24 @@ function drawMap() {
     const pts = [[0, 0]].concat(r.points.map(xy)).concat([[0, 0]]);
     const on = r.name === active;
     el("polyline", { points: pts.map(p => p.join(",")).join(" "), fill: "none", stroke: "#1565c0", "stroke-width": on ? 3.5 : 1.5, "stroke-opacity": on ? 1 : 0.6, class: "route" }, svg);
-    r.points.forEach(p => { const q = xy(p); el("circle", { cx: q[0], cy: q[1], r: 3, fill: "#1565c0" }, svg); });
+    r.points.forEach(p => { const q = xy(p); el("circle", { cx: q[0], cy: q[1], r: 5, fill: "#1565c0" }, svg); });
     if (r.points.length) {
       const q = xy(r.points[0]);
-      const t = el("text", { x: q[0] + 5, y: q[1] - 5, fill: "#1565c0" }, svg);
+      const t = el("text", { x: q[0] + 8, y: q[1] - 8, fill: "#1565c0" }, svg);
       t.textContent = r.name;
     }
   }
-  el("rect", { x: -6, y: -6, width: 12, height: 12, fill: "#111", class: "dock" }, svg);
+  el("rect", { x: -9, y: -9, width: 18, height: 18, fill: "#111", class: "dock" }, svg);
   if (target) {
     const q = xy(target);
-    const g = el("g", { transform: "translate(" + q[0] + "," + q[1] + ")", class: "target" }, svg);
+    const g = el("g", { transform: "translate(" + q[0] + "," + q[1] + ") scale(1.5)", class: "target" }, svg);
     el("circle", { r: 9, fill: "none", stroke: "#c62828", "stroke-width": 2.5 }, g);
     el("path", { d: "M-14,0H-4M4,0H14M0,-14V-4M0,4V14", stroke: "#c62828", "stroke-width": 2.5 }, g);
   }
   let note = "";
   if (hasPosition(v)) {
     const q = xy(v);
-    const g = el("g", { transform: "translate(" + q[0] + "," + q[1] + ") rotate(" + (v.heading_deg || 0) + ")", class: "vehicle" }, svg);
+    const g = el("g", { transform: "translate(" + q[0] + "," + q[1] + ") rotate(" + (v.heading_deg || 0) + ") scale(1.8)", class: "vehicle" }, svg);
     el("path", { d: "M0,-13L9,10L0,5L-9,10Z", fill: v.armed ? "#ef6c00" : "#37474f", stroke: "#fff", "stroke-width": 1.5 }, g);
     if (!v.link) note = "vehicle link down: last known position shown";
   } else {
@@ -210,9 +210,9 @@ function drawMap() {
   const p10 = Math.pow(10, Math.floor(Math.log10(want)));
   const len = [1, 2, 5, 10].map(f => f * p10).filter(x => x <= want).pop() || p10;
   el("path", { d: "M-480,480h" + len * k, stroke: "#111", "stroke-width": 3 }, svg);
-  const t = el("text", { x: -480, y: 470, fill: "#111" }, svg);
+  const t = el("text", { x: -480, y: 465, fill: "#111" }, svg);
   t.textContent = len >= 1000 ? (len / 1000) + " km" : len + " m";
-  const n = el("text", { x: 465, y: -465, fill: "#111" }, svg);
+  const n = el("text", { x: 440, y: -460, fill: "#111" }, svg);
   n.textContent = "N↑";
   $("map-note").textContent = note;
 }
