@@ -43,6 +43,7 @@ func runMap(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}, stderr)
 	// The broker flags bring -config, which is also the map's config.
 	bf := addBrokerFlags(fs)
+	fs.Lookup("config").Usage = "the agent's config `file`: the map, and the broker settings of -live"
 	liveOn := fs.Bool("live", false, "add the vehicle and the active target, read from the broker")
 	wait := fs.Duration("wait", 5*time.Second, "with -live: how long to wait for the retained state and a telemetry message")
 	asGeoJSON := fs.Bool("geojson", false, "write GeoJSON (RFC 7946) with simplestyle colours (the default)")
