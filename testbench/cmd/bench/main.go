@@ -56,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	opts := world.Options{Dir: *dir, Speed: *speed, BrokerURL: *brokerURL, BrokerAddr: *listen, VehicleURL: *vehicle, GCS: *gcs, Logger: log}
 	if *page != "" {
-		opts.Edit = func(c *config.Config) { c.Metrics.Listen, c.HTTP.Page = *page, true }
+		opts.Edit = pageOn(*page)
 	}
 	if *scenario != "" {
 		return runScenario(ctx, *scenario, opts, stdout, stderr)
@@ -110,6 +110,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// pageOn turns the agent's metrics and dock page on at addr.
+func pageOn(addr string) func(*config.Config) {
+	return func(c *config.Config) { c.Metrics.Listen, c.HTTP.Page = addr, true }
 }
 
 // demoPatrol flies the bench route once the drone is linked with a GPS
