@@ -159,7 +159,7 @@ function drawMap() {
   let extent = Math.max(100, radii[2] || 0, m.geofence_radius_m || 0);
   const grow = p => { extent = Math.max(extent, Math.abs(p[0]), Math.abs(p[1])); };
   (m.geofence || []).forEach(p => grow(project(p.lat, p.lon)));
-  m.routes.forEach(r => r.points.forEach(p => grow(project(p.lat, p.lon))));
+  m.routes.forEach(r => (r.points || []).forEach(p => grow(project(p.lat, p.lon))));
   if (hasPosition(v)) grow(project(v.lat, v.lon));
   if (target) grow(project(target.lat, target.lon));
   const k = 470 / (extent * 1.05);
@@ -179,6 +179,7 @@ function drawMap() {
   }
   const active = s && s.sortie ? s.sortie.route : "";
   for (const r of m.routes) {
+    r.points = r.points || [];
     const pts = [[0, 0]].concat(r.points.map(xy)).concat([[0, 0]]);
     const on = r.name === active;
     el("polyline", { points: pts.map(p => p.join(",")).join(" "), fill: "none", stroke: "#1565c0", "stroke-width": on ? 3.5 : 1.5, "stroke-opacity": on ? 1 : 0.6, class: "route" }, svg);
