@@ -37,6 +37,7 @@ type Config struct {
 	Routes    map[string]Route `yaml:"routes,omitempty"`
 	Schedules []Schedule       `yaml:"schedules,omitempty"`
 	Metrics   Metrics          `yaml:"metrics"`
+	HTTP      HTTP             `yaml:"http,omitempty"`
 	Log       Log              `yaml:"log"`
 
 	// files is what Load found out about the files the config names
@@ -441,6 +442,16 @@ type Active struct {
 type Metrics struct {
 	// Listen is host:port ("127.0.0.1:9108"); empty is off.
 	Listen string `yaml:"listen"`
+}
+
+// HTTP is what the agent serves on the metrics address besides /metrics,
+// /healthz and /readyz.
+type HTTP struct {
+	// Page serves the dock page at / (state, faults, events, telemetry and
+	// a live map; docs/operations.md). Off by default: the page shows the
+	// dock's position and routes to anyone who can reach metrics.listen.
+	// Needs metrics.listen.
+	Page bool `yaml:"page,omitempty"`
 }
 
 // Log is the agent's log output.

@@ -91,6 +91,33 @@ func TestParseKeepsExplicitZero(t *testing.T) {
 	}
 }
 
+// TestParsePage: the dock page is off unless http.page is true, and on
+// with a metrics address it parses and survives Marshal.
+func TestParsePage(t *testing.T) {
+	c, err := Parse([]byte(baseYAML), "t.yaml")
+	if err != nil {
+		t.Fatalf("Parse(base) = %v, want nil", err)
+	}
+	if c.HTTP.Page {
+		t.Errorf("Parse(base).HTTP.Page = true, want false (off by default)")
+	}
+	c, err = Parse([]byte(baseYAML+"metrics: {listen: 127.0.0.1:9108}\nhttp: {page: true}\n"), "t.yaml")
+	if err != nil {
+		t.Fatalf("Parse(page on) = %v, want nil", err)
+	}
+	if !c.HTTP.Page {
+		t.Errorf("Parse(page on).HTTP.Page = false, want true")
+	}
+	b, err := Marshal(c)
+	if err != nil {
+		t.Fatalf("Marshal = %v", err)
+	}
+	back, err := Parse(b, "m.yaml")
+	if err != nil || !back.HTTP.Page {
+		t.Errorf("Parse(Marshal(page on)) = page %v, err %v; want true, nil", back != nil && back.HTTP.Page, err)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -100,7 +127,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			doc:  baseYAML + "colour: blue\n",
-			want: []string{`t.yaml:41: colour: unknown key (known keys: id, position, state_dir, mqtt, vehicle, buses, signals, actuators, weather, climate, limits, flight, routes, schedules, metrics, log)`},
+			want: []string{`t.yaml:41: colour: unknown key (known keys: id, position, state_dir, mqtt, vehicle, buses, signals, actuators, weather, climate, limits, flight, routes, schedules, metrics, http, log)`},
 		},
 		{
 			name: "unknown key at depth 2 with suggestion",
@@ -132,6 +159,16 @@ func TestParseErrors(t *testing.T) {
 				`t.yaml:10: signals.mains: required input is not bound`,
 				`t.yaml:24: signals.mainz: unknown signal (did you mean "mains"?)`,
 			},
+		},
+		{
+			name: "page without a listen address",
+			doc:  baseYAML + "http:\n  page: true\n",
+			want: []string{`t.yaml:42: http.page: true needs metrics.listen (the page is served on the metrics address, e.g. 127.0.0.1:9108)`},
+		},
+		{
+			name: "page is a bool",
+			doc:  baseYAML + "metrics: {listen: 127.0.0.1:9108}\nhttp:\n  page: yes please\n",
+			want: []string{`t.yaml:43: http.page: "yes please" is not a boolean (use true or false)`},
 		},
 		{
 			name: "bad duration",

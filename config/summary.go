@@ -133,6 +133,9 @@ func (c *Config) Summary() string {
 		metrics = "http://" + c.Metrics.Listen + "/metrics"
 	}
 	line("metrics", "%s", metrics)
+	if c.HTTP.Page {
+		line("page", "http://%s/", c.Metrics.Listen)
+	}
 	line("log", "%s, %s", c.Log.Level, c.Log.Format)
 	for _, f := range c.files {
 		if f.Missing {

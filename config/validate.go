@@ -152,6 +152,9 @@ func validate(c *Config, v *validator) {
 			v.errf("metrics.listen", "%q is not host:port (like 127.0.0.1:9108; empty is off)", l)
 		}
 	}
+	if c.HTTP.Page && c.Metrics.Listen == "" {
+		v.errf("http.page", "true needs metrics.listen (the page is served on the metrics address, e.g. 127.0.0.1:9108)")
+	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		v.errf("log.level", "%q is not a level (use debug, info, warn or error)", c.Log.Level)
 	}

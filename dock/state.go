@@ -66,6 +66,19 @@ type SortieRef struct {
 	ID    string     `json:"id"`
 	Kind  SortieKind `json:"kind"`
 	Phase Phase      `json:"phase"`
+	// Route is the patrol's route name; empty for a dispatch.
+	Route string `json:"route,omitempty"`
+	// Target is where a dispatch flies; nil for a patrol. It is in the
+	// state so that a map (the dock page, dockctl map -live) can show it
+	// from the retained message alone.
+	Target *SortieTarget `json:"target,omitempty"`
+}
+
+// SortieTarget is a dispatch's target: WGS84, AltM above home.
+type SortieTarget struct {
+	Lat  float64 `json:"lat"`
+	Lon  float64 `json:"lon"`
+	AltM float64 `json:"alt_m"`
 }
 
 // Circles are the 1-, 3- and 5-minute response circles now: RadiiM without

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/dock/circle"
@@ -21,23 +25,30 @@ const circleSegments = 72
 // FILE]": the dock as the agent's config describes it, for GIS tools.
 func runMap(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("map", usage{
-		synopsis: "dockctl map [-geojson | -kml | -plan ROUTE] [-config FILE]",
+		synopsis: "dockctl map [-geojson | -kml | -plan ROUTE] [-config FILE] [-live [-wait D] [broker flags]]",
 		about: "Draw the dock as its config describes it, for GIS tools (QGIS, Google Earth, geojson.io):\n" +
 			"the dock point, the 1/3/5-minute response circles in still air (from flight.cruise_speed_mps,\n" +
 			"climb_mps, patrol_alt_m and launch_time; green, amber, red), the geofence and every route with\n" +
 			"its waypoints. -plan writes one route as a QGroundControl .plan, which the agent imports back\n" +
 			"unchanged (routes.NAME.plan_file, or route.put). A config with mistakes is refused with\n" +
-			"the list \"dock-agent -check\" gives.",
+			"the list \"dock-agent -check\" gives. -live adds where things are now, read from the broker\n" +
+			"(the broker flags as for watch): the vehicle from its telemetry (orange) and the active\n" +
+			"dispatch's target (red) from the retained state; the active patrol's route gets active=true.",
 		examples: []string{
 			"dockctl map -geojson > dock.geojson",
 			"dockctl map -kml -config agent.yaml > dock.kml",
 			"dockctl map -plan old-town > old-town.plan   # open in QGroundControl",
+			"dockctl map -live -kml > now.kml             # with the vehicle and the target, from the broker",
 		},
 	}, stderr)
+	// The broker flags bring -config, which is also the map's config.
+	bf := addBrokerFlags(fs)
+	fs.Lookup("config").Usage = "the agent's config `file`: the map, and the broker settings of -live"
+	liveOn := fs.Bool("live", false, "add the vehicle and the active target, read from the broker")
+	wait := fs.Duration("wait", 5*time.Second, "with -live: how long to wait for the retained state and a telemetry message")
 	asGeoJSON := fs.Bool("geojson", false, "write GeoJSON (RFC 7946) with simplestyle colours (the default)")
 	asKML := fs.Bool("kml", false, "write KML 2.2")
 	plan := fs.String("plan", "", "write `ROUTE` as a QGroundControl .plan instead of a map")
-	cfgPath := fs.String("config", defaultConfig, "the agent's config `file`")
 	if code, stop := parseFlags(fs, stdout, stderr, func() error { return fs.Parse(args) }); stop {
 		return code
 	}
@@ -52,7 +63,11 @@ func runMap(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	cfg, err := config.LoadWithOptions(*cfgPath, config.LoadOptions{AllowMissingSecrets: true})
+	if *liveOn && *plan != "" {
+		fmt.Fprintln(stderr, "dockctl map: -live draws a map; a .plan (-plan) has no vehicle or target")
+		return 2
+	}
+	cfg, err := config.LoadWithOptions(bf.configPath, config.LoadOptions{AllowMissingSecrets: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "dockctl map: read the agent's config: %v\n", err)
 		return 1
@@ -62,13 +77,33 @@ func runMap(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dockctl map: %v\n", err)
 		return 1
 	}
+	var features []mapFeature
+	if *plan == "" {
+		features = dockMap(cfg, routes)
+	}
+	if *liveOn {
+		s, err := bf.resolve(true)
+		if err != nil {
+			fmt.Fprintf(stderr, "dockctl map: -live: %v\n", err)
+			return 1
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		l, err := readLive(ctx, s, *wait, stderr)
+		stop()
+		if err != nil {
+			fmt.Fprintf(stderr, "dockctl map: -live: %v\n", err)
+			return 1
+		}
+		markActiveRoute(features, l.state.Sortie)
+		features = append(features, liveFeatures(l)...)
+	}
 	switch {
 	case *plan != "":
 		err = writeRoutePlan(stdout, cfg, routes, *plan)
 	case *asKML:
-		err = writeKML(stdout, "dock "+cfg.ID, dockMap(cfg, routes))
+		err = writeKML(stdout, "dock "+cfg.ID, features)
 	default:
-		err = writeGeoJSON(stdout, "dock "+cfg.ID, dockMap(cfg, routes))
+		err = writeGeoJSON(stdout, "dock "+cfg.ID, features)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "dockctl map: %v\n", err)

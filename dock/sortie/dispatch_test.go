@@ -67,6 +67,9 @@ func TestDispatchFromIdleToComplete(t *testing.T) {
 
 	if ref := r.refresh().Sortie; ref == nil || ref.ID != id || ref.Phase != dock.PhaseAirborne {
 		t.Errorf("state.sortie = %+v, want %s airborne", ref, id)
+	} else if tg := ref.Target; tg == nil || tg.Lat != target.Lat || tg.Lon != target.Lon || tg.AltM != 60 || ref.Route != "" {
+		// The target rides in state.sortie so that a map can draw it.
+		t.Errorf("state.sortie target = %+v route %q, want lat %v lon %v alt_m 60, no route", tg, ref.Route, target.Lat, target.Lon)
 	}
 	r.until("complete", coarse, 10*time.Minute, r.phaseIs(id, dock.PhaseComplete))
 	if ref := r.refresh().Sortie; ref != nil {

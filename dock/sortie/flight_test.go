@@ -63,6 +63,9 @@ func (r *rig) startPatrol() string {
 	}
 	id := res.(dock.PatrolResult).SortieID
 	r.until("patrol on station", coarse, 3*time.Minute, r.phaseIs(id, dock.PhaseOnStation))
+	if ref := r.refresh().Sortie; ref == nil || ref.Route != "square" || ref.Target != nil {
+		r.t.Errorf("state.sortie of the patrol = %+v, want route square and no target", ref)
+	}
 	return id
 }
 
@@ -77,6 +80,9 @@ func TestDispatchDivertsPatrolInTheAir(t *testing.T) {
 		t.Fatalf("dispatch queued, want the patrol diverted")
 	}
 	r.sync()
+	if ref := r.refresh().Sortie; ref == nil || ref.ID != res.SortieID || ref.Target == nil || ref.Target.Lat != target.Lat || ref.Route != "" {
+		t.Errorf("state.sortie after the diversion = %+v, want %s with its target and no route", ref, res.SortieID)
+	}
 	if ev := r.phaseEvent(pid, dock.PhaseAborted); ev == nil || !strings.Contains(ev["reason"].(string), "diverted") {
 		t.Fatalf("patrol aborted event = %v, want a diversion", ev)
 	}

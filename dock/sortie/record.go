@@ -141,7 +141,11 @@ type sortie struct {
 }
 
 func (s *sortie) ref() *dock.SortieRef {
-	return &dock.SortieRef{ID: s.rec.ID, Kind: s.rec.Kind, Phase: s.rec.Phase}
+	ref := &dock.SortieRef{ID: s.rec.ID, Kind: s.rec.Kind, Phase: s.rec.Phase, Route: s.rec.Route}
+	if t := s.rec.Target; t != nil {
+		ref.Target = &dock.SortieTarget{Lat: t.Lat, Lon: t.Lon, AltM: t.AltM}
+	}
+	return ref
 }
 
 func (s *sortie) inFlight() bool {

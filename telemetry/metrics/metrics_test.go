@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -265,6 +266,32 @@ func TestRunShutdown(t *testing.T) {
 	if c, err := net.Dial("tcp", addr); err == nil {
 		c.Close()
 		t.Errorf("dial %s after Run returned: connected, want refused", addr)
+	}
+}
+
+// TestPageBesideMetrics: with a Page handler the server hands it every
+// path but its own three; without one those paths are 404.
+func TestPageBesideMetrics(t *testing.T) {
+	m, err := New(Options{})
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "page %s", r.URL.Path) })
+	s, err := NewServer(ServerOptions{Listen: "127.0.0.1:0", Logger: testLogger(t), Page: page}, m)
+	if err != nil {
+		t.Fatalf("NewServer() = %v", err)
+	}
+	base := runServer(t, s)
+	for path, want := range map[string]string{"/": "page /", "/page/stream": "page /page/stream", "/healthz": "ok\n"} {
+		if code, body := get(t, base+path); code != http.StatusOK || body != want {
+			t.Errorf("GET %s = %d %q, want 200 %q", path, code, body, want)
+		}
+	}
+	if code, body := get(t, base+"/metrics"); code != http.StatusOK || !strings.Contains(body, "dock_agent_") {
+		t.Errorf("GET /metrics with a page = %d, want 200 with the metrics", code)
+	}
+	if code, _ := get(t, serve(t, m, nil)+"/"); code != http.StatusNotFound {
+		t.Errorf("GET / without a page = %d, want 404", code)
 	}
 }
 

@@ -31,6 +31,9 @@ type ServerOptions struct {
 	// an unhealthy Health is one more blocker, "health". Called per request
 	// from the HTTP goroutine; must be quick. Nil means only Health counts.
 	Ready func() []Blocker
+	// Page, when set, serves every path but /metrics, /healthz and /readyz
+	// (the dock page of http.page). Nil answers 404 there.
+	Page http.Handler
 	// ShutdownTimeout bounds the graceful shutdown when Run's ctx ends; zero
 	// means 2 s.
 	ShutdownTimeout time.Duration
@@ -40,7 +43,8 @@ type ServerOptions struct {
 	Clock clockwork.Clock
 }
 
-// Server serves /metrics, /healthz and /readyz over HTTP.
+// Server serves /metrics, /healthz and /readyz over HTTP, and the dock page
+// when ServerOptions.Page is set.
 type Server struct {
 	o   ServerOptions
 	ln  net.Listener
@@ -75,6 +79,9 @@ func NewServer(o ServerOptions, m *Metrics) (*Server, error) {
 	}))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	if o.Page != nil {
+		mux.Handle("/", o.Page)
+	}
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
 	return s, nil
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -158,11 +159,23 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	wd := &watchdog{interval: max(wdInterval, 0), clock: clock, notify: notify}
-	mx, err := newMetrics(cfg, o.Version, veh, svc, state, wd, hw, fwd, clock, log.With("component", "metrics"))
+	page, err := newPage(cfg, state, veh, clock, log.With("component", "page"))
+	if err != nil {
+		return err
+	}
+	var pageHandler http.Handler
+	if page != nil {
+		pageHandler = page.Handler()
+	}
+	mx, err := newMetrics(cfg, o.Version, veh, svc, state, wd, hw, fwd, pageHandler, clock, log.With("component", "metrics"))
 	if err != nil {
 		return err
 	}
 	events := mx.eventSink(svc.Events())
+	if page != nil {
+		// The page shows what the outbox stored, in the order it did.
+		events = page.EventSink(events)
+	}
 	copts := controllerOptions(cfg, wd, hw, clock, log.With("component", "controller"))
 	if mx.m != nil {
 		copts.OnMotion = motionCounter(mx.m)
@@ -215,6 +228,9 @@ func Run(ctx context.Context, o Options) error {
 	ioWG.Go(func() { wd.Run(ioCtx) })
 	if mx.server != nil {
 		ioWG.Go(part("metrics", mx.server.Run, ioCtx))
+	}
+	if page != nil {
+		ioWG.Go(part("dock page", page.Run, ioCtx))
 	}
 
 	// READY once the hardware has been read and the broker tried. The

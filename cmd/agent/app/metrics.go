@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 
 	"github.com/jonboulle/clockwork"
@@ -25,7 +26,7 @@ type agentMetrics struct {
 	server *metrics.Server
 }
 
-func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telemetry.Service, state *stateSource, wd *watchdog, hw *hardware, fwd *router.Router, clock clockwork.Clock, log *slog.Logger) (*agentMetrics, error) {
+func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telemetry.Service, state *stateSource, wd *watchdog, hw *hardware, fwd *router.Router, page http.Handler, clock clockwork.Clock, log *slog.Logger) (*agentMetrics, error) {
 	if cfg.Metrics.Listen == "" {
 		return &agentMetrics{}, nil
 	}
@@ -62,6 +63,7 @@ func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telem
 			return nil
 		},
 		Ready:  func() []metrics.Blocker { return metrics.Readiness(state.snapshotOrZero()) },
+		Page:   page,
 		Logger: log,
 		Clock:  clock,
 	}, m)

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/testbench/world"
 )
 
@@ -41,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	demo := fs.Bool("demo", true, "fly a demo patrol once the drone is linked")
 	scenario := fs.String("scenario", "", "run the scenario `FILE` and exit with its verdict")
 	verbose := fs.Bool("v", false, "log the world's own debug messages")
+	page := fs.String("page", "", "serve the agent's /metrics and the dock page (http.page) on `ADDR`, e.g. 127.0.0.1:9108")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -53,6 +55,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	opts := world.Options{Dir: *dir, Speed: *speed, BrokerURL: *brokerURL, BrokerAddr: *listen, VehicleURL: *vehicle, GCS: *gcs, Logger: log}
+	if *page != "" {
+		opts.Edit = pageOn(*page)
+	}
 	if *scenario != "" {
 		return runScenario(ctx, *scenario, opts, stdout, stderr)
 	}
@@ -88,6 +93,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer obs.Close()
+	if *page != "" {
+		fmt.Fprintf(stdout, "  dock page   http://%s/\n\n", *page)
+	}
 	go printEvents(ctx, obs, stdout)
 	if *demo {
 		go demoPatrol(ctx, w, obs, stdout)
@@ -102,6 +110,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// pageOn turns the agent's metrics and dock page on at addr.
+func pageOn(addr string) func(*config.Config) {
+	return func(c *config.Config) { c.Metrics.Listen, c.HTTP.Page = addr, true }
 }
 
 // demoPatrol flies the bench route once the drone is linked with a GPS
