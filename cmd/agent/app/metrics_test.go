@@ -10,9 +10,9 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/dockagent/dock-agent/dock"
-	"github.com/dockagent/dock-agent/dock/modbus"
 	"github.com/dockagent/dock-agent/mavlink"
 	"github.com/dockagent/dock-agent/mavlink/router"
+	"github.com/dockagent/dock-agent/rs485/modbus"
 	"github.com/dockagent/dock-agent/telemetry/metrics"
 )
 
