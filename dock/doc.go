@@ -12,6 +12,6 @@
 // MAVLink vehicle client behind Vehicle.
 //
 // dock must not import paho, go.bug.st/serial, net, mavlink or telemetry
-// (see deps_test.go): it talks to the outside only through the interfaces it
+// (internal/importrules checks this): it talks to the outside only through the interfaces it
 // declares here.
 package dock
