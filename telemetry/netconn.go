@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/internal/rawio"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
@@ -30,8 +31,7 @@ func useFastDial(urls []string) bool {
 		return false
 	}
 	for _, raw := range urls {
-		u, err := url.Parse(raw)
-		if _, tlsErr := BrokerURLTLS(raw); err != nil || tlsErr != nil || u.Scheme == "ws" || u.Scheme == "wss" {
+		if u, err := config.ParseBrokerURL(raw); err != nil || u.WebSocket {
 			return false
 		}
 	}
@@ -42,8 +42,8 @@ func useFastDial(urls []string) bool {
 // connection (TLS on top for the secure schemes) whose reads and writes go
 // through rawConn.
 func openBroker(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
-	secure, err := BrokerURLTLS(u.String())
-	if err != nil || u.Scheme == "ws" || u.Scheme == "wss" {
+	b, err := config.ParseBrokerURL(u.String())
+	if err != nil || b.WebSocket {
 		return nil, fmt.Errorf("broker url %s: scheme %q is not dialled here", u.Redacted(), u.Scheme)
 	}
 	ctx := context.Background()
@@ -62,7 +62,7 @@ func openBroker(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 		_ = nc.Close()
 		return nil, err
 	}
-	if !secure {
+	if !b.TLS {
 		return c, nil
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
