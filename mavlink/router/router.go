@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,12 +61,16 @@ type Options struct {
 
 // Endpoint is one ground-station side of the router.
 type Endpoint struct {
-	// Name labels the endpoint in logs and Stats; empty means URL.
+	// Name labels the endpoint in logs and Stats; empty means the
+	// endpoint in URL form (udp://Addr or udpin://Addr).
 	Name string
-	// URL is udp://host:port (send to a ground station there, hear its
-	// replies) or udpin://[host]:port (listen; answer every client heard
-	// within ClientTimeout).
-	URL string
+	// Listen makes a server endpoint: listen on Addr ([host]:port) and
+	// answer every client heard within ClientTimeout (udpin:// in
+	// vehicle.forward). Otherwise send to a ground station at Addr
+	// (host:port) and hear its replies (udp://). The forward URLs are
+	// parsed in one place, config.ParseLink; the app passes their parts.
+	Listen bool
+	Addr   string
 	// Filter selects the frames the endpoint exchanges (both directions).
 	Filter Filter
 }
@@ -164,18 +167,24 @@ func New(opts Options, toVehicle Sender) (*Router, error) {
 }
 
 func openEndpoint(e Endpoint) (*endpoint, error) {
+	url := "udp://" + e.Addr
+	if e.Listen {
+		url = "udpin://" + e.Addr
+	}
 	name := e.Name
 	if name == "" {
-		name = e.URL
+		name = url
 	}
 	ep := &endpoint{name: name, filter: e.Filter}
 	switch {
-	case strings.HasPrefix(e.URL, "udp://"):
-		ap, err := netip.ParseAddrPort(strings.TrimPrefix(e.URL, "udp://"))
+	case e.Addr == "":
+		return nil, fmt.Errorf("endpoint %s: no address", name)
+	case !e.Listen:
+		ap, err := netip.ParseAddrPort(e.Addr)
 		if err != nil {
-			ua, rerr := net.ResolveUDPAddr("udp", strings.TrimPrefix(e.URL, "udp://"))
+			ua, rerr := net.ResolveUDPAddr("udp", e.Addr)
 			if rerr != nil {
-				return nil, fmt.Errorf("endpoint %s: resolve %s: %w", name, e.URL, rerr)
+				return nil, fmt.Errorf("endpoint %s: resolve %s: %w", name, url, rerr)
 			}
 			ap = ua.AddrPort()
 		}
@@ -185,19 +194,17 @@ func openEndpoint(e Endpoint) (*endpoint, error) {
 			return nil, fmt.Errorf("endpoint %s: open udp socket: %w", name, err)
 		}
 		ep.pc = pc
-	case strings.HasPrefix(e.URL, "udpin://"):
-		ua, err := net.ResolveUDPAddr("udp", strings.TrimPrefix(e.URL, "udpin://"))
+	default:
+		ua, err := net.ResolveUDPAddr("udp", e.Addr)
 		if err != nil {
-			return nil, fmt.Errorf("endpoint %s: resolve %s: %w", name, e.URL, err)
+			return nil, fmt.Errorf("endpoint %s: resolve %s: %w", name, url, err)
 		}
 		pc, err := net.ListenUDP("udp", ua)
 		if err != nil {
-			return nil, fmt.Errorf("endpoint %s: listen on %s: %w", name, e.URL, err)
+			return nil, fmt.Errorf("endpoint %s: listen on %s: %w", name, url, err)
 		}
 		ep.pc, ep.server = pc, true
 		ep.clients = map[netip.AddrPort]time.Time{}
-	default:
-		return nil, fmt.Errorf("endpoint %s: URL %q is not udp://host:port or udpin://[host]:port", name, e.URL)
 	}
 	return ep, nil
 }

@@ -66,7 +66,7 @@ func TestForwardStats(t *testing.T) {
 	}
 	defer gcs.Close()
 	url := "udp://" + gcs.LocalAddr().String()
-	r, err := router.New(router.Options{Endpoints: []router.Endpoint{{URL: url}}, Clock: clockwork.NewFakeClock()},
+	r, err := router.New(router.Options{Endpoints: []router.Endpoint{{Addr: gcs.LocalAddr().String()}}, Clock: clockwork.NewFakeClock()},
 		discardSender{})
 	if err != nil {
 		t.Fatal(err)
