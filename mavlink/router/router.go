@@ -82,17 +82,17 @@ type Filter struct {
 	AllowSysIDs, BlockSysIDs []uint8
 }
 
-func (f *Filter) pass(h header) bool {
-	if len(f.AllowMsgIDs) > 0 && !slices.Contains(f.AllowMsgIDs, h.msgID) {
+func (f *Filter) pass(h mavlink.RawHeader) bool {
+	if len(f.AllowMsgIDs) > 0 && !slices.Contains(f.AllowMsgIDs, h.MsgID) {
 		return false
 	}
-	if slices.Contains(f.BlockMsgIDs, h.msgID) {
+	if slices.Contains(f.BlockMsgIDs, h.MsgID) {
 		return false
 	}
-	if len(f.AllowSysIDs) > 0 && !slices.Contains(f.AllowSysIDs, h.sysID) {
+	if len(f.AllowSysIDs) > 0 && !slices.Contains(f.AllowSysIDs, h.SysID) {
 		return false
 	}
-	return !slices.Contains(f.BlockSysIDs, h.sysID)
+	return !slices.Contains(f.BlockSysIDs, h.SysID)
 }
 
 // Stats counts one endpoint's traffic. Counters only grow, except Clients.
@@ -259,7 +259,7 @@ func (r *Router) Duplicates() uint64 { return r.duplicates.Load() }
 // itself, to every endpoint whose filter passes it, unless the same frame
 // passed within the dedupe window. raw is not kept. It does not allocate.
 func (r *Router) Forward(raw []byte) {
-	h, ok := parseHeader(raw)
+	h, ok := mavlink.PeekHeader(raw)
 	if !ok {
 		return
 	}
@@ -271,7 +271,7 @@ func (r *Router) Forward(raw []byte) {
 }
 
 // fanOut sends raw to every endpoint but skip.
-func (r *Router) fanOut(raw []byte, h header, skip *endpoint) {
+func (r *Router) fanOut(raw []byte, h mavlink.RawHeader, skip *endpoint) {
 	var now time.Time
 	for _, ep := range r.eps {
 		if ep == skip {
@@ -371,7 +371,7 @@ func (r *Router) read(ep *endpoint) {
 // fromEndpoint passes a ground station's frame (heard from the address
 // from) to the vehicle and the other endpoints.
 func (r *Router) fromEndpoint(ep *endpoint, from netip.AddrPort, raw []byte) {
-	h, ok := parseHeader(raw)
+	h, ok := mavlink.PeekHeader(raw)
 	if !ok {
 		return
 	}
