@@ -92,8 +92,8 @@ func newConn(o Options, onMessage func(topic string, payload []byte, retained bo
 		}
 		po.SetTLSConfig(tc)
 	}
-	if useFastDial(o.BrokerURLs) {
-		po.SetCustomOpenConnectionFn(openBroker)
+	if o.DialTCP != nil && useFastDial(o.BrokerURLs) {
+		po.SetCustomOpenConnectionFn(openBroker(o.DialTCP))
 	}
 	po.SetClientID(o.ClientID)
 	po.SetCleanSession(false)

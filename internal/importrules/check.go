@@ -139,6 +139,10 @@ func banned(path string, rel func(string) (string, bool), bans map[string]string
 	name := path
 	if r, ours := rel(path); ours {
 		name = r
+	} else if strings.HasPrefix(path, "internal/") || strings.HasPrefix(path, "vendor/") {
+		// The standard library's own internal packages: never banned, and
+		// they would read as ours (a ban on "internal" means our internal/).
+		return "", false
 	}
 	keys := make([]string, 0, len(bans))
 	for k := range bans {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,12 @@ var ErrNoPeer = errors.New("no peer heard yet")
 type Options struct {
 	// Baud is the serial rate; 0 means DefaultBaud. Ignored by network links.
 	Baud int
+	// OpenSerial opens the device of a Serial link, 8N1 at baud; required
+	// for Serial links. The app injects it (internal/serialport, with hints
+	// such as group dialout in its errors), so this package opens no
+	// device itself. Closing the stream from another goroutine must wake a
+	// blocked Read with an error; a Read that times out returns 0, nil.
+	OpenSerial func(device string, baud int) (io.ReadWriteCloser, error)
 	// Clock times the reopen backoff and UDP peer expiry; nil means the
 	// real clock.
 	Clock clockwork.Clock
@@ -159,6 +166,9 @@ func New(kind Kind, addr string, opts Options) (*Link, error) {
 	l := &Link{kind: kind, addr: addr, opts: opts, log: log.With("link", kind.link(addr))}
 	switch kind {
 	case Serial:
+		if opts.OpenSerial == nil {
+			return nil, fmt.Errorf("serial link %s: no Options.OpenSerial to open it with", addr)
+		}
 		l.open = l.openSerial
 	case UDP:
 		l.open = l.openUDP

@@ -116,6 +116,7 @@ func TestNewRefusesWhatItCannotOpen(t *testing.T) {
 	}{
 		{"http", "x:1", `link x:1: kind "http" is not serial, udp, udpin or tcp`},
 		{TCP, "", "tcp link: no address"},
+		{Serial, "/dev/ttyUSB0", "serial link /dev/ttyUSB0: no Options.OpenSerial to open it with"},
 	} {
 		if l, err := New(tc.kind, tc.addr, Options{}); err == nil || err.Error() != tc.wantErr {
 			t.Errorf("New(%q, %q) = %v, %v, want error %q", tc.kind, tc.addr, l, err, tc.wantErr)
@@ -129,7 +130,7 @@ func TestSerialUnplugReplug(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pair.Close()
-	l, rec := startLink(t, Serial, pair.Path(), Options{Baud: 115200})
+	l, rec := startLink(t, Serial, pair.Path(), Options{Baud: 115200, OpenSerial: openSerial})
 	rec.waitFor(t, "link up", func() bool { return len(rec.events) == 1 && rec.events[0].Up })
 
 	// Vehicle to agent, with line noise in front.
@@ -361,7 +362,7 @@ func TestSerialReadWaitsInPoller(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pair.Close()
-	l, err := New(Serial, pair.Path(), Options{Baud: 57600})
+	l, err := New(Serial, pair.Path(), Options{Baud: 57600, OpenSerial: openSerial})
 	if err != nil {
 		t.Fatal(err)
 	}

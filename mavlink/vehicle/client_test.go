@@ -73,7 +73,7 @@ func startRig(t *testing.T, kind mavlink.MAVAutopilot, opts vehicle.Options, set
 		setup(r.ap)
 	}
 	var client *vehicle.Client
-	link, err := transport.New(transport.Serial, pair.Path(), transport.Options{Baud: 115200, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+	link, err := transport.New(transport.Serial, pair.Path(), transport.Options{Baud: 115200, OpenSerial: openSerial, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 		OnFrame: func(f *mavlink.Frame) { client.Handle(f) }})
 	if err != nil {
 		t.Fatal(err)

@@ -77,7 +77,7 @@ func newVehicleLink(cfg *config.Config, clock clockwork.Clock, log *slog.Logger)
 		return nil, fmt.Errorf("vehicle link: %w", err)
 	}
 	v.link, err = transport.New(transport.Kind(lk.Kind), lk.Address, transport.Options{
-		Baud: vc.Baud, Clock: clock, Log: log, Parser: popts,
+		Baud: vc.Baud, OpenSerial: openVehicleSerial, Clock: clock, Log: log, Parser: popts,
 		OnFrame: v.onFrame,
 	})
 	if err != nil {
