@@ -76,6 +76,7 @@ func Table() []Rule {
 		{Pkg: "internal/rawio"},
 		{Pkg: "internal/serialport", Ours: []string{"internal/rawio"}},
 		{Pkg: "internal/importrules"},
+		{Pkg: "internal/pinedge"},
 
 		{Pkg: "mavlink/...", Ours: []string{"mavlink/..."}, Never: withSerialBan(mavlinkNever)},
 		{Pkg: "mavlink", Never: withSerialBan(mavlinkNever)},
@@ -86,7 +87,7 @@ func Table() []Rule {
 		{Pkg: "mavlink/tlog", Ours: []string{"mavlink"}, Never: withSerialBan(mavlinkNever)},
 		{Pkg: "mavlink/flightlog", Ours: []string{"mavlink", "mavlink/tlog"}, Never: withSerialBan(mavlinkNever)},
 
-		{Pkg: "rs485/...", Never: driverNever, NeverDirect: domainNeverDirect},
+		{Pkg: "rs485/...", Ours: []string{"internal/pinedge"}, Never: driverNever, NeverDirect: domainNeverDirect},
 
 		{Pkg: "dock", Ours: []string{"config", "dock/route"}, Never: domainNever, NeverDirect: domainNeverDirect},
 		// The planning packages are pure: dock imports them (importing dock

@@ -8,6 +8,8 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
+
+	"github.com/dockagent/dock-agent/internal/pinedge"
 )
 
 // Default travel times (issue 5).
@@ -108,7 +110,7 @@ func New(opts Options) (*Dock, error) {
 		d.arms.pos = 1
 	}
 	for _, s := range append(Outputs(), Inputs()...) {
-		d.pins[s] = &Pin{d: d, sig: s, edge: gpio.BothEdges, edges: make(chan gpio.Level, 1), rearm: make(chan struct{})}
+		d.pins[s] = &Pin{d: d, sig: s, edges: pinedge.New()}
 	}
 	for _, s := range Inputs() {
 		d.lastIn[s] = d.inputLocked(s)
