@@ -58,6 +58,7 @@ func Table() []Rule {
 		"testbench":                         "the simulated world is for the bench and tests",
 		"dock/docktest":                     "fake vehicle and hardware are for tests",
 		"internal/importrules":              "the import check runs the go command; it is for tests",
+		"internal/motorsim":                 "simulated motors are for tests and the bench",
 		"periph.io/x/conn/v3/gpio/gpiotest": "fake pins are for tests",
 		"github.com/mochi-mqtt/server/v2":   "the agent is an MQTT client; the embedded broker is the bench's",
 		"github.com/creack/pty":             "pseudo-terminals are the bench's",
@@ -77,6 +78,7 @@ func Table() []Rule {
 		{Pkg: "internal/serialport", Ours: []string{"internal/rawio"}},
 		{Pkg: "internal/importrules"},
 		{Pkg: "internal/pinedge"},
+		{Pkg: "internal/motorsim"},
 
 		{Pkg: "mavlink/...", Ours: []string{"mavlink/..."}, Never: withSerialBan(mavlinkNever)},
 		{Pkg: "mavlink", Never: withSerialBan(mavlinkNever)},
@@ -99,7 +101,7 @@ func Table() []Rule {
 		{Pkg: "dock/sortie", Ours: []string{"dock", "dock/route", "dock/schedule", "dock/circle", "config"}, Never: with(domainNever, map[string]string{
 			"go.etcd.io/bbolt": "the engine keeps JSON files",
 		}), NeverDirect: domainNeverDirect},
-		{Pkg: "dock/docktest", Ours: []string{"dock"}, Never: domainNever, NeverDirect: domainNeverDirect},
+		{Pkg: "dock/docktest", Ours: []string{"dock", "internal/motorsim"}, Never: domainNever, NeverDirect: domainNeverDirect},
 
 		{Pkg: "telemetry", Ours: []string{"dock", "config", "telemetry/contract"}, Never: telemetryNever},
 		{Pkg: "telemetry/contract", Never: telemetryNever},
