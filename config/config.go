@@ -58,8 +58,9 @@ type Position struct {
 
 // MQTT is the connection to the command centre's broker.
 type MQTT struct {
-	// Brokers are tried in order: tcp://, ssl://, tls://, ws:// or wss://
-	// URLs (tcp, ssl and tls need a port). At least one.
+	// Brokers are tried in order: tcp://, mqtt://, ssl://, tls://,
+	// mqtts://, tcps://, ws:// or wss:// URLs (all but ws and wss need a
+	// port; ParseBrokerURL is the one table of schemes). At least one.
 	Brokers  []string `yaml:"brokers"`
 	ClientID string   `yaml:"client_id"`
 	// TLS is nil for plain connections; ssl://, tls:// and wss:// use the

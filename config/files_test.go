@@ -93,7 +93,7 @@ func TestLoadSecrets(t *testing.T) {
 		{
 			name: "world-readable tls key",
 			mqtt: "  tls: {key_file: open.pw, cert_file: mqtt.pw}\n",
-			want: []string{"%[1]s/dock.yaml:5: mqtt.tls: set, but no broker uses ssl://, tls:// or wss://", "%[1]s/dock.yaml:5: mqtt.tls.key_file: %[1]s/open.pw is readable by everyone (mode 0644): run chmod 600 %[1]s/open.pw"},
+			want: []string{"%[1]s/dock.yaml:5: mqtt.tls: set, but no broker uses ssl://, tls://, mqtts://, tcps:// or wss://", "%[1]s/dock.yaml:5: mqtt.tls.key_file: %[1]s/open.pw is readable by everyone (mode 0644): run chmod 600 %[1]s/open.pw"},
 		},
 	}
 	for _, tt := range tests {

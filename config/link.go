@@ -104,34 +104,3 @@ func BaudRates() []int {
 	return []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400,
 		460800, 500000, 921600, 1000000, 1500000, 2000000}
 }
-
-// brokerSchemeList are the MQTT broker URL schemes we allow (paho knows them all).
-const brokerSchemeList = "tcp, ssl, tls, ws or wss"
-
-// checkBroker validates one broker URL.
-func checkBroker(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return fmt.Errorf("%q is not a broker URL (like tcp://broker:1883 or ssl://broker:8883)", s)
-	}
-	switch u.Scheme {
-	case "tcp", "ssl", "tls":
-		if u.Port() == "" {
-			return fmt.Errorf("%q has no port (1883 is usual for tcp, 8883 for ssl/tls)", s)
-		}
-	case "ws", "wss":
-	default:
-		return fmt.Errorf("%q has scheme %s (use %s)", s, u.Scheme, brokerSchemeList)
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("%q: port %q is not 1..65535", s, p)
-		}
-	}
-	return nil
-}
-
-func brokerUsesTLS(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "ssl" || u.Scheme == "tls" || u.Scheme == "wss")
-}

@@ -253,7 +253,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "bad broker scheme",
 			doc:  mutate(t, "tcp://127.0.0.1:1883", "http://127.0.0.1:1883"),
-			want: []string{`t.yaml:4: mqtt.brokers[0]: "http://127.0.0.1:1883" has scheme http (use tcp, ssl, tls, ws or wss)`},
+			want: []string{`t.yaml:4: mqtt.brokers[0]: "http://127.0.0.1:1883" has scheme http (use tcp, mqtt, ssl, tls, mqtts, tcps, ws or wss)`},
 		},
 		{
 			name: "broker without port",

@@ -168,12 +168,14 @@ func validateMQTT(c *Config, v *validator) {
 	if len(m.Brokers) == 0 {
 		v.errf("mqtt.brokers", "at least one broker URL is required (like tcp://broker:1883)")
 	}
-	anyTLS := false
+	anyTLS, badBroker := false, false
 	for i, b := range m.Brokers {
-		if err := checkBroker(b); err != nil {
+		u, err := ParseBrokerURL(b)
+		if err != nil {
 			v.errf(fmt.Sprintf("mqtt.brokers[%d]", i), "%v", err)
+			badBroker = true
 		}
-		anyTLS = anyTLS || brokerUsesTLS(b)
+		anyTLS = anyTLS || u.TLS
 	}
 	if m.ClientID == "" {
 		v.errf("mqtt.client_id", "required")
@@ -182,8 +184,9 @@ func validateMQTT(c *Config, v *validator) {
 		if (t.CertFile == "") != (t.KeyFile == "") {
 			v.errf("mqtt.tls", "cert_file and key_file go together (client certificate and its key)")
 		}
-		if !anyTLS && len(m.Brokers) > 0 {
-			v.errf("mqtt.tls", "set, but no broker uses ssl://, tls:// or wss://")
+		// A broker URL already refused may be the TLS one: say that once.
+		if !anyTLS && !badBroker && len(m.Brokers) > 0 {
+			v.errf("mqtt.tls", "set, but no broker uses ssl://, tls://, mqtts://, tcps:// or wss://")
 		}
 	}
 	if m.Password != "" && m.PasswordFile != "" {

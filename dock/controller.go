@@ -639,9 +639,13 @@ func (c *Controller) SelfTest() Report {
 	return Report{}
 }
 
-// SetWeather feeds the latest weather reading and the inside temperature
-// (nil when unknown) to the controller; the weather poller calls it. It
-// never blocks.
+// SetWeather feeds the latest good weather reading and the inside
+// temperature (nil when unknown) to the controller; the app calls it from
+// the weather station driver (rs485/weatherstation) after each good poll.
+// Staleness is decided here, not by the driver: once w.At is older than
+// WeatherStaleAfter, State marks the weather stale (keeping its last
+// values, never zero wind) and drops the inside temperature. It never
+// blocks.
 func (c *Controller) SetWeather(w Weather, insideC *float64) {
 	c.setExt(func(e *externals) {
 		e.weather = w
@@ -761,11 +765,17 @@ func (c *Controller) publish(now time.Time) {
 	w := ext.weather
 	w.Stale = w.Stale || v.weatherStale
 	w.Rain = w.Rain || v.rain
+	insideC := ext.insideC
+	if v.weatherStale {
+		// An inside temperature as old as stale weather is not reported:
+		// the climate control ignores it too (climate.go).
+		insideC = nil
+	}
 	s := &State{
 		Lid: v.lid, Arms: v.arms, Charger: v.charger, Charging: v.charging,
 		EStop: v.estop, EStopLatched: v.estopLatched, Power: v.power,
 		Fault: c.firstFault(), Faults: append([]Fault{}, c.faults...), Mode: v.mode, Heater: v.heater, Fan: v.fan, Strobe: v.strobe,
-		InsideC: ext.insideC, Weather: w, Vehicle: v.vehicle, Sortie: ext.sortie,
+		InsideC: insideC, Weather: w, Vehicle: v.vehicle, Sortie: ext.sortie,
 		Circles: ext.circles, Readiness: ext.readiness, ClockSynced: ext.clockSynced, UpdatedAt: now,
 	}
 	c.snap.Store(s)

@@ -594,6 +594,31 @@ func TestThermostat(t *testing.T) {
 	}
 }
 
+// TestWeatherStaleness: the driver feeds only good readings; the
+// controller alone decides when the last one is stale (issue 19).
+func TestWeatherStaleness(t *testing.T) {
+	r := newRig(t, dock.ControllerOptions{WeatherStaleAfter: 10 * time.Second}, docktest.HardwareOptions{}, nil)
+	if s := r.refresh(); !s.Weather.Stale || s.InsideC != nil {
+		t.Errorf("before any reading: stale %v inside %v, want stale, inside unknown", s.Weather.Stale, s.InsideC)
+	}
+	at := r.clock.Now()
+	r.c.SetWeather(dock.Weather{WindMPS: 5.2, At: at}, new(21.5))
+	r.step(poll)
+	if s := r.refresh(); s.Weather.Stale || s.Weather.WindMPS != 5.2 || s.InsideC == nil || *s.InsideC != 21.5 {
+		t.Errorf("fresh reading: %+v inside %v, want fresh, wind 5.2, inside 21.5", s.Weather, s.InsideC)
+	}
+	r.step(11 * time.Second)
+	s := r.refresh()
+	if !s.Weather.Stale || s.Weather.WindMPS != 5.2 || !s.Weather.At.Equal(at) || s.InsideC != nil {
+		t.Errorf("11s after the last reading: %+v inside %v, want stale, wind 5.2 kept, inside unknown", s.Weather, s.InsideC)
+	}
+	r.c.SetWeather(dock.Weather{WindMPS: 3, At: r.clock.Now()}, new(20.0))
+	r.step(poll)
+	if s := r.refresh(); s.Weather.Stale || s.InsideC == nil {
+		t.Errorf("after a new reading: stale %v inside %v, want fresh", s.Weather.Stale, s.InsideC)
+	}
+}
+
 func TestStrobeDuringSortie(t *testing.T) {
 	r := newRig(t, dock.ControllerOptions{StrobePeriod: time.Second}, docktest.HardwareOptions{}, nil)
 	r.c.SetSortie(&dock.SortieRef{ID: "s1", Kind: dock.KindPatrol, Phase: dock.PhaseAirborne})

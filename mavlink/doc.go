@@ -19,5 +19,5 @@
 // the project notes (frame layout §1, flags §2, CRC §3, signing §4).
 //
 // The package knows nothing of docks or MQTT: it must not import dock,
-// telemetry, config or paho (mavlink/deps_test.go checks this).
+// telemetry, config or paho (internal/importrules checks this).
 package mavlink

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"slices"
 	"sync"
@@ -17,6 +16,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/jonboulle/clockwork"
+
+	"github.com/dockagent/dock-agent/config"
 )
 
 // Connection tuning. Reconnects back off from connectRetry up to
@@ -89,32 +90,16 @@ type conn struct {
 // newConn builds the paho client from o; onMessage receives every inbound
 // message (subscribed or re-delivered from the persistent session) and must
 // not block. The client is not connected yet: see start.
-// BrokerURLTLS checks a broker URL's scheme and says whether it asks for
-// TLS (ssl, tls, mqtts, tcps, wss) or not (tcp, mqtt, ws).
-func BrokerURLTLS(raw string) (bool, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return false, fmt.Errorf("parse broker url %q: %w", raw, err)
-	}
-	switch u.Scheme {
-	case "tcp", "mqtt", "ws":
-		return false, nil
-	case "ssl", "tls", "mqtts", "tcps", "wss":
-		return true, nil
-	}
-	return false, fmt.Errorf("broker url %q: scheme %q not supported (want tcp, ssl, tls, ws or wss)", raw, u.Scheme)
-}
-
 func newConn(o Options, onMessage func(topic string, payload []byte, retained bool)) (*conn, error) {
 	c := &conn{clock: o.Clock, log: o.Logger.With("component", "mqtt"), changed: make(chan struct{})}
 	po := mqtt.NewClientOptions()
 	useTLS := o.CAFile != "" || o.CertFile != ""
 	for _, raw := range o.BrokerURLs {
-		secure, err := BrokerURLTLS(raw)
+		u, err := config.ParseBrokerURL(raw)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("mqtt broker: %w", err)
 		}
-		useTLS = useTLS || secure
+		useTLS = useTLS || u.TLS
 		po.AddBroker(raw)
 	}
 	if useTLS {
@@ -124,8 +109,8 @@ func newConn(o Options, onMessage func(topic string, payload []byte, retained bo
 		}
 		po.SetTLSConfig(tc)
 	}
-	if useFastDial(o.BrokerURLs) {
-		po.SetCustomOpenConnectionFn(openBroker)
+	if o.DialTCP != nil && useFastDial(o.BrokerURLs) {
+		po.SetCustomOpenConnectionFn(openBroker(o.DialTCP))
 	}
 	po.SetClientID(o.ClientID)
 	po.SetCleanSession(false)

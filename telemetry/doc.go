@@ -19,6 +19,8 @@
 //     applied behind Options.Bridge.
 //
 // telemetry imports dock (contract types) and config, paho, bbolt and
-// clockwork. It must not import mavlink or go.bug.st/serial: raw frames reach
-// it as byte slices through Service.PublishFrame and Options.Bridge.
+// clockwork. It must not import mavlink, go.bug.st/serial or internal/: raw
+// frames reach it as byte slices through Service.PublishFrame and
+// Options.Bridge, and the broker's TCP connection through the dialer the app
+// injects (Options.DialTCP).
 package telemetry

@@ -1,97 +1,14 @@
 package telemetry
 
 import (
+	"context"
 	"errors"
-	"io"
 	"net"
-	"os"
+	"net/url"
 	"testing"
-	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
-
-// rawConn reads and writes a real TCP connection, keeps the net package's
-// deadline and end-of-stream behaviour paho relies on.
-func TestRawConn(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			accepted <- c
-		}
-		close(accepted)
-	}()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := newRawConn(nc)
-	if err != nil {
-		t.Fatalf("newRawConn() = %v", err)
-	}
-	defer c.Close()
-	peer := <-accepted
-	if peer == nil {
-		t.Fatal("no connection accepted")
-	}
-
-	big := make([]byte, 4<<20) // more than the socket buffers: Write waits for the reader
-	for i := range big {
-		big[i] = byte(i)
-	}
-	got := make(chan []byte, 1)
-	go func() {
-		b, _ := io.ReadAll(io.LimitReader(peer, int64(len(big))))
-		got <- b
-	}()
-	if n, err := c.Write(big); n != len(big) || err != nil {
-		t.Fatalf("Write(4 MiB) = %d, %v", n, err)
-	}
-	if b := <-got; len(b) != len(big) || b[len(b)-1] != big[len(big)-1] {
-		t.Fatalf("peer read %d bytes, want %d", len(b), len(big))
-	}
-
-	if _, err := peer.Write([]byte("pong")); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 16)
-	if n, err := io.ReadFull(c, buf[:4]); n != 4 || err != nil || string(buf[:4]) != "pong" {
-		t.Fatalf("Read() = %q, %v, want pong", buf[:n], err)
-	}
-
-	if err := c.SetReadDeadline(time.Now().Add(10 * time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.Read(buf)
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("Read() past the deadline = %v, want a net timeout", err)
-	}
-	if err := c.SetReadDeadline(time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-
-	peer.Close()
-	if _, err := c.Read(buf); err != io.EOF {
-		t.Fatalf("Read() after the peer closed = %v, want io.EOF", err)
-	}
-	// Writing to a closed peer fails (at the latest on the second write,
-	// after the peer's reset) and names the connection.
-	var werr error
-	for range 3 {
-		if _, werr = c.Write([]byte("x")); werr != nil {
-			break
-		}
-	}
-	var oe *net.OpError
-	if !errors.As(werr, &oe) || oe.Op != "write" {
-		t.Fatalf("Write() to a closed peer = %v, want a *net.OpError write", werr)
-	}
-}
 
 func TestUseFastDial(t *testing.T) {
 	t.Setenv("ALL_PROXY", "")
@@ -112,5 +29,39 @@ func TestUseFastDial(t *testing.T) {
 	t.Setenv("ALL_PROXY", "socks5://proxy:1080")
 	if useFastDial([]string{"tcp://a:1883"}) {
 		t.Error("useFastDial with ALL_PROXY set = true, want paho's dialling (it honours the proxy)")
+	}
+}
+
+// TestOpenBrokerUsesTheInjectedDialer: the broker connection is the one the
+// app's dialer made (the agent passes internal/rawio's), for host:port of
+// the URL; a dial error and a websocket URL are refused, not dialled by
+// other means.
+func TestOpenBrokerUsesTheInjectedDialer(t *testing.T) {
+	mine, peer := net.Pipe()
+	defer peer.Close()
+	var dialled []string
+	dial := func(_ context.Context, addr string) (net.Conn, error) {
+		dialled = append(dialled, addr)
+		if addr == "down:1883" {
+			return nil, errors.New("connection refused")
+		}
+		return mine, nil
+	}
+	open := openBroker(dial)
+	u, _ := url.Parse("mqtt://broker:1883")
+	c, err := open(u, *mqtt.NewClientOptions())
+	if err != nil || c != mine {
+		t.Fatalf("open(%s) = %v, %v, want the dialler's connection", u, c, err)
+	}
+	u, _ = url.Parse("tcp://down:1883")
+	if _, err := open(u, *mqtt.NewClientOptions()); err == nil || err.Error() != "connection refused" {
+		t.Errorf("open(%s) = %v, want the dial error", u, err)
+	}
+	u, _ = url.Parse("ws://broker/mqtt")
+	if _, err := open(u, *mqtt.NewClientOptions()); err == nil {
+		t.Errorf("open(%s) = nil error, want a refusal (websockets are paho's)", u)
+	}
+	if want := []string{"broker:1883", "down:1883"}; len(dialled) != 2 || dialled[0] != want[0] || dialled[1] != want[1] {
+		t.Errorf("dialled %q, want %q", dialled, want)
 	}
 }

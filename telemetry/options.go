@@ -1,9 +1,11 @@
 package telemetry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
 	"time"
@@ -102,6 +104,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock drives every timer and timestamp; nil means the real clock.
 	Clock clockwork.Clock
+	// DialTCP, if set, opens the TCP connection to a tcp:// or TLS broker
+	// (TLS is added on top here); the app passes one whose reads and
+	// writes use raw system calls (internal/rawio, docs/performance.md).
+	// nil, or a websocket broker, or a proxy in ALL_PROXY: paho dials.
+	DialTCP func(ctx context.Context, addr string) (net.Conn, error)
 }
 
 // withDefaults validates o and returns a copy with the zero values filled in.

@@ -18,7 +18,6 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/dockagent/dock-agent/config"
-	"github.com/dockagent/dock-agent/telemetry"
 )
 
 // defaultConfig is where the agent's config lives on an installed dock;
@@ -145,11 +144,11 @@ func (b *brokerFlags) resolve(needDock bool) (*session, error) {
 	}
 	useTLS := ca != "" || cert != ""
 	for _, raw := range s.brokers {
-		secure, err := telemetry.BrokerURLTLS(raw)
+		u, err := config.ParseBrokerURL(raw)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("-broker: %w", err)
 		}
-		useTLS = useTLS || secure
+		useTLS = useTLS || u.TLS
 	}
 	if useTLS {
 		tc, err := clientTLS(ca, cert, key, serverName, insecure)

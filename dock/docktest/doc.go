@@ -1,6 +1,7 @@
 // Package docktest provides fakes for testing code built on package dock:
 // a scriptable Vehicle and dock Hardware made of periph gpiotest pins with
-// simple motor physics on an injected clock, with fault knobs.
+// the motor physics of the bench (internal/motorsim) on an injected clock,
+// with fault knobs.
 //
 // It is for tests only; production code and cmd/agent must not import it.
 package docktest

@@ -9,6 +9,7 @@ import (
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/internal/motorsim"
 )
 
 // Change is one level change of an output pin, at the fake clock's time.
@@ -23,6 +24,7 @@ type OutPin struct {
 	*gpiotest.Pin
 	clock  clockwork.Clock
 	before func(now time.Time) // physics update before the level changes
+	after  func(now time.Time) // and after it (the motor's new direction)
 
 	mu      sync.Mutex
 	changes []Change
@@ -52,7 +54,11 @@ func (p *OutPin) Out(l gpio.Level) error {
 		p.changes = append(p.changes, Change{At: now, Level: l})
 	}
 	p.mu.Unlock()
-	return p.Pin.Out(l)
+	err := p.Pin.Out(l)
+	if p.after != nil {
+		p.after(now)
+	}
+	return err
 }
 
 // Fail makes every following Out return err (nil heals the pin).
@@ -97,21 +103,18 @@ const (
 // Actuator simulates a part driven by two relays between two limit
 // switches: Up drives it towards EndHigh at 1/Travel per second, Down
 // towards EndLow; the limit switch of an end closes when the part reaches
-// it. Physics are computed from the fake clock on every pin access, so no
-// goroutine runs. Knobs simulate faults: Stuck, Speed, StickLimit.
+// it. The motion is internal/motorsim's, as on the bench; it is computed
+// from the fake clock on every pin access, so no goroutine runs. Knobs
+// simulate faults: Stuck, Speed, StickLimit.
 type Actuator struct {
 	Up, Down            *OutPin
 	HighLimit, LowLimit *LimitPin
 
-	clock  clockwork.Clock
-	mu     sync.Mutex
-	travel time.Duration
-	pos    float64 // 0 at EndLow, 1 at EndHigh
-	last   time.Time
-	speed  float64
-	stuck  bool
-	stick  [2]*gpio.Level
-	both   int // times both relays were on together
+	clock clockwork.Clock
+	mu    sync.Mutex
+	part  *motorsim.Part // 0 at EndLow, 1 at EndHigh
+	stick [2]*gpio.Level
+	both  int // times both relays were on together
 }
 
 // LimitPin is a limit switch input computed from its actuator's position.
@@ -127,38 +130,42 @@ func (p *LimitPin) Read() gpio.Level {
 }
 
 func newActuator(name string, clock clockwork.Clock, travel time.Duration, pos float64) *Actuator {
-	a := &Actuator{clock: clock, travel: travel, pos: pos, last: clock.Now(), speed: 1}
+	a := &Actuator{clock: clock, part: motorsim.New(travel, pos, clock.Now())}
 	a.Up = newOutPin(name+"_up", clock)
 	a.Down = newOutPin(name+"_down", clock)
-	a.Up.before = a.update
-	a.Down.before = a.update
+	a.Up.before, a.Up.after = a.update, a.drive
+	a.Down.before, a.Down.after = a.update, a.drive
 	a.HighLimit = &LimitPin{Pin: &gpiotest.Pin{N: name + "_high_limit", Clock: clock}, a: a, end: EndHigh}
 	a.LowLimit = &LimitPin{Pin: &gpiotest.Pin{N: name + "_low_limit", Clock: clock}, a: a, end: EndLow}
 	return a
 }
 
 // update moves the part for the time since the last update, with the relay
-// levels that held during it.
+// levels that held during it (drive set them after each change).
 func (a *Actuator) update(now time.Time) {
 	up, down := a.Up.On(), a.Down.On()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	dt := now.Sub(a.last)
-	a.last = now
 	if up && down {
 		a.both++
-		return
 	}
-	if a.stuck || dt <= 0 {
-		return
-	}
-	step := a.speed * float64(dt) / float64(a.travel)
+	a.part.Advance(now)
+}
+
+// drive sets the motor's direction from the relays after one changed.
+func (a *Actuator) drive(now time.Time) {
+	up, down := a.Up.On(), a.Down.On()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	dir := 0
 	switch {
+	case up && down: // both on: the motor does not turn (counted by update)
 	case up:
-		a.pos = min(1, a.pos+step)
+		dir = 1
 	case down:
-		a.pos = max(0, a.pos-step)
+		dir = -1
 	}
+	a.part.Drive(now, dir)
 }
 
 func (a *Actuator) limit(e End) gpio.Level {
@@ -169,9 +176,9 @@ func (a *Actuator) limit(e End) gpio.Level {
 		return *l
 	}
 	if e == EndHigh {
-		return gpio.Level(a.pos >= 1)
+		return gpio.Level(a.part.Pos() >= 1)
 	}
-	return gpio.Level(a.pos <= 0)
+	return gpio.Level(a.part.Pos() <= 0)
 }
 
 // Position returns where the part is: 0 at EndLow, 1 at EndHigh.
@@ -179,31 +186,37 @@ func (a *Actuator) Position() float64 {
 	a.update(a.clock.Now())
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.pos
+	return a.part.Pos()
 }
 
 // SetPosition puts the part at pos (0..1).
 func (a *Actuator) SetPosition(pos float64) {
-	a.update(a.clock.Now())
+	now := a.clock.Now()
+	a.update(now)
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.pos = min(1, max(0, pos))
+	a.part.SetPos(now, pos)
+	a.mu.Unlock()
+	a.drive(now) // the relays still drive it from there
 }
 
 // Stuck jams (true) or frees the part.
 func (a *Actuator) Stuck(stuck bool) {
-	a.update(a.clock.Now())
+	now := a.clock.Now()
+	a.update(now)
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.stuck = stuck
+	a.part.SetStuck(stuck)
+	a.mu.Unlock()
+	a.drive(now)
 }
 
 // Speed scales the travel speed (1 normal, 0.5 twice as slow).
 func (a *Actuator) Speed(f float64) {
-	a.update(a.clock.Now())
+	now := a.clock.Now()
+	a.update(now)
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.speed = f
+	a.part.SetSpeed(f)
+	a.mu.Unlock()
+	a.drive(now)
 }
 
 // StickLimit makes the limit switch of end read l whatever the position.

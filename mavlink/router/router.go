@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,12 +61,16 @@ type Options struct {
 
 // Endpoint is one ground-station side of the router.
 type Endpoint struct {
-	// Name labels the endpoint in logs and Stats; empty means URL.
+	// Name labels the endpoint in logs and Stats; empty means the
+	// endpoint in URL form (udp://Addr or udpin://Addr).
 	Name string
-	// URL is udp://host:port (send to a ground station there, hear its
-	// replies) or udpin://[host]:port (listen; answer every client heard
-	// within ClientTimeout).
-	URL string
+	// Listen makes a server endpoint: listen on Addr ([host]:port) and
+	// answer every client heard within ClientTimeout (udpin:// in
+	// vehicle.forward). Otherwise send to a ground station at Addr
+	// (host:port) and hear its replies (udp://). The forward URLs are
+	// parsed in one place, config.ParseLink; the app passes their parts.
+	Listen bool
+	Addr   string
 	// Filter selects the frames the endpoint exchanges (both directions).
 	Filter Filter
 }
@@ -79,17 +82,17 @@ type Filter struct {
 	AllowSysIDs, BlockSysIDs []uint8
 }
 
-func (f *Filter) pass(h header) bool {
-	if len(f.AllowMsgIDs) > 0 && !slices.Contains(f.AllowMsgIDs, h.msgID) {
+func (f *Filter) pass(h mavlink.RawHeader) bool {
+	if len(f.AllowMsgIDs) > 0 && !slices.Contains(f.AllowMsgIDs, h.MsgID) {
 		return false
 	}
-	if slices.Contains(f.BlockMsgIDs, h.msgID) {
+	if slices.Contains(f.BlockMsgIDs, h.MsgID) {
 		return false
 	}
-	if len(f.AllowSysIDs) > 0 && !slices.Contains(f.AllowSysIDs, h.sysID) {
+	if len(f.AllowSysIDs) > 0 && !slices.Contains(f.AllowSysIDs, h.SysID) {
 		return false
 	}
-	return !slices.Contains(f.BlockSysIDs, h.sysID)
+	return !slices.Contains(f.BlockSysIDs, h.SysID)
 }
 
 // Stats counts one endpoint's traffic. Counters only grow, except Clients.
@@ -164,18 +167,24 @@ func New(opts Options, toVehicle Sender) (*Router, error) {
 }
 
 func openEndpoint(e Endpoint) (*endpoint, error) {
+	url := "udp://" + e.Addr
+	if e.Listen {
+		url = "udpin://" + e.Addr
+	}
 	name := e.Name
 	if name == "" {
-		name = e.URL
+		name = url
 	}
 	ep := &endpoint{name: name, filter: e.Filter}
 	switch {
-	case strings.HasPrefix(e.URL, "udp://"):
-		ap, err := netip.ParseAddrPort(strings.TrimPrefix(e.URL, "udp://"))
+	case e.Addr == "":
+		return nil, fmt.Errorf("endpoint %s: no address", name)
+	case !e.Listen:
+		ap, err := netip.ParseAddrPort(e.Addr)
 		if err != nil {
-			ua, rerr := net.ResolveUDPAddr("udp", strings.TrimPrefix(e.URL, "udp://"))
+			ua, rerr := net.ResolveUDPAddr("udp", e.Addr)
 			if rerr != nil {
-				return nil, fmt.Errorf("endpoint %s: resolve %s: %w", name, e.URL, rerr)
+				return nil, fmt.Errorf("endpoint %s: resolve %s: %w", name, url, rerr)
 			}
 			ap = ua.AddrPort()
 		}
@@ -185,19 +194,17 @@ func openEndpoint(e Endpoint) (*endpoint, error) {
 			return nil, fmt.Errorf("endpoint %s: open udp socket: %w", name, err)
 		}
 		ep.pc = pc
-	case strings.HasPrefix(e.URL, "udpin://"):
-		ua, err := net.ResolveUDPAddr("udp", strings.TrimPrefix(e.URL, "udpin://"))
+	default:
+		ua, err := net.ResolveUDPAddr("udp", e.Addr)
 		if err != nil {
-			return nil, fmt.Errorf("endpoint %s: resolve %s: %w", name, e.URL, err)
+			return nil, fmt.Errorf("endpoint %s: resolve %s: %w", name, url, err)
 		}
 		pc, err := net.ListenUDP("udp", ua)
 		if err != nil {
-			return nil, fmt.Errorf("endpoint %s: listen on %s: %w", name, e.URL, err)
+			return nil, fmt.Errorf("endpoint %s: listen on %s: %w", name, url, err)
 		}
 		ep.pc, ep.server = pc, true
 		ep.clients = map[netip.AddrPort]time.Time{}
-	default:
-		return nil, fmt.Errorf("endpoint %s: URL %q is not udp://host:port or udpin://[host]:port", name, e.URL)
 	}
 	return ep, nil
 }
@@ -252,7 +259,7 @@ func (r *Router) Duplicates() uint64 { return r.duplicates.Load() }
 // itself, to every endpoint whose filter passes it, unless the same frame
 // passed within the dedupe window. raw is not kept. It does not allocate.
 func (r *Router) Forward(raw []byte) {
-	h, ok := parseHeader(raw)
+	h, ok := mavlink.PeekHeader(raw)
 	if !ok {
 		return
 	}
@@ -264,7 +271,7 @@ func (r *Router) Forward(raw []byte) {
 }
 
 // fanOut sends raw to every endpoint but skip.
-func (r *Router) fanOut(raw []byte, h header, skip *endpoint) {
+func (r *Router) fanOut(raw []byte, h mavlink.RawHeader, skip *endpoint) {
 	var now time.Time
 	for _, ep := range r.eps {
 		if ep == skip {
@@ -364,7 +371,7 @@ func (r *Router) read(ep *endpoint) {
 // fromEndpoint passes a ground station's frame (heard from the address
 // from) to the vehicle and the other endpoints.
 func (r *Router) fromEndpoint(ep *endpoint, from netip.AddrPort, raw []byte) {
-	h, ok := parseHeader(raw)
+	h, ok := mavlink.PeekHeader(raw)
 	if !ok {
 		return
 	}

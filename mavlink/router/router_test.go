@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func newGCS(t *testing.T) *gcs {
 	return &gcs{t: t, c: c}
 }
 
-func (g *gcs) url() string { return "udp://" + g.c.LocalAddr().String() }
+func (g *gcs) addr() string { return g.c.LocalAddr().String() }
 
 // read returns the next datagram, or nil after within (real IO: a bound).
 func (g *gcs) read(within time.Duration) ([]byte, netip.AddrPort) {
@@ -92,7 +93,7 @@ func startRouter(t *testing.T, opts Options, v Sender) *Router {
 func TestGroundStationSeesVehicleAndCommandsIt(t *testing.T) {
 	g := newGCS(t)
 	v := &vehicleSide{ch: make(chan []byte, 10)}
-	r := startRouter(t, Options{Endpoints: []Endpoint{{Name: "qgc", URL: g.url()}}}, v)
+	r := startRouter(t, Options{Endpoints: []Endpoint{{Name: "qgc", Addr: g.addr()}}}, v)
 
 	hb := vehicleHeartbeat(t, 1)
 	r.Forward(hb)
@@ -126,7 +127,7 @@ func TestGroundStationSeesVehicleAndCommandsIt(t *testing.T) {
 func TestServerEndpointAnswersEveryRecentClient(t *testing.T) {
 	clk := clockwork.NewFakeClock()
 	v := &vehicleSide{ch: make(chan []byte, 10)}
-	r := startRouter(t, Options{Clock: clk, Endpoints: []Endpoint{{Name: "srv", URL: "udpin://127.0.0.1:0"}}}, v)
+	r := startRouter(t, Options{Clock: clk, Endpoints: []Endpoint{{Name: "srv", Listen: true, Addr: "127.0.0.1:0"}}}, v)
 	srv := r.LocalAddr("srv")
 	a, b := newGCS(t), newGCS(t)
 	for i, g := range []*gcs{a, b} {
@@ -158,8 +159,8 @@ func TestFilters(t *testing.T) {
 	noHB, onlyVehicle := newGCS(t), newGCS(t)
 	v := &vehicleSide{ch: make(chan []byte, 10)}
 	r := startRouter(t, Options{Endpoints: []Endpoint{
-		{Name: "no-heartbeat", URL: noHB.url(), Filter: Filter{BlockMsgIDs: []uint32{0}}},
-		{Name: "vehicle-only", URL: onlyVehicle.url(), Filter: Filter{AllowSysIDs: []uint8{1}, AllowMsgIDs: []uint32{0, 33}}},
+		{Name: "no-heartbeat", Addr: noHB.addr(), Filter: Filter{BlockMsgIDs: []uint32{0}}},
+		{Name: "vehicle-only", Addr: onlyVehicle.addr(), Filter: Filter{AllowSysIDs: []uint8{1}, AllowMsgIDs: []uint32{0, 33}}},
 	}}, v)
 	hb := vehicleHeartbeat(t, 1)
 	pos := frame(t, 1, 1, 2, &mavlink.GlobalPositionInt{Lat: 1})
@@ -212,7 +213,7 @@ func TestFilters(t *testing.T) {
 func TestDedupe(t *testing.T) {
 	clk := clockwork.NewFakeClock()
 	g := newGCS(t)
-	r := startRouter(t, Options{Clock: clk, Endpoints: []Endpoint{{URL: g.url()}}}, nil)
+	r := startRouter(t, Options{Clock: clk, Endpoints: []Endpoint{{Addr: g.addr()}}}, nil)
 	hb := vehicleHeartbeat(t, 1)
 	r.Forward(hb)
 	r.Forward(hb) // the same frame over the second radio
@@ -237,9 +238,16 @@ func TestDedupe(t *testing.T) {
 }
 
 func TestBadEndpoint(t *testing.T) {
-	for _, u := range []string{"tcp://127.0.0.1:5760", "udp://no port", "udpin://256.1.1.1:5"} {
-		if _, err := New(Options{Endpoints: []Endpoint{{URL: u}}}, nil); err == nil {
-			t.Errorf("New(%q) succeeded, want an error", u)
+	for _, tc := range []struct {
+		ep      Endpoint
+		wantErr string
+	}{
+		{Endpoint{}, "endpoint udp://: no address"},
+		{Endpoint{Addr: "no port"}, "endpoint udp://no port: resolve udp://no port: "},
+		{Endpoint{Name: "srv", Listen: true, Addr: "256.1.1.1:5"}, "endpoint srv: resolve udpin://256.1.1.1:5: "},
+	} {
+		if _, err := New(Options{Endpoints: []Endpoint{tc.ep}}, nil); err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+			t.Errorf("New(%+v) = %v, want an error starting %q", tc.ep, err, tc.wantErr)
 		}
 	}
 }
@@ -247,7 +255,7 @@ func TestBadEndpoint(t *testing.T) {
 func TestForwardDoesNotAllocate(t *testing.T) {
 	g := newGCS(t)
 	srv := newGCS(t)
-	r, err := New(Options{Endpoints: []Endpoint{{URL: g.url()}, {Name: "srv", URL: "udpin://127.0.0.1:0"}}}, nil)
+	r, err := New(Options{Endpoints: []Endpoint{{Addr: g.addr()}, {Name: "srv", Listen: true, Addr: "127.0.0.1:0"}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +279,7 @@ func BenchmarkForward(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sink.Close()
-	r, err := New(Options{Endpoints: []Endpoint{{URL: "udp://" + sink.LocalAddr().String()}}}, nil)
+	r, err := New(Options{Endpoints: []Endpoint{{Addr: sink.LocalAddr().String()}}}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -293,19 +301,17 @@ func BenchmarkForward(b *testing.B) {
 	}
 }
 
-func FuzzParseHeader(f *testing.F) {
+// FuzzDedupe: whatever header PeekHeader finds, the dedupe ring remembers.
+func FuzzDedupe(f *testing.F) {
 	f.Add(vehicleHeartbeat(f, 1))
 	f.Add(unknownFrame())
 	v1, _ := mavlink.AppendMessage(nil, mavlink.Header{Version: 1, SysID: 1, CompID: 1}, &mavlink.Heartbeat{}, nil)
 	f.Add(v1)
 	f.Add([]byte{0xFD, 255, 0})
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		h, ok := parseHeader(raw)
+		h, ok := mavlink.PeekHeader(raw)
 		if !ok {
 			return
-		}
-		if len(h.payload) != int(raw[1]) {
-			t.Fatalf("payload of %d bytes, header says %d", len(h.payload), raw[1])
 		}
 		var d dedupe
 		d.window = time.Second
@@ -319,7 +325,7 @@ func FuzzParseHeader(f *testing.F) {
 // BenchmarkForwardOverhead is the router's own cost (header, dedupe ring,
 // filter) without the send system call: the filter holds every frame back.
 func BenchmarkForwardOverhead(b *testing.B) {
-	r, err := New(Options{Endpoints: []Endpoint{{URL: "udp://127.0.0.1:9", Filter: Filter{BlockSysIDs: []uint8{1}}}}}, nil)
+	r, err := New(Options{Endpoints: []Endpoint{{Addr: "127.0.0.1:9", Filter: Filter{BlockSysIDs: []uint8{1}}}}}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -359,7 +365,7 @@ func (g *gateSide) WriteFrom(endpoint string, raw []byte) ([]byte, error) {
 func TestGateSenderRefusesAndAnswers(t *testing.T) {
 	a, other := newGCS(t), newGCS(t)
 	v := &gateSide{vehicleSide: vehicleSide{ch: make(chan []byte, 10)}}
-	r := startRouter(t, Options{Endpoints: []Endpoint{{Name: "qgc", URL: a.url()}, {Name: "other", URL: other.url()}}}, v)
+	r := startRouter(t, Options{Endpoints: []Endpoint{{Name: "qgc", Addr: a.addr()}, {Name: "other", Addr: other.addr()}}}, v)
 	r.Forward(vehicleHeartbeat(t, 1))
 	_, from := a.read(5 * time.Second)
 	if _, ok := other.read(5 * time.Second); !ok.IsValid() {

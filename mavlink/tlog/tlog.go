@@ -42,7 +42,7 @@ func (w *Writer) WriteFrame(t time.Time, raw []byte) error {
 	if len(raw) < 8 {
 		return fmt.Errorf("write tlog record: frame of %d bytes is too short", len(raw))
 	}
-	if raw[0] == mavlink.MagicV2 && len(raw) >= 10 && uint32(raw[7])|uint32(raw[8])<<8|uint32(raw[9])<<16 == setupSigningID {
+	if h, ok := mavlink.PeekHeader(raw); ok && h.MsgID == setupSigningID {
 		return nil
 	}
 	b := binary.BigEndian.AppendUint64(w.buf[:0], uint64(t.UnixMicro()))

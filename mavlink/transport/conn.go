@@ -10,9 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dockagent/dock-agent/internal/serialport"
 	"github.com/dockagent/dock-agent/mavlink"
-	"go.bug.st/serial"
 )
 
 // streamConn is a byte stream: a serial port or a TCP connection.
@@ -54,21 +52,9 @@ func (c *streamConn) close() error {
 }
 
 func (l *Link) openSerial(context.Context) (conn, error) {
-	mode := &serial.Mode{BaudRate: l.opts.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit}
-	port, err := serialport.Open(l.addr, mode)
+	port, err := l.opts.OpenSerial(l.addr, l.opts.Baud)
 	if err != nil {
-		hint := ""
-		if pe, ok := errors.AsType[*serial.PortError](err); ok {
-			switch pe.Code() {
-			case serial.PermissionDenied:
-				hint = " (is the agent's user in group dialout?)"
-			case serial.PortNotFound:
-				hint = " (is the radio plugged in?)"
-			case serial.PortBusy:
-				hint = " (is another program using it?)"
-			}
-		}
-		return nil, fmt.Errorf("open serial %s at %d baud: %w%s", l.addr, l.opts.Baud, err, hint)
+		return nil, fmt.Errorf("open serial %s at %d baud: %w", l.addr, l.opts.Baud, err)
 	}
 	return &streamConn{rwc: port, p: mavlink.NewParser(l.opts.Parser)}, nil
 }

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"net/url"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +45,12 @@ var ErrNoPeer = errors.New("no peer heard yet")
 type Options struct {
 	// Baud is the serial rate; 0 means DefaultBaud. Ignored by network links.
 	Baud int
+	// OpenSerial opens the device of a Serial link, 8N1 at baud; required
+	// for Serial links. The app injects it (internal/serialport, with hints
+	// such as group dialout in its errors), so this package opens no
+	// device itself. Closing the stream from another goroutine must wake a
+	// blocked Read with an error; a Read that times out returns 0, nil.
+	OpenSerial func(device string, baud int) (io.ReadWriteCloser, error)
 	// Clock times the reopen backoff and UDP peer expiry; nil means the
 	// real clock.
 	Clock clockwork.Clock
@@ -132,13 +135,13 @@ type conn interface {
 	close() error
 }
 
-// New returns a Link for s: an absolute device path (serial at opts.Baud),
-// udp://host:port, udpin://[host]:port or tcp://host:port, the forms config
-// accepts for vehicle.url. Nothing is opened before Run.
-func New(s string, opts Options) (*Link, error) {
-	kind, addr, err := ParseLink(s)
-	if err != nil {
-		return nil, err
+// New returns a Link of kind to addr: a device path for Serial (at
+// opts.Baud), host:port for UDP and TCP, [host]:port for UDPIn. The link
+// string itself (vehicle.url) is parsed in one place, config.ParseLink;
+// the app passes its kind and address here. Nothing is opened before Run.
+func New(kind Kind, addr string, opts Options) (*Link, error) {
+	if addr == "" {
+		return nil, fmt.Errorf("%s link: no address", kind)
 	}
 	if opts.Clock == nil {
 		opts.Clock = clockwork.NewRealClock()
@@ -160,9 +163,12 @@ func New(s string, opts Options) (*Link, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	l := &Link{kind: kind, addr: addr, opts: opts, log: log.With("link", s)}
+	l := &Link{kind: kind, addr: addr, opts: opts, log: log.With("link", kind.link(addr))}
 	switch kind {
 	case Serial:
+		if opts.OpenSerial == nil {
+			return nil, fmt.Errorf("serial link %s: no Options.OpenSerial to open it with", addr)
+		}
 		l.open = l.openSerial
 	case UDP:
 		l.open = l.openUDP
@@ -170,36 +176,19 @@ func New(s string, opts Options) (*Link, error) {
 		l.open = l.openUDPIn
 	case TCP:
 		l.open = l.openTCP
+	default:
+		return nil, fmt.Errorf("link %s: kind %q is not serial, udp, udpin or tcp", addr, kind)
 	}
 	return l, nil
 }
 
-// ParseLink splits a link string into its kind and address (device path or
-// host:port).
-func ParseLink(s string) (Kind, string, error) {
-	if strings.HasPrefix(s, "/") {
-		return Serial, filepath.Clean(s), nil
+// link spells a kind and address as the link string of vehicle.url (for
+// the logs, which name links as the operator wrote them).
+func (k Kind) link(addr string) string {
+	if k == Serial {
+		return addr
 	}
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return "", "", fmt.Errorf("parse link %q: want a device path, udp://host:port, udpin://:port or tcp://host:port", s)
-	}
-	k := Kind(u.Scheme)
-	switch k {
-	case UDP, UDPIn, TCP:
-	default:
-		return "", "", fmt.Errorf("parse link %q: scheme %s is not udp, udpin or tcp", s, u.Scheme)
-	}
-	if u.Port() == "" {
-		return "", "", fmt.Errorf("parse link %q: no port", s)
-	}
-	if p, err := strconv.Atoi(u.Port()); err != nil || p < 0 || p > 65535 || (p == 0 && k != UDPIn) {
-		return "", "", fmt.Errorf("parse link %q: port %q is not 1..65535", s, u.Port())
-	}
-	if u.Hostname() == "" && k != UDPIn {
-		return "", "", fmt.Errorf("parse link %q: no host", s)
-	}
-	return k, u.Host, nil
+	return string(k) + "://" + addr
 }
 
 // Kind returns the link's kind.

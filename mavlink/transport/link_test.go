@@ -83,7 +83,7 @@ func (r *recorder) waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func startLink(t *testing.T, s string, opts Options) (*Link, *recorder) {
+func startLink(t *testing.T, kind Kind, addr string, opts Options) (*Link, *recorder) {
 	t.Helper()
 	rec := newRecorder()
 	opts.OnFrame = rec.onFrame
@@ -93,7 +93,7 @@ func startLink(t *testing.T, s string, opts Options) (*Link, *recorder) {
 		opts.MinBackoff = 10 * time.Millisecond
 		opts.MaxBackoff = 50 * time.Millisecond
 	}
-	l, err := New(s, opts)
+	l, err := New(kind, addr, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,36 +108,19 @@ func startLink(t *testing.T, s string, opts Options) (*Link, *recorder) {
 	return l, rec
 }
 
-func TestParseLink(t *testing.T) {
+func TestNewRefusesWhatItCannotOpen(t *testing.T) {
 	for _, tc := range []struct {
-		in   string
-		kind Kind
-		addr string
-		bad  bool
+		kind    Kind
+		addr    string
+		wantErr string
 	}{
-		{in: "/dev/ttyUSB0", kind: Serial, addr: "/dev/ttyUSB0"},
-		{in: "/dev/serial/by-id/../radio", kind: Serial, addr: "/dev/serial/radio"},
-		{in: "udp://127.0.0.1:14550", kind: UDP, addr: "127.0.0.1:14550"},
-		{in: "udpin://:14550", kind: UDPIn, addr: ":14550"},
-		{in: "tcp://sitl:5760", kind: TCP, addr: "sitl:5760"},
-		{in: "tcp://:5760", bad: true},
-		{in: "udp://host", bad: true},
-		{in: "udp://host:99999", bad: true},
-		{in: "http://x:1", bad: true},
-		{in: "ttyUSB0", bad: true},
+		{"http", "x:1", `link x:1: kind "http" is not serial, udp, udpin or tcp`},
+		{TCP, "", "tcp link: no address"},
+		{Serial, "/dev/ttyUSB0", "serial link /dev/ttyUSB0: no Options.OpenSerial to open it with"},
 	} {
-		t.Run(tc.in, func(t *testing.T) {
-			k, a, err := ParseLink(tc.in)
-			if tc.bad {
-				if err == nil {
-					t.Fatalf("ParseLink(%q) = %v %q, want an error", tc.in, k, a)
-				}
-				return
-			}
-			if err != nil || k != tc.kind || a != tc.addr {
-				t.Fatalf("ParseLink(%q) = %v %q %v, want %v %q", tc.in, k, a, err, tc.kind, tc.addr)
-			}
-		})
+		if l, err := New(tc.kind, tc.addr, Options{}); err == nil || err.Error() != tc.wantErr {
+			t.Errorf("New(%q, %q) = %v, %v, want error %q", tc.kind, tc.addr, l, err, tc.wantErr)
+		}
 	}
 }
 
@@ -147,7 +130,7 @@ func TestSerialUnplugReplug(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pair.Close()
-	l, rec := startLink(t, pair.Path(), Options{Baud: 115200})
+	l, rec := startLink(t, Serial, pair.Path(), Options{Baud: 115200, OpenSerial: openSerial})
 	rec.waitFor(t, "link up", func() bool { return len(rec.events) == 1 && rec.events[0].Up })
 
 	// Vehicle to agent, with line noise in front.
@@ -211,7 +194,7 @@ func TestUDPClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer peer.Close()
-	l, rec := startLink(t, "udp://"+peer.LocalAddr().String(), Options{})
+	l, rec := startLink(t, UDP, peer.LocalAddr().String(), Options{})
 	rec.waitFor(t, "link up", func() bool { return len(rec.events) == 1 })
 	hb := heartbeat(t, 255, 190, 3)
 	if err := l.Write(hb); err != nil {
@@ -233,7 +216,7 @@ func TestUDPClient(t *testing.T) {
 
 func TestUDPServerAnswersEveryPeer(t *testing.T) {
 	clk := clockwork.NewFakeClock()
-	l, rec := startLink(t, "udpin://127.0.0.1:0", Options{Clock: clk, PeerTimeout: 10 * time.Second})
+	l, rec := startLink(t, UDPIn, "127.0.0.1:0", Options{Clock: clk, PeerTimeout: 10 * time.Second})
 	rec.waitFor(t, "link up", func() bool { return len(rec.events) == 1 })
 	if err := l.Write(heartbeat(t, 255, 190, 0)); !errors.Is(err, ErrNoPeer) {
 		t.Fatalf("Write() before any peer = %v, want ErrNoPeer", err)
@@ -276,7 +259,7 @@ func TestTCPReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	l, rec := startLink(t, "tcp://"+ln.Addr().String(), Options{})
+	l, rec := startLink(t, TCP, ln.Addr().String(), Options{})
 	c1, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +304,7 @@ func readFull(c net.Conn, b []byte) (int, error) {
 // 400 ms ... capped at 5 s, and never spin.
 func TestBackoff(t *testing.T) {
 	clk := clockwork.NewFakeClock()
-	l, err := New("tcp://127.0.0.1:1", Options{Clock: clk})
+	l, err := New(TCP, "127.0.0.1:1", Options{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +341,7 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestWriteBeforeRun(t *testing.T) {
-	l, err := New("udp://127.0.0.1:9", Options{})
+	l, err := New(UDP, "127.0.0.1:9", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +362,7 @@ func TestSerialReadWaitsInPoller(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pair.Close()
-	l, err := New(pair.Path(), Options{Baud: 57600})
+	l, err := New(Serial, pair.Path(), Options{Baud: 57600, OpenSerial: openSerial})
 	if err != nil {
 		t.Fatal(err)
 	}

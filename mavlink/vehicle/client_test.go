@@ -73,7 +73,7 @@ func startRig(t *testing.T, kind mavlink.MAVAutopilot, opts vehicle.Options, set
 		setup(r.ap)
 	}
 	var client *vehicle.Client
-	link, err := transport.New(pair.Path(), transport.Options{Baud: 115200, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+	link, err := transport.New(transport.Serial, pair.Path(), transport.Options{Baud: 115200, OpenSerial: openSerial, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 		OnFrame: func(f *mavlink.Frame) { client.Handle(f) }})
 	if err != nil {
 		t.Fatal(err)
@@ -508,7 +508,7 @@ func TestOverUDP(t *testing.T) {
 	}
 	ap := newFakeAutopilot(t, &udpPeer{c: pc}, mavlink.MAV_AUTOPILOT_ARDUPILOTMEGA)
 	var client *vehicle.Client
-	link, err := transport.New("udp://"+pc.LocalAddr().String(), transport.Options{OnFrame: func(f *mavlink.Frame) { client.Handle(f) }})
+	link, err := transport.New(transport.UDP, pc.LocalAddr().String(), transport.Options{OnFrame: func(f *mavlink.Frame) { client.Handle(f) }})
 	if err != nil {
 		t.Fatal(err)
 	}

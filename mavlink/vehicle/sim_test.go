@@ -68,7 +68,7 @@ func startSimStack(t *testing.T) *linkStack {
 
 	var client *vehicle.Client
 	var rt *router.Router
-	link, err := transport.New(pair.Path(), transport.Options{Baud: 115200, OnFrame: func(f *mavlink.Frame) {
+	link, err := transport.New(transport.Serial, pair.Path(), transport.Options{Baud: 115200, OpenSerial: openSerial, OnFrame: func(f *mavlink.Frame) {
 		client.Handle(f)
 		rt.Forward(f.Raw)
 		rec.Write(f.Raw)
@@ -76,7 +76,7 @@ func startSimStack(t *testing.T) *linkStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err = router.New(router.Options{Endpoints: []router.Endpoint{{Name: "qgc", URL: "udp://" + gcs.LocalAddr().String()}}}, link)
+	rt, err = router.New(router.Options{Endpoints: []router.Endpoint{{Name: "qgc", Addr: gcs.LocalAddr().String()}}}, link)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"log/slog"
 
-	"github.com/dockagent/dock-agent/dock/modbus"
+	"github.com/dockagent/dock-agent/rs485/modbus"
 	"github.com/dockagent/dock-agent/testbench/physics"
 	"github.com/dockagent/dock-agent/testbench/rtuslave"
 	"periph.io/x/conn/v3/gpio"

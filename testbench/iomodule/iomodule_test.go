@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockagent/dock-agent/dock/modbus"
+	"github.com/dockagent/dock-agent/rs485/modbus"
 	"github.com/dockagent/dock-agent/testbench/iomodule"
 	"github.com/dockagent/dock-agent/testbench/physics"
 	"github.com/dockagent/dock-agent/testbench/pty"

@@ -5,6 +5,10 @@
 // safety witness: it records every signal change with its time and every
 // forbidden output combination (both motors of a pair on).
 //
+// The parts move as internal/motorsim has them, the model the unit tests'
+// fake hardware (dock/docktest) shares, so a motion takes as long in a
+// unit test as on the bench.
+//
 // Dock.Pin gives each signal as an in-memory gpio.PinIO, for unit tests of
 // package dock (in package dock_test) and for the bench's simulated Modbus
 // I/O module (testbench/iomodule). Every signal is active-high here: a

@@ -8,6 +8,9 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
+
+	"github.com/dockagent/dock-agent/internal/motorsim"
+	"github.com/dockagent/dock-agent/internal/pinedge"
 )
 
 // Default travel times (issue 5).
@@ -44,17 +47,12 @@ type Violation struct {
 	What string
 }
 
-// axis is a part moving between 0 and 1.
+// axis is a part moving between 0 and 1 (the motion model the unit tests'
+// fake hardware shares, internal/motorsim), with the timer that wakes the
+// world when it reaches its end.
 type axis struct {
-	pos       float64
-	at        time.Time // time pos is for
-	travel    time.Duration
-	slow      float64 // travel multiplier, >= 1
-	stuck     bool
-	dir       int       // -1, 0, +1 as commanded by the motors
-	arrive    time.Time // when the moving part reaches its end; zero if not moving
-	timer     clockwork.Timer
-	reachedAt time.Time // when it last reached an end
+	part  *motorsim.Part
+	timer clockwork.Timer
 }
 
 // Dock is the simulated dock. Safe for concurrent use.
@@ -93,22 +91,22 @@ func New(opts Options) (*Dock, error) {
 		d.clock = clockwork.NewRealClock()
 	}
 	now := d.clock.Now()
-	d.lid = axis{travel: opts.LidTravel, slow: 1, at: now}
-	d.arms = axis{travel: opts.ArmsTravel, slow: 1, at: now}
-	if d.lid.travel == 0 {
-		d.lid.travel = DefaultLidTravel
+	if opts.LidTravel == 0 {
+		opts.LidTravel = DefaultLidTravel
 	}
-	if d.arms.travel == 0 {
-		d.arms.travel = DefaultArmsTravel
+	if opts.ArmsTravel == 0 {
+		opts.ArmsTravel = DefaultArmsTravel
 	}
-	if opts.LidOpen {
-		d.lid.pos = 1
+	at := func(end bool) float64 {
+		if end {
+			return 1
+		}
+		return 0
 	}
-	if opts.ArmsReleased {
-		d.arms.pos = 1
-	}
+	d.lid = axis{part: motorsim.New(opts.LidTravel, at(opts.LidOpen), now)}
+	d.arms = axis{part: motorsim.New(opts.ArmsTravel, at(opts.ArmsReleased), now)}
 	for _, s := range append(Outputs(), Inputs()...) {
-		d.pins[s] = &Pin{d: d, sig: s, edge: gpio.BothEdges, edges: make(chan gpio.Level, 1), rearm: make(chan struct{})}
+		d.pins[s] = &Pin{d: d, sig: s, edges: pinedge.New()}
 	}
 	for _, s := range Inputs() {
 		d.lastIn[s] = d.inputLocked(s)
@@ -143,7 +141,7 @@ func (d *Dock) Position(a Axis) float64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.updateLocked(d.clock.Now())
-	return d.axis(a).pos
+	return d.axis(a).part.Pos()
 }
 
 // History returns every signal change so far, oldest first.
@@ -176,12 +174,12 @@ func (d *Dock) SetRain(raining bool) { d.set(func() { d.rain = raining }) }
 func (d *Dock) SetVehiclePresent(present bool) { d.set(func() { d.vehicle = present }) }
 
 // SetStuck jams a part: its motor runs but it does not move.
-func (d *Dock) SetStuck(a Axis, stuck bool) { d.set(func() { d.axis(a).stuck = stuck }) }
+func (d *Dock) SetStuck(a Axis, stuck bool) { d.set(func() { d.axis(a).part.SetStuck(stuck) }) }
 
 // SetSlowdown multiplies a part's travel time by factor (>= 1; 1 is
 // normal), e.g. to make a motor slower than the agent's motion timeout.
 func (d *Dock) SetSlowdown(a Axis, factor float64) {
-	d.set(func() { d.axis(a).slow = max(factor, 1) })
+	d.set(func() { d.axis(a).part.SetSpeed(1 / max(factor, 1)) })
 }
 
 // StickInput makes input s read level whatever happens (a stuck or
@@ -231,27 +229,9 @@ func (d *Dock) axis(a Axis) *axis {
 
 // updateLocked moves the parts to now and records the input changes.
 func (d *Dock) updateLocked(now time.Time) {
-	advance(&d.lid, now)
-	advance(&d.arms, now)
+	d.lid.part.Advance(now)
+	d.arms.part.Advance(now)
 	d.settleLocked(now)
-}
-
-// advance integrates a's motion up to now.
-func advance(a *axis, now time.Time) {
-	if now.Before(a.at) {
-		return
-	}
-	if a.dir != 0 && !a.arrive.IsZero() {
-		if !now.Before(a.arrive) { // snap: no floating-point near-misses at the end
-			a.pos = float64(max(a.dir, 0))
-			a.reachedAt = a.arrive
-			a.arrive = time.Time{}
-		} else {
-			a.pos += float64(a.dir) * now.Sub(a.at).Seconds() / (a.travel.Seconds() * a.slow)
-			a.pos = min(max(a.pos, 0), 1)
-		}
-	}
-	a.at = now
 }
 
 // replanLocked sets each part's motion from the outputs and faults, and
@@ -260,7 +240,7 @@ func (d *Dock) replanLocked(now time.Time) {
 	plan := func(a *axis, plus, minus Signal) {
 		dir := 0
 		switch {
-		case !d.mains || a.stuck || bool(d.out[plus] && d.out[minus]):
+		case !d.mains || bool(d.out[plus] && d.out[minus]):
 		case bool(d.out[plus]):
 			dir = 1
 		case bool(d.out[minus]):
@@ -270,17 +250,10 @@ func (d *Dock) replanLocked(now time.Time) {
 			a.timer.Stop()
 			a.timer = nil
 		}
-		a.dir, a.arrive = dir, time.Time{}
-		end := float64(max(dir, 0))
-		if dir == 0 || a.pos == end {
+		travel := a.part.Drive(now, dir) // a stuck part does not move
+		if travel == 0 {
 			return
 		}
-		left := end - a.pos
-		if left < 0 {
-			left = -left
-		}
-		travel := time.Duration(left * float64(a.travel) * a.slow)
-		a.arrive = now.Add(travel)
 		a.timer = d.clock.AfterFunc(travel, func() {
 			d.mu.Lock()
 			defer d.mu.Unlock()
@@ -298,13 +271,13 @@ func (d *Dock) inputLocked(s Signal) gpio.Level {
 	}
 	switch s {
 	case LidOpenLimit:
-		return d.lid.pos >= 1
+		return d.lid.part.Pos() >= 1
 	case LidClosedLimit:
-		return d.lid.pos <= 0
+		return d.lid.part.Pos() <= 0
 	case ArmsReleasedLimit:
-		return d.arms.pos >= 1
+		return d.arms.part.Pos() >= 1
 	case ArmsClampedLimit:
-		return d.arms.pos <= 0
+		return d.arms.part.Pos() <= 0
 	case ChargerStatus:
 		return gpio.Level(bool(d.out[ChargerEnable]) && d.mains && d.vehicle)
 	case EStop:
@@ -331,9 +304,9 @@ func (d *Dock) settleLocked(now time.Time) {
 		if _, stuck := d.stuckIn[s]; !stuck && bool(l) {
 			switch s {
 			case LidOpenLimit, LidClosedLimit:
-				at = pick(d.lid.reachedAt, now)
+				at = pick(d.lid.part.ReachedAt(), now)
 			case ArmsReleasedLimit, ArmsClampedLimit:
-				at = pick(d.arms.reachedAt, now)
+				at = pick(d.arms.part.ReachedAt(), now)
 			}
 		}
 		d.history = append(d.history, Change{At: at, Signal: s, Level: l})

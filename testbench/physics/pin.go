@@ -2,12 +2,13 @@ package physics
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/physic"
 	"periph.io/x/conn/v3/pin"
+
+	"github.com/dockagent/dock-agent/internal/pinedge"
 )
 
 // Pin is one signal of a Dock as a gpio.PinIO. On an output, Out drives it
@@ -19,23 +20,11 @@ type Pin struct {
 	d   *Dock
 	sig Signal
 
-	mu    sync.Mutex
-	edge  gpio.Edge
-	edges chan gpio.Level // one pending edge
-	rearm chan struct{}
+	edges *pinedge.Edges
 }
 
 // notify queues an edge. Called with the dock locked.
-func (p *Pin) notify(l gpio.Level) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.edge == gpio.BothEdges || (p.edge == gpio.RisingEdge && l) || (p.edge == gpio.FallingEdge && !l) {
-		select {
-		case p.edges <- l:
-		default:
-		}
-	}
-}
+func (p *Pin) notify(l gpio.Level) { p.edges.Changed(l) }
 
 // String implements conn.Resource.
 func (p *Pin) String() string { return string(p.sig) }
@@ -71,15 +60,7 @@ func (p *Pin) In(pull gpio.Pull, edge gpio.Edge) error {
 	if p.sig.IsOutput() {
 		return fmt.Errorf("physics pin %s: an output cannot be an input", p.sig)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.edge = edge
-	select {
-	case <-p.edges:
-	default:
-	}
-	close(p.rearm)
-	p.rearm = make(chan struct{})
+	p.edges.Set(edge)
 	return nil
 }
 
@@ -89,23 +70,7 @@ func (p *Pin) Read() gpio.Level { return p.d.Level(p.sig) }
 // WaitForEdge waits for a matching change for at most timeout on the
 // dock's clock (-1: forever); false on timeout or when In re-arms the pin.
 func (p *Pin) WaitForEdge(timeout time.Duration) bool {
-	p.mu.Lock()
-	rearm := p.rearm
-	p.mu.Unlock()
-	var expired <-chan time.Time
-	if timeout >= 0 {
-		t := p.d.clock.NewTimer(timeout)
-		defer t.Stop()
-		expired = t.Chan()
-	}
-	select {
-	case <-p.edges:
-		return true
-	case <-rearm:
-		return false
-	case <-expired:
-		return false
-	}
+	return p.edges.Wait(p.d.clock, timeout)
 }
 
 // Pull implements gpio.PinIn.

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dockagent/dock-agent/dock/modbus"
+	"github.com/dockagent/dock-agent/rs485/modbus"
 )
 
 // Device answers the requests of one unit. A nil callback answers its

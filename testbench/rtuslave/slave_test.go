@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockagent/dock-agent/dock/modbus"
+	"github.com/dockagent/dock-agent/rs485/modbus"
 )
 
 func testSlave(t testing.TB) *Slave {

@@ -6,7 +6,7 @@ import (
 	"math"
 	"sync"
 
-	"github.com/dockagent/dock-agent/dock/modbus"
+	"github.com/dockagent/dock-agent/rs485/modbus"
 	"github.com/dockagent/dock-agent/testbench/rtuslave"
 )
 

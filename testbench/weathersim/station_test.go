@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockagent/dock-agent/dock/modbus"
+	"github.com/dockagent/dock-agent/rs485/modbus"
 	"github.com/dockagent/dock-agent/testbench/pty"
 	"github.com/dockagent/dock-agent/testbench/rtuslave"
 	"github.com/dockagent/dock-agent/testbench/weathersim"

@@ -21,6 +21,7 @@ import (
 
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/internal/rawio"
 	"github.com/dockagent/dock-agent/mavlink/router"
 	"github.com/dockagent/dock-agent/telemetry"
 )
@@ -357,6 +358,8 @@ func telemetryOptions(cfg *config.Config, version string, clock clockwork.Clock,
 		Position:                &telemetry.Position{Lat: cfg.Position.Lat, Lon: cfg.Position.Lon, AltM: cfg.Position.AltM},
 		Logger:                  log,
 		Clock:                   clock,
+		// Broker reads and writes with raw system calls (docs/performance.md).
+		DialTCP: rawio.DialTCP,
 	}
 	if m.TLS != nil {
 		o.CAFile, o.CertFile, o.KeyFile, o.ServerName = m.TLS.CAFile, m.TLS.CertFile, m.TLS.KeyFile, m.TLS.ServerName

@@ -20,7 +20,11 @@ func newForwarder(cfg *config.Config, veh *vehicleLink, guard *inboundGuard, clo
 	}
 	var eps []router.Endpoint
 	for _, f := range cfg.Vehicle.Forward {
-		ep := router.Endpoint{Name: forwardSource(f), URL: f.URL}
+		lk, err := f.Link() // config.ParseLink, the one parser of link strings
+		if err != nil {
+			return nil, fmt.Errorf("ground station forward: %w", err)
+		}
+		ep := router.Endpoint{Name: forwardSource(f), Listen: lk.Kind == config.LinkUDPIn, Addr: lk.Address}
 		for _, id := range f.AllowMsgIDs {
 			ep.Filter.AllowMsgIDs = append(ep.Filter.AllowMsgIDs, uint32(id))
 		}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/dock"
-	"github.com/dockagent/dock-agent/dock/modbus"
+	"github.com/dockagent/dock-agent/rs485/modbus"
 	"github.com/dockagent/dock-agent/telemetry/metrics"
 )
 

@@ -145,15 +145,11 @@ func motionCounter(m *metrics.Metrics) func(step string, status dock.ProgressSta
 
 // messageName names the message of a raw frame for the frame counters.
 func messageName(raw []byte) string {
-	var id uint32
-	switch {
-	case len(raw) >= 10 && raw[0] == 0xFD:
-		id = uint32(raw[7]) | uint32(raw[8])<<8 | uint32(raw[9])<<16
-	case len(raw) >= 6 && raw[0] == 0xFE:
-		id = uint32(raw[5])
-	default:
+	h, ok := mavlink.PeekHeader(raw)
+	if !ok {
 		return "invalid"
 	}
+	id := h.MsgID
 	if info := mavlink.LookupMessage(id); info != nil {
 		return info.Name
 	}

@@ -10,9 +10,9 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/dockagent/dock-agent/dock"
-	"github.com/dockagent/dock-agent/dock/modbus"
 	"github.com/dockagent/dock-agent/mavlink"
 	"github.com/dockagent/dock-agent/mavlink/router"
+	"github.com/dockagent/dock-agent/rs485/modbus"
 	"github.com/dockagent/dock-agent/telemetry/metrics"
 )
 
@@ -66,7 +66,7 @@ func TestForwardStats(t *testing.T) {
 	}
 	defer gcs.Close()
 	url := "udp://" + gcs.LocalAddr().String()
-	r, err := router.New(router.Options{Endpoints: []router.Endpoint{{URL: url}}, Clock: clockwork.NewFakeClock()},
+	r, err := router.New(router.Options{Endpoints: []router.Endpoint{{Addr: gcs.LocalAddr().String()}}, Clock: clockwork.NewFakeClock()},
 		discardSender{})
 	if err != nil {
 		t.Fatal(err)

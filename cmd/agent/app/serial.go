@@ -3,6 +3,8 @@ package app
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
@@ -50,6 +52,43 @@ func newSerialLine(name, device string, mode serial.Mode, clock clockwork.Clock,
 	return &serialLine{name: name, device: device, mode: mode, clock: clock, log: log.With("line", name, "device", device), readTimeout: serial.NoTimeout}
 }
 
+// openSerial opens a serial device for the agent: the vehicle's radio
+// (injected into mavlink/transport) and the RS-485 lines (serialLine) both
+// open through here, read and written with raw system calls
+// (internal/serialport). An error says what to check; what names the thing
+// at the end of the cable ("radio", "RS-485 adapter").
+func openSerial(device string, mode serial.Mode, what string) (*serialport.Port, error) {
+	p, err := serialport.Open(device, &mode)
+	if err != nil {
+		// go.bug.st/serial gives a *PortError for some causes and the bare
+		// errno for others (a missing device is ENOENT): look at both.
+		code := serial.PortErrorCode(-1)
+		if pe, ok := errors.AsType[*serial.PortError](err); ok {
+			code = pe.Code()
+		}
+		hint := ""
+		switch {
+		case code == serial.PermissionDenied || errors.Is(err, fs.ErrPermission):
+			hint = " (is the agent's user in group dialout?)"
+		case code == serial.PortNotFound || errors.Is(err, fs.ErrNotExist):
+			hint = " (is the " + what + " plugged in?)"
+		case code == serial.PortBusy:
+			hint = " (is another program using it?)"
+		}
+		return nil, fmt.Errorf("%w%s", err, hint)
+	}
+	return p, nil
+}
+
+// openVehicleSerial is transport.Options.OpenSerial: the radio, 8N1.
+func openVehicleSerial(device string, baud int) (io.ReadWriteCloser, error) {
+	p, err := openSerial(device, serialMode(baud, "N", 1), "radio")
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // errLineClosed is returned after Close.
 var errLineClosed = errors.New("serial line closed")
 
@@ -67,8 +106,7 @@ func (l *serialLine) get() (*serialport.Port, error) {
 	if now.Before(l.nextTry) {
 		return nil, fmt.Errorf("%s %s unavailable: %w", l.name, l.device, l.lastErr)
 	}
-	mode := l.mode
-	p, err := serialport.Open(l.device, &mode)
+	p, err := openSerial(l.device, l.mode, "RS-485 adapter")
 	if err == nil && l.readTimeout != serial.NoTimeout {
 		if err = p.SetReadTimeout(l.readTimeout); err != nil {
 			_ = p.Close()

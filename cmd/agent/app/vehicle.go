@@ -70,8 +70,14 @@ func newVehicleLink(cfg *config.Config, clock clockwork.Clock, log *slog.Logger)
 		return nil, err
 	}
 	v.streams = streams
-	v.link, err = transport.New(vc.URL, transport.Options{
-		Baud: vc.Baud, Clock: clock, Log: log, Parser: popts,
+	// config.ParseLink is the one parser of link strings; Load already
+	// refused a bad vehicle.url, so this error names a bug, not the file.
+	lk, err := vc.Link()
+	if err != nil {
+		return nil, fmt.Errorf("vehicle link: %w", err)
+	}
+	v.link, err = transport.New(transport.Kind(lk.Kind), lk.Address, transport.Options{
+		Baud: vc.Baud, OpenSerial: openVehicleSerial, Clock: clock, Log: log, Parser: popts,
 		OnFrame: v.onFrame,
 	})
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/physic"
 	"periph.io/x/conn/v3/pin"
+
+	"github.com/dockagent/dock-agent/internal/pinedge"
 )
 
 // Bus is what a Module needs from the Modbus client; *Client fits.
@@ -149,7 +151,7 @@ func NewModule(opts ModuleOptions, bus Bus) (*Module, error) {
 	}
 	m.log = m.log.With("component", "modbus_module", "module", m.name, "unit", m.unit)
 	for i := range opts.Inputs {
-		m.inputs = append(m.inputs, &Input{m: m, n: i, edge: gpio.BothEdges, edges: make(chan gpio.Level, 1), rearm: make(chan struct{})})
+		m.inputs = append(m.inputs, &Input{m: m, n: i, edges: pinedge.New()})
 	}
 	for i := range opts.Coils {
 		m.coils = append(m.coils, &Coil{m: m, n: i})
@@ -300,9 +302,7 @@ type Input struct {
 	mu     sync.Mutex
 	level  gpio.Level
 	polled bool
-	edge   gpio.Edge
-	edges  chan gpio.Level // one pending edge, as edge-triggered hardware keeps
-	rearm  chan struct{}   // closed by In to wake a pending WaitForEdge
+	edges  *pinedge.Edges // edges seen by the polls
 }
 
 // set records a polled level and queues an edge when it changed. It
@@ -316,12 +316,7 @@ func (p *Input) set(l gpio.Level) bool {
 	if !changed {
 		return first
 	}
-	if p.edge == gpio.BothEdges || (p.edge == gpio.RisingEdge && l) || (p.edge == gpio.FallingEdge && !l) {
-		select {
-		case p.edges <- l:
-		default: // an edge is already pending: keep it
-		}
-	}
+	p.edges.Changed(l)
 	return true
 }
 
@@ -361,15 +356,7 @@ func (p *Input) In(pull gpio.Pull, edge gpio.Edge) error {
 	if pull != gpio.PullNoChange && pull != gpio.Float {
 		return fmt.Errorf("modbus pin %s: pull %s not supported", p.Name(), pull)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.edge = edge
-	select {
-	case <-p.edges:
-	default:
-	}
-	close(p.rearm)
-	p.rearm = make(chan struct{})
+	p.edges.Set(edge)
 	return nil
 }
 
@@ -385,23 +372,7 @@ func (p *Input) Read() gpio.Level {
 // for at most timeout on the module's clock (-1: forever). It returns false
 // on timeout or when In or Halt re-arms the pin.
 func (p *Input) WaitForEdge(timeout time.Duration) bool {
-	p.mu.Lock()
-	rearm := p.rearm
-	p.mu.Unlock()
-	var expired <-chan time.Time
-	if timeout >= 0 {
-		t := p.m.clock.NewTimer(timeout)
-		defer t.Stop()
-		expired = t.Chan()
-	}
-	select {
-	case <-p.edges:
-		return true
-	case <-rearm:
-		return false
-	case <-expired:
-		return false
-	}
+	return p.edges.Wait(p.m.clock, timeout)
 }
 
 // Pull implements gpio.PinIn: always Float.

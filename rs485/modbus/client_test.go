@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockagent/dock-agent/dock/modbus"
+	"github.com/dockagent/dock-agent/rs485/modbus"
 	"github.com/dockagent/dock-agent/testbench/rtuslave"
 	"github.com/google/go-cmp/cmp"
 	"github.com/jonboulle/clockwork"

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockagent/dock-agent/dock/modbus"
+	"github.com/dockagent/dock-agent/rs485/modbus"
 	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
 )

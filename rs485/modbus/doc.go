@@ -15,6 +15,10 @@
 // outputs are written at once, and Health tells whether the polled levels
 // are fresh.
 //
-// The package must not import go.bug.st/serial or net (it sits under dock,
-// see dock/doc.go); it depends only on periph conn and clockwork.
+// It is a driver, not domain: it lives beside the serial line (rs485/)
+// rather than under dock, which receives its pins and registers through
+// interfaces it declares. The package must not import go.bug.st/serial or
+// net (the app opens the line and hands it a Port) nor any package of ours
+// but internal/pinedge (the polled inputs' edges, shared with the bench's
+// simulated pins); it depends only on periph conn and clockwork.
 package modbus
