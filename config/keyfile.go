@@ -48,7 +48,7 @@ func (f KeyForm) String() string {
 const KeyLen = 32
 
 // DecodeKey returns the key a key file's content holds and the form it was
-// written in. The rule, in order (docs/mqtt-api.md "Key files"):
+// written in. The rule, in order (config/README.md, Conventions):
 //
 //  1. t is the content without one trailing "\n" or "\r\n" (what an editor
 //     or `openssl rand -hex 32 >file` adds); nothing else is trimmed.
