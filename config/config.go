@@ -127,14 +127,19 @@ type TLS struct {
 
 // CommandSigning is the optional HMAC-SHA256 signature on MQTT commands.
 type CommandSigning struct {
-	// KeyFile holds the shared key (at least 16 bytes; surrounding
-	// whitespace is trimmed). Required; mode 0600.
+	// KeyFile holds the shared key, at least 16 bytes after decoding: hex,
+	// base64 of 32 bytes or raw bytes, as DecodeKey tells them apart.
+	// Required; mode 0600.
 	KeyFile string `yaml:"key_file"`
 	// Window is how far a command's timestamp may be from our clock.
 	Window time.Duration `yaml:"window"`
 
-	key *Secret // a pointer for the reason given at MQTT.passwordFromFile
+	key     *Secret // a pointer for the reason given at MQTT.passwordFromFile
+	keyForm KeyForm
 }
+
+// KeyForm returns how the key file was written, once Load read it.
+func (s CommandSigning) KeyForm() KeyForm { return s.keyForm }
 
 // Key returns the key read from KeyFile by Load (empty if not read).
 func (s CommandSigning) Key() Secret {
@@ -176,16 +181,20 @@ type Vehicle struct {
 
 // Signing is MAVLink 2 signing (the MAVLink signing protocol).
 type Signing struct {
-	// KeyFile holds the 32-byte secret key as 64 hex digits or base64.
-	// Mode 0600.
+	// KeyFile holds the 32-byte secret key as 64 hex digits, base64 or
+	// the 32 bytes themselves (DecodeKey). Mode 0600.
 	KeyFile string `yaml:"key_file"`
 	// LinkID is our link id in the signature, 0..255.
 	LinkID int `yaml:"link_id"`
 	// Require rejects unsigned frames from the vehicle.
 	Require bool `yaml:"require"`
 
-	key *[32]byte // a pointer for the reason given at MQTT.passwordFromFile
+	key     *[32]byte // a pointer for the reason given at MQTT.passwordFromFile
+	keyForm KeyForm
 }
+
+// KeyForm returns how the key file was written, once Load read it.
+func (s Signing) KeyForm() KeyForm { return s.keyForm }
 
 // Key returns the 32-byte key read from KeyFile by Load (nil if not read).
 func (s Signing) Key() []byte {

@@ -1,10 +1,7 @@
 package config
 
 import (
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -51,19 +48,34 @@ func checkFiles(c *Config, v *validator, opts LoadOptions) {
 		}
 		return f
 	}
-	read := func(path, file string) (string, bool) {
+	// readBytes returns the file's content as it is: key files are
+	// decoded by DecodeKey, which decides what whitespace means.
+	readBytes := func(path, file string) ([]byte, bool) {
 		f := open(path, file, true)
 		if f == nil {
-			return "", false
+			return nil, false
 		}
 		defer f.Close()
 		b, err := io.ReadAll(io.LimitReader(f, maxSecretBytes+1))
 		if err != nil {
 			v.errf(path, "read %s: %v", file, err)
-			return "", false
+			return nil, false
 		}
 		if len(b) > maxSecretBytes {
 			v.errf(path, "%s is larger than %d bytes; is it the right file?", file, maxSecretBytes)
+			return nil, false
+		}
+		if len(b) == 0 {
+			v.errf(path, "%s is empty", file)
+			return nil, false
+		}
+		return b, true
+	}
+	// read returns a text secret (a password) with surrounding whitespace
+	// trimmed.
+	read := func(path, file string) (string, bool) {
+		b, ok := readBytes(path, file)
+		if !ok {
 			return "", false
 		}
 		s := strings.TrimSpace(string(b))
@@ -98,21 +110,21 @@ func checkFiles(c *Config, v *validator, opts LoadOptions) {
 		}
 	}
 	if s := m.CommandSigning; s != nil && s.KeyFile != "" {
-		if k, ok := read("mqtt.command_signing.key_file", s.KeyFile); ok {
-			if len(k) < 16 {
-				v.errf("mqtt.command_signing.key_file", "%s holds %d bytes; an HMAC key needs at least 16", s.KeyFile, len(k))
+		if b, ok := readBytes("mqtt.command_signing.key_file", s.KeyFile); ok {
+			if k, form, err := checkHMACKey(b); err != nil {
+				v.errf("mqtt.command_signing.key_file", "%s: %v", s.KeyFile, err)
 			} else {
 				sec := Secret(k)
-				s.key = &sec
+				s.key, s.keyForm = &sec, form
 			}
 		}
 	}
 	if s := c.Vehicle.Signing; s != nil && s.KeyFile != "" {
-		if k, ok := read("vehicle.signing.key_file", s.KeyFile); ok {
-			if key, err := decodeSigningKey(k); err != nil {
+		if b, ok := readBytes("vehicle.signing.key_file", s.KeyFile); ok {
+			if key, form, err := checkMAVLinkKey(b); err != nil {
 				v.errf("vehicle.signing.key_file", "%s: %v", s.KeyFile, err)
 			} else {
-				s.key = (*[32]byte)(key)
+				s.key, s.keyForm = key, form
 			}
 		}
 	}
@@ -126,16 +138,4 @@ func checkFiles(c *Config, v *validator, opts LoadOptions) {
 			}
 		}
 	}
-}
-
-// decodeSigningKey reads a MAVLink 2 signing key: 32 bytes as 64 hex
-// digits or as base64.
-func decodeSigningKey(s string) ([]byte, error) {
-	if b, err := hex.DecodeString(s); err == nil && len(b) == 32 {
-		return b, nil
-	}
-	if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) == 32 {
-		return b, nil
-	}
-	return nil, fmt.Errorf("not a 32-byte key (want 64 hex digits or base64 of 32 bytes)")
 }

@@ -83,12 +83,12 @@ func TestLoadSecrets(t *testing.T) {
 		{
 			name: "short hmac key",
 			mqtt: "  command_signing: {key_file: short.key}\n",
-			want: []string{"%[1]s/dock.yaml:5: mqtt.command_signing.key_file: %[1]s/short.key holds 5 bytes; an HMAC key needs at least 16"},
+			want: []string{"%[1]s/dock.yaml:5: mqtt.command_signing.key_file: %[1]s/short.key: read as text, holds 5 bytes; an HMAC key needs at least 16"},
 		},
 		{
 			name:    "bad mavlink key",
 			vehicle: signing("bad.key"),
-			want:    []string{"%[1]s/dock.yaml:8: vehicle.signing.key_file: %[1]s/bad.key: not a 32-byte key (want 64 hex digits or base64 of 32 bytes)"},
+			want:    []string{"%[1]s/dock.yaml:8: vehicle.signing.key_file: %[1]s/bad.key: read as text, holds 7 bytes; a MAVLink signing key is 32 bytes: 64 hex digits, base64 of 32 bytes or the 32 bytes themselves"},
 		},
 		{
 			name: "world-readable tls key",

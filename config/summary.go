@@ -37,7 +37,8 @@ func (c *Config) Summary() string {
 	}
 	line("mqtt", "%s (%s), client %s, topics %s*, telemetry %s Hz", strings.Join(m.Brokers, ", "), auth, m.ClientID, m.TopicPrefix, num(m.TelemetryRateHz))
 	if m.CommandSigning != nil {
-		line("", "commands signed (HMAC, key %s, window %s)", m.CommandSigning.KeyFile, m.CommandSigning.Window)
+		cs := m.CommandSigning
+		line("", "commands signed (HMAC, key %s%s, window %s)", cs.KeyFile, keyRead(len(cs.Key()), cs.KeyForm()), cs.Window)
 	}
 	if m.MAVLinkBridge {
 		line("", "raw MAVLink bridge on; mavlink/in may send the vehicle %s", m.MAVLinkBridgeInbound)
@@ -54,7 +55,7 @@ func (c *Config) Summary() string {
 	}
 	line("vehicle", "%s, we are %d/%d, target %s", link, ve.SystemID, ve.ComponentID, target)
 	if ve.Signing != nil {
-		line("", "MAVLink 2 signing (key %s, require %t)", ve.Signing.KeyFile, ve.Signing.Require)
+		line("", "MAVLink 2 signing (key %s%s, require %t)", ve.Signing.KeyFile, keyRead(len(ve.Signing.Key()), ve.Signing.KeyForm()), ve.Signing.Require)
 	}
 	for _, f := range ve.Forward {
 		line("", "forward to %s; it may send the vehicle %s", f.URL, f.Inbound)
@@ -177,4 +178,14 @@ func (in Inbound) String() string {
 		parts = append(parts, "MAV_CMDs "+ints(in.AllowCommands))
 	}
 	return "the read-only default and " + strings.Join(parts, " and ") + " (while the dock's interlocks allow)"
+}
+
+// keyRead says how a key file was read, for the summary: its form and
+// length, never its bytes; "" when it was not read (missing under
+// AllowMissingSecrets).
+func keyRead(n int, form KeyForm) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" read as %s, %d bytes", form, n)
 }

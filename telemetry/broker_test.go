@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -105,7 +106,15 @@ func startMosquittoConf(t *testing.T, persist bool) *mosquittoBroker {
 	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
 	body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)
 	if persist {
-		body = fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n", port, filepath.Dir(conf))
+		// mosquitto started as root drops to user mosquitto, which cannot
+		// write the database into our 0700 temporary directory: SIGTERM then
+		// saves nothing and a restart loses the retained messages. Staying
+		// the test's own user keeps it able to (no effect when not root).
+		u, err := user.Current()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nuser %s\npersistence true\npersistence_location %s/\n", port, u.Username, filepath.Dir(conf))
 	}
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		t.Fatal(err)

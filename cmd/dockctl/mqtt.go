@@ -176,11 +176,13 @@ func (b *brokerFlags) resolve(needDock bool) (*session, error) {
 		return nil, fmt.Errorf("prefix %q: this command addresses one dock; wildcards are not allowed", s.prefix)
 	}
 	if b.signKeyFile != "" {
-		k, err := os.ReadFile(b.signKeyFile)
+		// The agent's decoder (hex, base64 or raw bytes), so that both
+		// sides sign with the same key bytes.
+		k, _, err := config.ReadHMACKeyFile(b.signKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("read command signing key: %w", err)
+			return nil, err
 		}
-		s.signKey = []byte(strings.TrimSpace(string(k)))
+		s.signKey = k
 	} else if signing != nil && signing.Key() != "" {
 		s.signKey = []byte(signing.Key())
 	}

@@ -129,7 +129,7 @@ func TestSend(t *testing.T) {
 // TestSendSigned: with signing on, dockctl signs with the key file; without
 // the key the agent refuses the command.
 func TestSendSigned(t *testing.T) {
-	key := "0123456789abcdef0123456789abcdef"
+	key := "a-shared-key-that-is-not-hex-0123" // a passphrase: used as it is
 	r := newRig(t, []byte(key), nil)
 	keyFile := writeFile(t, "command.key", key+"\n")
 	code, out, _ := dockctl(t, "", "send", "-config", "", "-broker", r.url, "-dock", "d1", "-sign-key", keyFile, "mode", "mode=maintenance")

@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -27,7 +28,8 @@ func TestBridgeSignedOnBench(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "command.key")
 	key := []byte("0123456789abcdef0123456789abcdef")
-	if err := os.WriteFile(keyFile, append(key, '\n'), 0o600); err != nil {
+	// Written in hex: the agent signs with the bytes it spells (config.DecodeKey).
+	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	metricsAddr := freeAddr(t)

@@ -108,6 +108,9 @@ type Cell struct {
 
 // tap records every event the agent publishes, as the broker receives it.
 func (c *Cell) tap() {
+	if c.W.Broker == nil {
+		return // an external broker: the observer hears the events
+	}
 	topic := c.W.Prefix() + "events"
 	c.W.Broker.Tap(func(t string, payload []byte) {
 		if t != topic {
@@ -206,9 +209,18 @@ func (o Options) speed() float64 {
 
 // start builds the world of one cell and waits for the dock to be ready.
 func start(ctx context.Context, o Options, name string) (*Cell, func(), error) {
+	return startWith(ctx, o, name, nil)
+}
+
+// startWith is start with the world's options changed by edit (an
+// external broker, a config edit) before the world starts.
+func startWith(ctx context.Context, o Options, name string, edit func(*world.Options)) (*Cell, func(), error) {
 	wo := world.Options{Speed: o.speed(), BrokerAddr: "127.0.0.1:0", GCS: "none"}
 	if o.Dir != "" {
 		wo.Dir = o.Dir + "/" + name
+	}
+	if edit != nil {
+		edit(&wo)
 	}
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()

@@ -7,6 +7,8 @@
 //	go run ./testbench/cmd/campaign -seed 42              # a random schedule
 //	go run ./testbench/cmd/campaign -inbound 50           # frames to the vehicle (issue 21)
 //	go run ./testbench/cmd/campaign -abort-sweep -speed 4 # aborts around the arms' end (issue 21)
+//	go run ./testbench/cmd/campaign -burst 1000           # 1000 status commands at once, via mosquitto (issue 21)
+//	go run ./testbench/cmd/campaign -retained             # a retained dispatch across restarts, via mosquitto (issue 21)
 package main
 
 import (
@@ -43,6 +45,8 @@ func run() int {
 	verbose := flag.Bool("v", false, "print each cell's progress")
 	inbound := flag.Int("inbound", 0, "run the inbound campaign instead (each arming frame this often per source) and print its figures")
 	abortSweep := flag.Bool("abort-sweep", false, "run the abort sweep instead: 13 aborts from 60 ms before to 60 ms after the arms' end switch (use -speed 4)")
+	burst := flag.Int("burst", 0, "run the burst case instead: this many status commands at once through mosquitto, every one answered; prints the time and the telemetry gap")
+	retained := flag.Bool("retained", false, "run the retained case instead: a retained dispatch through mosquitto, flown once, answered stale after broker and agent restarts")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -72,6 +76,39 @@ func run() int {
 			return 1
 		}
 		fmt.Println("inbound: PASS")
+		return 0
+	}
+
+	if *burst > 0 {
+		fmt.Printf("burst case at speed x%g (reproduce: go run ./testbench/cmd/campaign -burst %d -speed %g)\n", *speed, *burst, *speed)
+		res, err := campaign.RunBurst(ctx, o, *burst)
+		fmt.Print(res)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "campaign: burst: %v\n", err)
+			return 1
+		}
+		if !res.Pass() {
+			fmt.Println("burst: FAIL")
+			return 1
+		}
+		fmt.Println("burst: PASS")
+		return 0
+	}
+
+	if *retained {
+		fmt.Printf("retained case at speed x%g (reproduce: go run ./testbench/cmd/campaign -retained -speed %g)\n", *speed, *speed)
+		o.Log = logf
+		res, err := campaign.RunRetained(ctx, o)
+		fmt.Print(res)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "campaign: retained: %v\n", err)
+			return 1
+		}
+		if !res.Pass() {
+			fmt.Println("retained: FAIL")
+			return 1
+		}
+		fmt.Println("retained: PASS")
 		return 0
 	}
 
