@@ -32,7 +32,7 @@ type Polygon struct {
 
 // Properties of a circle feature.
 type Properties struct {
-	Minutes   int     `json:"minutes"`
+	Minutes   int     `json:"circle_min"`
 	RadiusM   float64 `json:"radius_m"`
 	CenterLat float64 `json:"center_lat"`
 	CenterLon float64 `json:"center_lon"`

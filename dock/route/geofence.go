@@ -146,6 +146,16 @@ func (g Geofence) CheckRoute(home Point, r Route) error {
 // legInside samples the great circle from a to b every step metres
 // (endpoints included) and returns the first sample outside the fence.
 func (g Geofence) legInside(a, b Point, step float64) (Point, bool) {
+	if len(g.Polygon) < 3 {
+		// A circle fence (a spherical cap) is convex along great
+		// circles: a leg between two points inside stays inside.
+		for _, p := range []Point{a, b} {
+			if !g.Contains(p) {
+				return p, false
+			}
+		}
+		return Point{}, true
+	}
 	d := Distance(a, b)
 	n := int(math.Ceil(d / step))
 	if n > 100000 || math.IsNaN(d) {

@@ -53,7 +53,9 @@ type Engine struct {
 	lastRun map[string]time.Time
 
 	// Owned by the loop goroutine.
-	runCtx      context.Context
+	// stopping is closed when Run's ctx ends: jobs are canceled by it
+	// (a channel, since contexts are passed, never kept).
+	stopping    chan struct{}
 	jobs        sync.WaitGroup
 	routes      map[string]route.Route
 	fromConfig  map[string]bool
@@ -69,6 +71,7 @@ type Engine struct {
 	// lastReadiness is what the controller was last given.
 	lastReadiness dock.Readiness
 	readinessSet  bool
+	readinessKey  readinessKey
 	queueKey      string // the queue as last stored (its sortie ids)
 	lastID        string
 	idSeq         int
@@ -188,10 +191,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	}()
 
 	ctx, cancel := context.WithCancel(ctx)
-	e.runCtx = ctx
+	e.stopping = make(chan struct{})
 	var wg sync.WaitGroup
 	defer func() {
 		cancel()
+		close(e.stopping)
 		e.drain()
 		wg.Wait()
 	}()
@@ -211,16 +215,21 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer unsubscribe()
 	ticker := e.clock.NewTicker(e.opts.Tick)
 	defer ticker.Stop()
-	e.tick(now)
+	e.tick(ctx, now)
 	e.updateReadiness(now)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-changes:
-			e.updateReadiness(e.clock.Now())
+		case st := <-changes:
+			// Only what the dock itself says is followed at once; the
+			// readings (battery, weather, GPS) on the tick.
+			if k := readinessKeyOf(st); k != e.readinessKey {
+				e.readinessKey = k
+				e.updateReadiness(e.clock.Now())
+			}
 		case <-ticker.Chan():
-			e.tick(e.clock.Now())
+			e.tick(ctx, e.clock.Now())
 			e.saveQueue()
 			e.updateReadiness(e.clock.Now())
 		case c := <-e.calls:
@@ -273,18 +282,27 @@ func (e *Engine) do(ctx context.Context, fn func(now time.Time)) error {
 }
 
 // job runs fn in a goroutine of Run with a ctx canceled by the returned
-// func or by Run's end; the func fn returns then runs on the loop.
+// func or by Run's end; the func fn returns then runs on the loop. It is
+// called on the loop only.
 func (e *Engine) job(fn func(ctx context.Context) func(now time.Time)) context.CancelFunc {
-	ctx, cancel := context.WithCancel(e.runCtx)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopping := e.stopping
 	e.jobs.Go(func() {
 		defer cancel()
+		go func() {
+			select {
+			case <-stopping:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 		r := fn(ctx)
 		if r == nil {
 			return
 		}
 		select {
 		case e.results <- r:
-		case <-e.runCtx.Done():
+		case <-stopping:
 		}
 	})
 	return cancel

@@ -12,26 +12,26 @@ import (
 
 // tick runs every Tick on the loop: recovery, in-flight monitoring, the
 // queue, idle securing, the charger and the circles.
-func (e *Engine) tick(now time.Time) {
+func (e *Engine) tick(ctx context.Context, now time.Time) {
 	e.updateCircles(false)
 	e.alertTick(now)
 	if s := e.active; s != nil && s.recovered {
 		e.recoverStep(now, s)
 	}
 	if s := e.active; s != nil && s.inFlight() {
-		e.monitor(now, s)
+		e.monitor(ctx, now, s)
 	}
 	e.preempt(now)
 	if e.active == nil {
 		e.serveQueue(now)
 	}
 	if e.active == nil && !e.idleJob {
-		e.chargerControl(now)
+		e.chargerControl(ctx, now)
 	}
 }
 
 // monitor watches a vehicle in the air once per tick.
-func (e *Engine) monitor(now time.Time, s *sortie) {
+func (e *Engine) monitor(ctx context.Context, now time.Time, s *sortie) {
 	st := e.hw.Snapshot()
 	v := e.veh.State()
 	pos := route.Point{Lat: v.Lat, Lon: v.Lon}
@@ -63,7 +63,7 @@ func (e *Engine) monitor(now time.Time, s *sortie) {
 		s.airSeen = true
 	}
 	if v.Landed == dock.LandedOnGround && !v.Armed && e.landingConfirmed(s, v) {
-		e.landed(now, s, v)
+		e.landed(ctx, now, s, v)
 		return
 	}
 	e.keepPromises(now, s)
@@ -289,9 +289,9 @@ func (e *Engine) moveLid(s *sortie, m dock.Motion) {
 // landed handles touchdown: securing, or a turnaround for a waiting
 // dispatch (the lid stays open, the arms released). A vehicle on the
 // ground away from the pad has not landed (invariant 9): see landedAway.
-func (e *Engine) landed(now time.Time, s *sortie, v dock.VehicleState) {
+func (e *Engine) landed(ctx context.Context, now time.Time, s *sortie, v dock.VehicleState) {
 	if e.offPad(v) {
-		e.landedAway(now, s, v)
+		e.landedAway(ctx, now, s, v)
 		return
 	}
 	e.setPhase(now, s, dock.PhaseLanded, "")
@@ -466,7 +466,7 @@ func (e *Engine) chargeBand() band {
 // chargerControl holds the battery in its mode's band while docked:
 // on below lo, off at hi (hysteresis). The controller refuses the charger
 // for a vehicle that is not docked and disarmed (invariant 5).
-func (e *Engine) chargerControl(now time.Time) {
+func (e *Engine) chargerControl(ctx context.Context, now time.Time) {
 	st := e.hw.Snapshot()
 	v := e.veh.State()
 	if !st.Vehicle.Docked || v.BatteryPct < 0 || st.Mode != dock.ModeAuto {
@@ -484,7 +484,7 @@ func (e *Engine) chargerControl(now time.Time) {
 	}
 	// The controller answers from its own loop at once; it never waits on
 	// the engine, so the engine's loop may wait on it.
-	if err := e.hw.SetCharger(e.runCtx, want); err != nil {
+	if err := e.hw.SetCharger(ctx, want); err != nil {
 		e.log.Warn("charger not switched", "on", want, "battery_pct", v.BatteryPct, "err", err)
 		return
 	}

@@ -1,6 +1,7 @@
 package sortie
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"time"
@@ -122,7 +123,7 @@ func (e *Engine) offPad(v dock.VehicleState) bool {
 // fault a person must reset, and the sortie ends failed. The dock never
 // reports it docked; the lid stays as it is (the controller refuses to
 // close it over a vehicle neither docked nor clear).
-func (e *Engine) landedAway(now time.Time, s *sortie, v dock.VehicleState) {
+func (e *Engine) landedAway(ctx context.Context, now time.Time, s *sortie, v dock.VehicleState) {
 	d := route.Distance(route.Point{Lat: v.Lat, Lon: v.Lon}, e.home)
 	why := fmt.Sprintf("vehicle on the ground %.0f m from the dock at %.6f,%.6f", d, v.Lat, v.Lon)
 	s.rec.LandedAway = &Target{Lat: v.Lat, Lon: v.Lon, AltM: v.RelAltM}
@@ -133,7 +134,7 @@ func (e *Engine) landedAway(now time.Time, s *sortie, v dock.VehicleState) {
 		e.breakPromise(now, s, PromiseStation, "never on station: "+why, nil)
 	}
 	e.breakPromise(now, s, PromisePad, why, map[string]any{"distance_m": math.Round(d)})
-	if err := e.hw.RaiseFault(e.runCtx, dock.FaultVehicleLandedAway, "vehicle.landed_away: "+why); err != nil {
+	if err := e.hw.RaiseFault(ctx, dock.FaultVehicleLandedAway, "vehicle.landed_away: "+why); err != nil {
 		e.log.Error("landed-away fault not raised", "err", err)
 	}
 	ph, out := e.verdict(s)

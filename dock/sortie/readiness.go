@@ -65,3 +65,21 @@ func (e *Engine) updateReadiness(now time.Time) {
 	e.lastReadiness, e.readinessSet = r, true
 	e.hw.SetReadiness(r)
 }
+
+// readinessKey is the part of the dock's state whose change moves the
+// readiness at once: e-stop, mains, faults, mode, the lid, the vehicle's
+// link and landed state, and the weather going stale.
+type readinessKey struct {
+	estop, latched, power, stale bool
+	fault                        string
+	mode                         dock.Mode
+	lid                          dock.LidState
+	vehicle                      dock.VehicleSummary
+}
+
+func readinessKeyOf(st dock.State) readinessKey {
+	v := st.Vehicle
+	v.BatteryPct = 0
+	return readinessKey{estop: st.EStop, latched: st.EStopLatched, power: st.Power, stale: st.Weather.Stale,
+		fault: st.Fault, mode: st.Mode, lid: st.Lid, vehicle: v}
+}

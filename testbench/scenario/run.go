@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/config"
+	"github.com/dockagent/dock-agent/telemetry/schema"
 	"github.com/dockagent/dock-agent/testbench/physics"
 	"github.com/dockagent/dock-agent/testbench/rtuslave"
 	"github.com/dockagent/dock-agent/testbench/weathersim"
@@ -31,6 +32,10 @@ type Result struct {
 	SimTime     time.Duration
 	WallTime    time.Duration
 	Events      int
+	// Messages is how many of the agent's messages were checked against
+	// the contract's schemas; SchemaErrs are the first that failed.
+	Messages   int
+	SchemaErrs []error
 }
 
 // Run starts a world for s, runs its steps and returns the verdict. The
@@ -95,6 +100,10 @@ func Run(ctx context.Context, s *Scenario, opts world.Options, out io.Writer) (*
 		r.logf("EVENTS %d redelivered (same seq and content: QoS 1 at least once)", res.Redelivered)
 	}
 	res.Events = len(obs.Events())
+	res.Messages, res.SchemaErrs = checkSchemas(obs.All())
+	for _, e := range res.SchemaErrs {
+		r.logf("SCHEMA %v", e)
+	}
 	res.SimTime = w.Clock().Since(r.start)
 	res.WallTime = time.Since(wall)
 	if len(res.Violations) > 0 {
@@ -104,6 +113,12 @@ func Run(ctx context.Context, s *Scenario, opts world.Options, out io.Writer) (*
 		}
 		for _, v := range res.Violations {
 			r.logf("VIOLATION %s", v)
+		}
+	}
+	if len(res.SchemaErrs) > 0 {
+		res.Passed = false
+		if res.Failure == "" {
+			res.Failure = "message outside the contract: " + res.SchemaErrs[0].Error()
 		}
 	}
 	if res.EventErr != nil {
@@ -117,8 +132,8 @@ func Run(ctx context.Context, s *Scenario, opts world.Options, out io.Writer) (*
 	if !res.Passed {
 		verdict = "FAIL"
 	}
-	fmt.Fprintf(out, "%s %q: %d steps, %d events, %d invariant checks, sim %v, wall %v\n", verdict, s.Name, len(s.Steps), res.Events,
-		w.Witness().Checks(), res.SimTime.Round(time.Second), res.WallTime.Round(10*time.Millisecond))
+	fmt.Fprintf(out, "%s %q: %d steps, %d events, %d messages valid against the schemas, %d invariant checks, sim %v, wall %v\n", verdict, s.Name, len(s.Steps), res.Events,
+		res.Messages-len(res.SchemaErrs), w.Witness().Checks(), res.SimTime.Round(time.Second), res.WallTime.Round(10*time.Millisecond))
 	if !res.Passed {
 		fmt.Fprintf(out, "first failure: %s\n(agent log: %s/agent.log)\n", res.Failure, w.Dir())
 	}
@@ -520,4 +535,30 @@ func applyLimits(c *config.Config, limits map[string]float64) {
 			c.Limits.Geofence.RadiusM = v
 		}
 	}
+}
+
+// checkSchemas validates every message the agent sent against the
+// contract's JSON Schemas (telemetry/schema): the messages checked, and
+// the first errors (one per topic and kind, at most 10).
+func checkSchemas(msgs []world.Message) (int, []error) {
+	v, err := schema.NewValidator()
+	if err != nil {
+		return 0, []error{err}
+	}
+	var errs []error
+	seen := map[string]bool{}
+	n := 0
+	for _, m := range msgs {
+		err := v.Check(m.Topic, m.Payload)
+		if errors.Is(err, schema.ErrNoSchema) {
+			continue
+		}
+		n++
+		if err == nil || seen[m.Topic] || len(errs) >= 10 {
+			continue
+		}
+		seen[m.Topic] = true
+		errs = append(errs, fmt.Errorf("%s at %s: %w", m.Topic, m.At.Format(time.RFC3339Nano), err))
+	}
+	return n, errs
 }

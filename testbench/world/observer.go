@@ -142,6 +142,13 @@ func (o *Observer) Messages(topic string) []Message {
 	return out
 }
 
+// All returns every message received so far, in arrival order.
+func (o *Observer) All() []Message {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]Message(nil), o.msgs...)
+}
+
 // State returns the latest `state` message decoded, or nil.
 func (o *Observer) State() map[string]any {
 	o.mu.Lock()
