@@ -126,14 +126,22 @@ func TestRetargetInFlight(t *testing.T) {
 		t.Fatalf("retarget = %+v, want %s airborne with an ETA", rt, res.SortieID)
 	}
 	at := r.clock.Now()
-	var last []any
-	for _, c := range r.veh.Calls() {
-		if c.Name == "GoTo" {
-			last = c.Args
+	lastGoTo := func() []any {
+		var last []any
+		for _, c := range r.veh.Calls() {
+			if c.Name == "GoTo" {
+				last = c.Args
+			}
 		}
+		return last
 	}
-	if last == nil || last[0].(float64) != moved.Lat || last[1].(float64) != moved.Lon {
-		t.Fatalf("last GoTo %v, want the new point %v", last, moved)
+	// The go-to is a vehicle command job: wait for it in real time.
+	deadline := time.Now().Add(10 * time.Second)
+	for last := lastGoTo(); last == nil || last[0].(float64) != moved.Lat || last[1].(float64) != moved.Lon; last = lastGoTo() {
+		if time.Now().After(deadline) {
+			t.Fatalf("last GoTo %v 10 s (real time) after the retarget, want the new point %v", last, moved)
+		}
+		runtime.Gosched()
 	}
 	if n := len(r.ev.of(dock.EventRetargeted)); n != 1 {
 		t.Errorf("%d dispatch.retargeted events, want 1", n)
