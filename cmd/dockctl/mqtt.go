@@ -18,7 +18,6 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/dockagent/dock-agent/config"
-	"github.com/dockagent/dock-agent/telemetry"
 )
 
 // defaultConfig is where the agent's config lives on an installed dock;
@@ -145,7 +144,7 @@ func (b *brokerFlags) resolve(needDock bool) (*session, error) {
 	}
 	useTLS := ca != "" || cert != ""
 	for _, raw := range s.brokers {
-		secure, err := telemetry.BrokerURLTLS(raw)
+		secure, err := config.BrokerTLS(raw)
 		if err != nil {
 			return nil, err
 		}

@@ -26,9 +26,6 @@ type Hardware interface {
 	SetCharger(ctx context.Context, on bool) error
 	SetSortie(ref *dock.SortieRef)
 	SetCircles(c dock.Circles)
-	Actuate(ctx context.Context, jobID string, cmd dock.CommandName, action string) error
-	SetMode(ctx context.Context, mode dock.Mode) error
-	Reset(ctx context.Context) error
 	RaiseFault(ctx context.Context, code dock.FaultCode, message string) error
 }
 
