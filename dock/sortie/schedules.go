@@ -19,7 +19,7 @@ func (e *Engine) loadSchedules() error {
 	var raw json.RawMessage
 	ok := e.readState(fileSchedules, &raw)
 	if ok {
-		ents, err := schedule.DecodeEntries(raw)
+		ents, err := schedule.DecodeStoredEntries(raw) // maybe written by an earlier agent, with the old names
 		if err != nil {
 			e.log.Error("stored schedule unusable: moved aside, using the config's", "err", err)
 			if qerr := e.store.quarantine(fileSchedules); qerr != nil {

@@ -1,9 +1,11 @@
 package sortie_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/dockagent/dock-agent/config"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +20,7 @@ import (
 
 func TestScheduledPatrolMissedWithReason(t *testing.T) {
 	r := newRig(t, func(s rigSetup) { s.opts.ScheduleRetry = 10 * time.Second })
-	entries := json.RawMessage(`[{"name":"evening","route":"square","zone":"UTC","at":["2026-12-05T19:01:00Z"],"grace_s":60}]`)
+	entries := json.RawMessage(`[{"name":"evening","route":"square","time_zone":"UTC","at":["2026-12-05T19:01:00Z"],"grace":"1m"}]`)
 	res, err := r.eng.PutSchedule(r.t.Context(), entries)
 	if err != nil {
 		t.Fatalf("schedule.put = %v", err)
@@ -54,7 +56,7 @@ func TestScheduledPatrolMissedWithReason(t *testing.T) {
 
 func TestScheduledPatrolFlies(t *testing.T) {
 	r := newRig(t, nil)
-	entries := json.RawMessage(`[{"name":"evening","route":"square","zone":"UTC","at":["2026-12-05T19:00:30Z"]}]`)
+	entries := json.RawMessage(`[{"name":"evening","route":"square","time_zone":"UTC","at":["2026-12-05T19:00:30Z"]}]`)
 	if _, err := r.eng.PutSchedule(r.t.Context(), entries); err != nil {
 		t.Fatalf("schedule.put = %v", err)
 	}
@@ -96,11 +98,11 @@ func TestRoutesAndSchedulesPersist(t *testing.T) {
 	if _, err := r.eng.PutRoute(r.t.Context(), "plan1", nil, plan); err != nil {
 		t.Fatalf("route.put plan = %v", err)
 	}
-	entries := json.RawMessage(`[{"name":"noon","route":"market","zone":"Europe/Berlin","cron":"0 12 * * *"}]`)
+	entries := json.RawMessage(`[{"name":"noon","route":"market","time_zone":"Europe/Berlin","cron":"0 12 * * *"}]`)
 	if _, err := r.eng.PutSchedule(r.t.Context(), entries); err != nil {
 		t.Fatalf("schedule.put = %v", err)
 	}
-	_, err = r.eng.PutSchedule(r.t.Context(), json.RawMessage(`[{"name":"x","route":"nope","zone":"UTC","cron":"0 1 * * *"}]`))
+	_, err = r.eng.PutSchedule(r.t.Context(), json.RawMessage(`[{"name":"x","route":"nope","time_zone":"UTC","cron":"0 1 * * *"}]`))
 	if !errors.Is(err, dock.ErrInvalidArgument) {
 		t.Errorf("schedule.put with an unknown route = %v, want invalid_argument", err)
 	}
@@ -199,5 +201,21 @@ func TestBatteryModeChargerHysteresis(t *testing.T) {
 	r.startEngine()
 	if m := r.sync().BatteryMode; m != "storage" {
 		t.Errorf("battery mode after restart = %q, want storage", m)
+	}
+}
+
+// TestScheduleDefaultsAgree: a schedule without grace means the same from
+// the YAML config and over MQTT.
+func TestScheduleDefaultsAgree(t *testing.T) {
+	// The bench example's schedule gives no grace: the config's default.
+	cfg, err := config.Parse(config.BenchExample(), "bench.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Schedules) == 0 || bytes.Contains(config.BenchExample(), []byte("grace:")) {
+		t.Fatal("the bench example no longer has a schedule without grace; pick another")
+	}
+	if g := cfg.Schedules[0].Grace; g != schedule.DefaultGrace {
+		t.Errorf("config default grace %s, schedule.put default %s", g, schedule.DefaultGrace)
 	}
 }
