@@ -12,16 +12,15 @@ import (
 	"github.com/dockagent/dock-agent/dock/route"
 )
 
-func codeOf(err error) dock.Code {
-	var de *dock.Error
-	if errors.As(err, &de) {
-		return de.Code
+// kindOf is the kind of a typed dock error (dock.ErrOutOfRange ...), with
+// gate errors as preconditions.
+func kindOf(err error) error {
+	for _, k := range []error{dock.ErrInvalidArgument, dock.ErrOutOfRange, dock.ErrPrecondition, dock.ErrBusy} {
+		if errors.Is(err, k) {
+			return k
+		}
 	}
-	var ge *dock.GateError
-	if errors.As(err, &ge) {
-		return dock.CodePreconditionFailed
-	}
-	return ""
+	return nil
 }
 
 func hasGateNamed(g []dock.Gate, name string) bool {
@@ -50,7 +49,7 @@ func TestQuote(t *testing.T) {
 	if q.DistanceM < 1090 || q.DistanceM > 1110 || q.ETAS < 60 || q.ETAS > 120 {
 		t.Errorf("quote distance %v eta %v, want 1100 m and what a dispatch promises", q.DistanceM, q.ETAS)
 	}
-	d, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.DryRun = true })
+	d, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.DryRun = true })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,13 +90,13 @@ func TestQuote(t *testing.T) {
 	for _, c := range []struct {
 		lat, lon float64
 		alt      *float64
-		code     dock.Code
+		code     error
 	}{
-		{far.Lat, far.Lon, nil, dock.CodeOutOfRange},
-		{91, 0, nil, dock.CodeInvalidArgument},
-		{target.Lat, target.Lon, ptr(900.0), dock.CodeOutOfRange},
+		{far.Lat, far.Lon, nil, dock.ErrOutOfRange},
+		{91, 0, nil, dock.ErrInvalidArgument},
+		{target.Lat, target.Lon, ptr(900.0), dock.ErrOutOfRange},
 	} {
-		if _, err := r.eng.Quote(t.Context(), c.lat, c.lon, c.alt); codeOf(err) != c.code {
+		if _, err := r.eng.Quote(t.Context(), c.lat, c.lon, c.alt); kindOf(err) != c.code {
 			t.Errorf("quote %v,%v = %v, want %s", c.lat, c.lon, err, c.code)
 		}
 	}
@@ -167,18 +166,18 @@ func TestRetargetInFlight(t *testing.T) {
 // geofence, a battery that cannot cover it: typed errors, nothing moves.
 func TestRetargetRefused(t *testing.T) {
 	r := newRig(t, nil)
-	if _, err := r.eng.Retarget(t.Context(), "", target.Lat, target.Lon, nil); codeOf(err) != dock.CodePreconditionFailed ||
+	if _, err := r.eng.Retarget(t.Context(), "", target.Lat, target.Lon, nil); kindOf(err) != dock.ErrPrecondition ||
 		!strings.Contains(err.Error(), "no active sortie") {
 		t.Errorf("retarget with no sortie = %v, want precondition_failed naming it", err)
 	}
-	if _, err := r.do(dock.CmdPatrol, &dock.PatrolArgs{Route: "square"}); err != nil {
+	if _, err := r.eng.Patrol(t.Context(), "req-patrol", "square", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.eng.Retarget(t.Context(), "", target.Lat, target.Lon, nil); codeOf(err) != dock.CodePreconditionFailed ||
+	if _, err := r.eng.Retarget(t.Context(), "", target.Lat, target.Lon, nil); kindOf(err) != dock.ErrPrecondition ||
 		!strings.Contains(err.Error(), "patrol") {
 		t.Errorf("retarget of a patrol = %v, want precondition_failed naming it", err)
 	}
-	if _, err := r.do(dock.CmdAbort, nil); err != nil {
+	if err := r.eng.Abort(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	r.until("idle", time.Second, 2*time.Minute, func() bool { return r.sync().Sortie == nil })
@@ -200,7 +199,7 @@ func TestRetargetRefused(t *testing.T) {
 	if _, err := r.eng.Retarget(t.Context(), res.SortieID, far.Lat, far.Lon, nil); !errors.As(err, &ge) || !hasGateNamed(ge.Gates, "battery") {
 		t.Errorf("retarget beyond the battery = %v, want the battery gate", err)
 	}
-	if _, err := r.eng.Retarget(t.Context(), "d-nope", far.Lat, far.Lon, nil); codeOf(err) != dock.CodeInvalidArgument {
+	if _, err := r.eng.Retarget(t.Context(), "d-nope", far.Lat, far.Lon, nil); kindOf(err) != dock.ErrInvalidArgument {
 		t.Errorf("retarget of an unknown sortie = %v, want invalid_argument", err)
 	}
 	if n := r.callCount("GoTo"); n != gotos {
@@ -219,7 +218,7 @@ func TestAlertThenDispatch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("alert = %v", err)
 	}
-	if a.WindowS != 90 || !a.Until.Equal(r.clock.Now().Add(90*time.Second)) {
+	if a.Window != 90*time.Second || !a.Until.Equal(r.clock.Now().Add(90*time.Second)) {
 		t.Errorf("alert = %+v, want the default 90 s window", a)
 	}
 	r.until("staged", 200*time.Millisecond, time.Minute, func() bool {
@@ -273,10 +272,10 @@ func TestAlertExpires(t *testing.T) {
 // an alert is refused and nothing moves.
 func TestAlertRefused(t *testing.T) {
 	r := newRig(t, nil)
-	if _, err := r.eng.Alert(t.Context(), "", nil, nil, time.Hour); codeOf(err) != dock.CodeOutOfRange {
+	if _, err := r.eng.Alert(t.Context(), "", nil, nil, time.Hour); kindOf(err) != dock.ErrOutOfRange {
 		t.Errorf("alert for an hour = %v, want out_of_range", err)
 	}
-	if _, err := r.eng.Alert(t.Context(), "", &target.Lat, nil, 0); codeOf(err) != dock.CodeInvalidArgument {
+	if _, err := r.eng.Alert(t.Context(), "", &target.Lat, nil, 0); kindOf(err) != dock.ErrInvalidArgument {
 		t.Errorf("alert with lat and no lon = %v, want invalid_argument", err)
 	}
 	r.hw.Set(r.hw.EStop, true)
@@ -289,7 +288,7 @@ func TestAlertRefused(t *testing.T) {
 	if err := r.ctrl.Reset(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.do(dock.CmdMode, &dock.ModeArgs{Mode: dock.ModeMaintenance}); err != nil {
+	if err := r.ctrl.SetMode(t.Context(), dock.ModeMaintenance); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.eng.Alert(t.Context(), "", nil, nil, 0); !errors.As(err, &ge) || !hasGateNamed(ge.Gates, "maintenance") {

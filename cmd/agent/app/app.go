@@ -120,13 +120,64 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	// The MQTT service is made before the controller and the engine (whose
-	// events it stores), so it gets a commander and a state source that are
-	// filled in before it runs.
-	cmdr := &commander{}
-	state := &stateSource{}
+	// Built in the order data flows back: the outbox (the dock emits into
+	// it), the metrics (they count the dock's events and motions), the
+	// controller, the engine, then the MQTT service that hands commands to
+	// both. The metrics read the controller and the service per scrape; the
+	// server runs only once all are built.
 	topts := telemetryOptions(cfg, o.Version, clock, log.With("component", "telemetry"))
+	outbox, err := telemetry.OpenOutbox(topts)
+	if err != nil {
+		return fmt.Errorf("mqtt: %w", err)
+	}
+	defer func() {
+		if err := outbox.Close(); err != nil {
+			log.Error("close outbox", "err", err)
+		}
+	}()
+	var ctrl *dock.Controller
 	var svc *telemetry.Service
+	state := lateState{ctrl: &ctrl}
+	wd := &watchdog{interval: max(wdInterval, 0), clock: clock, notify: notify}
+	page, err := newPage(cfg, state, veh, clock, log.With("component", "page"))
+	if err != nil {
+		return err
+	}
+	var pageHandler http.Handler
+	if page != nil {
+		pageHandler = page.Handler()
+	}
+	mx, err := newMetrics(cfg, o.Version, veh, func() telemetry.Health { return svc.Health() }, state.Snapshot, wd, hw, fwd, pageHandler, clock, log.With("component", "metrics"))
+	if err != nil {
+		return err
+	}
+	events := mx.eventSink(outbox)
+	if page != nil {
+		// The page shows what the outbox stored, in the order it did.
+		events = page.EventSink(events)
+	}
+	copts := controllerOptions(cfg, wd, hw, clock, log.With("component", "controller"))
+	if mx.m != nil {
+		copts.OnMotion = motionCounter(mx.m)
+	}
+	ctrl, err = dock.NewController(copts, hw.pins, veh.State, events)
+	if err != nil {
+		return fmt.Errorf("dock controller: %w", err)
+	}
+	guard.setInterlocks(ctrl)
+	if mx.m != nil {
+		guard.onRefused(mx.m.InboundRefused)
+	}
+	station, err := buildWeather(cfg, hw, ctrl.SetWeather, log.With("component", "weather"))
+	if err != nil {
+		return err
+	}
+	engine, err := buildEngine(cfg, ctrl, veh, events, flog, clock, log.With("component", "sortie"))
+	if err != nil {
+		return err
+	}
+
+	topts.CommandDone = mx.commandDone()
 	if cfg.MQTT.MAVLinkBridge {
 		// The bridge's frames pass the inbound guard; the answer to a
 		// refused one goes out on mavlink/out, where its sender listens.
@@ -142,15 +193,10 @@ func Run(ctx context.Context, o Options) error {
 		}
 		topts.BridgeRefused = guard.bridgeRefused
 	}
-	svc, err = telemetry.NewService(topts, cmdr, state, veh.State)
+	svc, err = telemetry.NewService(topts, outbox, telemetry.Dock{Sorties: engine, Maintenance: ctrl}, ctrl, veh.State)
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
-	defer func() {
-		if err := svc.Close(); err != nil {
-			log.Error("close outbox", "err", err)
-		}
-	}()
 	if cfg.MQTT.MAVLinkBridge {
 		veh.addTap(func(raw []byte, src frameSource) {
 			if src == fromVehicle {
@@ -158,47 +204,6 @@ func Run(ctx context.Context, o Options) error {
 			}
 		})
 	}
-
-	wd := &watchdog{interval: max(wdInterval, 0), clock: clock, notify: notify}
-	page, err := newPage(cfg, state, veh, clock, log.With("component", "page"))
-	if err != nil {
-		return err
-	}
-	var pageHandler http.Handler
-	if page != nil {
-		pageHandler = page.Handler()
-	}
-	mx, err := newMetrics(cfg, o.Version, veh, svc, state, wd, hw, fwd, pageHandler, clock, log.With("component", "metrics"))
-	if err != nil {
-		return err
-	}
-	events := mx.eventSink(svc.Events())
-	if page != nil {
-		// The page shows what the outbox stored, in the order it did.
-		events = page.EventSink(events)
-	}
-	copts := controllerOptions(cfg, wd, hw, clock, log.With("component", "controller"))
-	if mx.m != nil {
-		copts.OnMotion = motionCounter(mx.m)
-	}
-	ctrl, err := dock.NewController(copts, hw.pins, veh.State, events)
-	if err != nil {
-		return fmt.Errorf("dock controller: %w", err)
-	}
-	state.ctrl = ctrl
-	guard.setInterlocks(ctrl)
-	if mx.m != nil {
-		guard.onRefused(mx.m.InboundRefused)
-	}
-	station, err := buildWeather(cfg, hw, ctrl.SetWeather, log.With("component", "weather"))
-	if err != nil {
-		return err
-	}
-	engine, err := buildEngine(cfg, ctrl, veh, events, flog, clock, log.With("component", "sortie"))
-	if err != nil {
-		return err
-	}
-	cmdr.next = mx.commander(engine)
 
 	// Three groups, stopped in order at shutdown: intake (MQTT), the dock
 	// (engine and controller), then what it reads (pins, weather, vehicle
@@ -371,26 +376,16 @@ func telemetryOptions(cfg *config.Config, version string, clock clockwork.Clock,
 	return o
 }
 
-// stateSource hands the controller's state to the MQTT service, which is
-// made before the controller.
-type stateSource struct{ ctrl *dock.Controller }
+// lateState is the controller's state for the parts built before it (the
+// metrics, the dock page): they read it only once everything runs; until
+// the controller exists it is the zero state (not ready, no readings).
+type lateState struct{ ctrl **dock.Controller }
 
-func (s *stateSource) Subscribe() (<-chan dock.State, func()) { return s.ctrl.Subscribe() }
-func (s *stateSource) Snapshot() dock.State                   { return s.ctrl.Snapshot() }
-
-// snapshotOrZero is the dock's state, or the zero State (not ready, no
-// readings) while the controller is not made yet.
-func (s *stateSource) snapshotOrZero() dock.State {
-	if s.ctrl == nil {
+func (l lateState) Snapshot() dock.State {
+	if *l.ctrl == nil {
 		return dock.State{}
 	}
-	return s.ctrl.Snapshot()
+	return (*l.ctrl).Snapshot()
 }
 
-// commander hands commands to the sortie engine (through the metrics'
-// counting wrapper), which is made after the MQTT service.
-type commander struct{ next dock.Commander }
-
-func (c *commander) Do(ctx context.Context, req dock.Request) (any, error) {
-	return c.next.Do(ctx, req)
-}
+func (l lateState) Subscribe() (<-chan dock.State, func()) { return (*l.ctrl).Subscribe() }

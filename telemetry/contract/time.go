@@ -1,0 +1,58 @@
+package contract
+
+import (
+	"fmt"
+	"time"
+)
+
+// TimeLayout is the one timestamp format of every message that leaves the
+// agent: RFC 3339 in UTC with exactly three fractional digits,
+// "2026-12-05T19:00:00.000Z". A fixed width sorts as text and tells a
+// reader at once that milliseconds are all there is.
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// FormatTime writes t in TimeLayout (converted to UTC, cut to the
+// millisecond).
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
+// ParseTime reads an RFC 3339 time as a sender may write it: any number of
+// fractional digits and any offset.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", s)
+	}
+	return t, nil
+}
+
+// Time is a time.Time that marshals to JSON in TimeLayout and reads any
+// RFC 3339 time. The zero Time marshals as null.
+type Time struct{ time.Time }
+
+// MarshalJSON writes the time as a TimeLayout string, or null when zero.
+func (t Time) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	b := make([]byte, 0, len(TimeLayout)+2)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, TimeLayout)
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON reads an RFC 3339 string, or null as the zero Time.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*t = Time{}
+		return nil
+	}
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return fmt.Errorf("time: want an RFC 3339 string, got %s", b)
+	}
+	v, err := ParseTime(string(b[1 : len(b)-1]))
+	if err != nil {
+		return err
+	}
+	t.Time = v
+	return nil
+}
