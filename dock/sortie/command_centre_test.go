@@ -221,10 +221,7 @@ func TestAlertThenDispatch(t *testing.T) {
 	if a.Window != 90*time.Second || !a.Until.Equal(r.clock.Now().Add(90*time.Second)) {
 		t.Errorf("alert = %+v, want the default 90 s window", a)
 	}
-	r.until("staged", 200*time.Millisecond, time.Minute, func() bool {
-		st := r.refresh()
-		return st.Lid == dock.LidOpen && st.Arms == dock.ArmsReleased && r.alertState() == "staged"
-	})
+	r.awaitStaged()
 	if r.veh.State().Armed || r.callCount("Arm") != 0 || r.callCount("UploadMission") != 1 {
 		t.Errorf("staged: armed %v, %d Arm, %d UploadMission; want disarmed, none, one", r.veh.State().Armed, r.callCount("Arm"), r.callCount("UploadMission"))
 	}
@@ -258,7 +255,7 @@ func TestAlertExpires(t *testing.T) {
 	if _, err := r.eng.Alert(t.Context(), "", nil, nil, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	r.until("staged", 200*time.Millisecond, time.Minute, func() bool { return r.alertState() == "staged" })
+	r.awaitStaged()
 	r.until("expired and secured", time.Second, 2*time.Minute, func() bool {
 		st := r.refresh()
 		return r.alertState() == "expired" && st.Lid == dock.LidClosed && st.Arms == dock.ArmsClamped
@@ -315,4 +312,23 @@ func (e *events) all() []dock.Event {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]dock.Event(nil), e.ev...)
+}
+
+// awaitStaged steps until the lid is open and the arms released, then
+// waits in real time (the clock standing still) for the staging job's
+// result to reach the engine's loop: a job left in the run queue must not
+// let the alert's window run out in simulated time.
+func (r *rig) awaitStaged() {
+	r.t.Helper()
+	r.until("dock open", 200*time.Millisecond, time.Minute, func() bool {
+		st := r.refresh()
+		return st.Lid == dock.LidOpen && st.Arms == dock.ArmsReleased
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for r.sync(); r.alertState() != "staged"; r.sync() {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("alert state %q 10 s (real time) after the dock opened, want staged", r.alertState())
+		}
+		runtime.Gosched()
+	}
 }

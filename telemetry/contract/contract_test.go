@@ -145,8 +145,8 @@ func TestCommandsAndCodesListed(t *testing.T) {
 		}
 		seen[c] = true
 	}
-	if len(seen) != 16 {
-		t.Errorf("%d commands, want the 16 of contract v1", len(seen))
+	if len(seen) != 19 {
+		t.Errorf("%d commands, want the 19 of contract 1.1", len(seen))
 	}
 	if got := ReplyTopic("dock/d1/", CmdDispatch); got != "dock/d1/cmd/dispatch/reply" {
 		t.Errorf("ReplyTopic = %s", got)
