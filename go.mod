@@ -1,6 +1,8 @@
 module github.com/dockagent/dock-agent
 
-go 1.26.0
+go 1.27.0
+
+toolchain go1.27.3
 
 require (
 	github.com/chromedp/chromedp v0.23.1

@@ -2,7 +2,6 @@ package telemetry
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strings"
 	"sync"
@@ -252,10 +251,10 @@ func errorReply(id string, err error) []byte {
 	if id != "" {
 		m.ID = &id
 	}
-	b, merr := json.Marshal(m)
+	b, merr := contract.Marshal(m)
 	if merr != nil { // details that do not marshal: drop them, keep the answer
 		m.Error.Details = nil
-		b, _ = json.Marshal(m)
+		b, _ = contract.Marshal(m)
 	}
 	return b
 }
@@ -264,7 +263,7 @@ func okReply(id string, result any) ([]byte, error) {
 	if result == nil {
 		result = contract.Empty{}
 	}
-	return json.Marshal(contract.Reply{ID: &id, OK: true, Result: result})
+	return contract.Marshal(contract.Reply{ID: &id, OK: true, Result: result})
 }
 
 // runWorker executes accepted commands one at a time until ctx ends; the

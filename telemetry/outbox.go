@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/jonboulle/clockwork"
 	bolt "go.etcd.io/bbolt"
 )
@@ -129,7 +130,7 @@ func (ob *Outbox) EmitAll(events ...dock.Event) error {
 		if e.Time.IsZero() {
 			e.Time = ob.clock.Now()
 		}
-		fields, err := json.Marshal(wireFields(e.Fields))
+		fields, err := contract.Marshal(wireFields(e.Fields))
 		if err != nil {
 			return fmt.Errorf("emit %s event: marshal fields: %w", e.Type, err)
 		}
@@ -151,7 +152,7 @@ func (ob *Outbox) EmitAll(events ...dock.Event) error {
 				}
 				overflows = append(overflows, ev)
 				seq++
-				of, err := json.Marshal(ev.Fields)
+				of, err := contract.Marshal(ev.Fields)
 				if err != nil {
 					return fmt.Errorf("marshal overflow fields: %w", err)
 				}

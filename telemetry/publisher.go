@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -134,7 +135,7 @@ func (p *publisher) runState(ctx context.Context, src StateSource) {
 			key, err := json.Marshal(stateKey(st))
 			var b []byte
 			if err == nil {
-				b, err = json.Marshal(st)
+				b, err = contract.Marshal(st)
 			}
 			switch {
 			case err != nil:
@@ -180,7 +181,7 @@ func (p *publisher) publishCircles(c dock.Circles, last []byte) []byte {
 	if c.GeoJSON == nil {
 		return last
 	}
-	b, err := json.Marshal(c.GeoJSON)
+	b, err := contract.Marshal(c.GeoJSON)
 	if err != nil {
 		p.log.Error("circles not published: encode", "err", err)
 		return last

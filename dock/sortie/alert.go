@@ -152,11 +152,14 @@ func (e *Engine) alertTick(now time.Time) {
 	e.staged = nil
 }
 
-// alertUsed hands a staged dock to the dispatch that came for it.
-func (e *Engine) alertUsed(now time.Time, sortieID string) {
+// alertUsed hands a staged dock to the dispatch s that came for it: s
+// launches without preparing the vehicle again when the staging was done.
+func (e *Engine) alertUsed(now time.Time, s *sortie) {
 	if e.staged == nil {
 		return
 	}
+	s.staged = e.staged.ready
+	sortieID := s.rec.ID
 	e.alertEvent(now, "used", map[string]any{"sortie_id": sortieID})
 	e.staged = nil
 	e.unsecured = false // the sortie secures the dock after it

@@ -214,6 +214,10 @@ func TestRetargetRefused(t *testing.T) {
 // without arming it; the dispatch that follows takes off at once.
 func TestAlertThenDispatch(t *testing.T) {
 	r := newRig(t, nil)
+	cold, err := r.eng.Quote(t.Context(), target.Lat, target.Lon, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	a, err := r.eng.Alert(t.Context(), "CALL-7", &target.Lat, &target.Lon, 0)
 	if err != nil {
 		t.Fatalf("alert = %v", err)
@@ -245,6 +249,14 @@ func TestAlertThenDispatch(t *testing.T) {
 	}
 	if r.alertState() != "used" {
 		t.Errorf("alert state %q, want used", r.alertState())
+	}
+	// The staging prepared the vehicle: the launch only sent the mission
+	// again, and promised no lid time.
+	if n, h := r.callCount("Streams"), r.callCount("SetHomeHere"); n != 1 || h != 1 {
+		t.Errorf("Streams %d, SetHomeHere %d times; want once each, at the staging", n, h)
+	}
+	if res.ETAS > cold.ETAS-10 {
+		t.Errorf("eta_s %v on a staged dock, %v from a closed one: want the 15 s launch replaced by about 2 s", res.ETAS, cold.ETAS)
 	}
 	r.until("complete", time.Second, 10*time.Minute, r.phaseIs(res.SortieID, dock.PhaseComplete))
 }

@@ -203,7 +203,7 @@ func (e *Engine) dispatch(now time.Time, reqID string, a dock.DispatchRequest) (
 		}
 		s.rec.ID = e.newID(dock.KindDispatch, now)
 		res.SortieID = s.rec.ID
-		e.alertUsed(now, s.rec.ID)
+		e.alertUsed(now, s)
 		e.begin(now, s)
 		return res, nil
 	}
@@ -227,7 +227,7 @@ func (e *Engine) dispatch(now time.Time, reqID string, a dock.DispatchRequest) (
 		}
 	}
 	e.enqueue(now, s, prio == dock.PriorityAlarm)
-	e.alertUsed(now, s.rec.ID)
+	e.alertUsed(now, s)
 	e.preempt(now)
 	res.Queued = true
 	return res, nil

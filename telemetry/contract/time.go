@@ -1,6 +1,8 @@
 package contract
 
 import (
+	jsonv1 "encoding/json"
+	jsonv2 "encoding/json/v2"
 	"fmt"
 	"time"
 )
@@ -56,3 +58,20 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	t.Time = v
 	return nil
 }
+
+// Marshal encodes v as a message leaving the agent: as encoding/json
+// does, except that every time.Time at any depth (struct fields, map
+// values, event fields) is written in TimeLayout. It is the one place the
+// millisecond rule is applied, so no type needs to remember it.
+func Marshal(v any) ([]byte, error) {
+	return jsonv2.Marshal(v, jsonv1.DefaultOptionsV1(), msTimes)
+}
+
+// msTimes writes a time.Time in TimeLayout (the zero time too: a field
+// that may be absent uses a pointer or omitzero).
+var msTimes = jsonv2.WithMarshalers(jsonv2.MarshalFunc(func(t time.Time) ([]byte, error) {
+	b := make([]byte, 0, len(TimeLayout)+2)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, TimeLayout)
+	return append(b, '"'), nil
+}))
