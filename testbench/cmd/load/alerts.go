@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,17 +67,27 @@ func runAlerts(ctx context.Context, n, quotes int, speed float64, out, errOut io
 	}
 
 	var res []alertResult
+	var failed []string
 	for i := range n {
 		r, err := oneAlert(ctx, w, obs, i)
 		if err != nil {
-			fmt.Fprintf(errOut, "alerts: alert %d: %v\n", i+1, err)
-			return 1
+			// Counted and shown, not hidden: the figures are over the
+			// alerts that flew, and the run exits 1. A latched fault (a
+			// loaded machine missing Modbus polls) is reset so that the
+			// remaining alerts still measure something.
+			fmt.Fprintf(out, "alert %2d: FAILED: %v\n", i+1, err)
+			failed = append(failed, fmt.Sprintf("alert %d: %v", i+1, err))
+			if err := resetDock(ctx, w, obs); err != nil {
+				fmt.Fprintf(errOut, "alerts: %v\n", err)
+				return 1
+			}
+			continue
 		}
 		fmt.Fprintf(out, "alert %2d: staged after %5.2f s, dispatch to airborne %5.2f s (simulated), %5.3f s wall\n",
 			i+1, r.staged.Seconds(), r.airborneSim.Seconds(), r.airborneWal.Seconds())
 		res = append(res, r)
 	}
-	if n > 0 {
+	if len(res) > 0 {
 		col := func(f func(alertResult) time.Duration) []time.Duration {
 			v := make([]time.Duration, len(res))
 			for i, r := range res {
@@ -85,7 +96,7 @@ func runAlerts(ctx context.Context, n, quotes int, speed float64, out, errOut io
 			slices.Sort(v)
 			return v
 		}
-		fmt.Fprintf(out, "\n%d alerts at speed x%g, load average %s:\n", n, speed, loadAvg())
+		fmt.Fprintf(out, "\n%d alerts flown of %d at speed x%g, load average %s:\n", len(res), n, speed, loadAvg())
 		fmt.Fprintf(out, "| | min | median | max |\n| --- | ---: | ---: | ---: |\n")
 		for _, row := range []struct {
 			name string
@@ -102,7 +113,29 @@ func runAlerts(ctx context.Context, n, quotes int, speed float64, out, errOut io
 		fmt.Fprintf(out, "SAFETY VIOLATIONS: %v\n", v)
 		return 1
 	}
+	if len(failed) > 0 {
+		fmt.Fprintf(out, "%d of %d alerts failed:\n  %s\n", len(failed), n, strings.Join(failed, "\n  "))
+		return 1
+	}
 	return 0
+}
+
+// resetDock clears a latched fault after a failed alert, as an operator
+// would once the cause is gone, and waits for the dock to be idle again.
+func resetDock(ctx context.Context, w *world.World, obs *world.Observer) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if f, _ := obs.State()["fault"].(string); f != "" {
+		rep, err := obs.Send(ctx, "reset", nil)
+		if err != nil {
+			return fmt.Errorf("reset after a failed alert: %w", err)
+		}
+		if !rep.OK {
+			return fmt.Errorf("reset after a failed alert refused: %s %s", rep.Error.Code, rep.Error.Message)
+		}
+	}
+	w.Drone.SetBatteryPct(100)
+	return waitIdle(ctx, obs)
 }
 
 // quantile is the p-quantile of sorted s (nearest rank).
@@ -131,10 +164,12 @@ func waitIdle(ctx context.Context, obs *world.Observer) error {
 func oneAlert(ctx context.Context, w *world.World, obs *world.Observer, i int) (alertResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
+	// A charged pack first: the bench's charger is not modelled, and
+	// readiness (which waitIdle waits for) has a battery gate.
+	w.Drone.SetBatteryPct(100)
 	if err := waitIdle(ctx, obs); err != nil {
 		return alertResult{}, err
 	}
-	w.Drone.SetBatteryPct(100) // a charged pack: the bench's charger is not modelled
 	from := len(obs.Events())
 	alertAt := w.Clock().Now()
 	args := map[string]any{"ref": fmt.Sprintf("call-%d", i+1)}
