@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,6 +64,10 @@ type DockOptions struct {
 	// dock's CPU (docs/fleet.md). A limit switch or the e-stop is then seen
 	// up to that much simulated time later.
 	IOPollReal time.Duration
+	// ChargePctPerMin fills a docked drone's battery this fast (percent
+	// per simulated minute) while the dock's charger is on; 0 is
+	// DefaultChargePctPerMin, negative turns the charging off.
+	ChargePctPerMin float64
 	// Logger receives progress; nil discards.
 	Logger *slog.Logger
 }
@@ -77,6 +82,9 @@ type Docks struct {
 	BrokerURL string
 	// BrokerKind is "mosquitto", "embedded" or "external".
 	BrokerKind string
+
+	stopCharge context.CancelFunc
+	charging   sync.WaitGroup
 
 	mosquitto *exec.Cmd
 	mqDone    chan struct{}
@@ -143,6 +151,10 @@ func StartDocks(ctx context.Context, opts DockOptions) (*Docks, error) {
 					c.MQTT.TopicPrefix = "dock/" + id + "/"
 					c.MQTT.ClientID = "dock-agent-" + id
 					c.Position.Lat, c.Position.Lon = p.Lat, p.Lon
+					// The bench's demo route is drawn around the city
+					// centre, outside the geofence of the outer docks;
+					// the fleet only answers incidents.
+					c.Routes = nil
 					// Info, not the bench's debug: twenty agents logging
 					// every Modbus poll would cost more than they do.
 					c.Log.Level = "info"
@@ -167,6 +179,14 @@ func StartDocks(ctx context.Context, opts DockOptions) (*Docks, error) {
 	if err := errors.Join(errs...); err != nil {
 		d.Close()
 		return nil, err
+	}
+	rate := cmp.Or(opts.ChargePctPerMin, DefaultChargePctPerMin)
+	cctx, cancel := context.WithCancel(context.Background())
+	d.stopCharge = cancel
+	if rate > 0 {
+		for _, w := range d.Worlds {
+			d.charging.Go(func() { charge(cctx, w, rate) })
+		}
 	}
 	return d, nil
 }
@@ -259,6 +279,10 @@ func (d *Docks) BrokerPID() int {
 
 // Close stops every dock, then the broker.
 func (d *Docks) Close() {
+	if d.stopCharge != nil {
+		d.stopCharge()
+		d.charging.Wait()
+	}
 	var wg sync.WaitGroup
 	for _, w := range d.Worlds {
 		if w != nil {

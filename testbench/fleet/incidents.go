@@ -26,7 +26,7 @@ type StreamOptions struct {
 	Docks []Point
 	// SpacingM is the grid spacing the docks were laid out with.
 	SpacingM float64
-	// Every is the mean time between incidents (exponential); 0 is 60 s.
+	// Every is the mean time between incidents (exponential); 0 is 120 s.
 	Every time.Duration
 	// MoveFraction of the incidents move once (0..1); MoveAfter is when,
 	// after the dispatch (uniform in [MoveAfter, 2 MoveAfter]); 0 is 20 s.
@@ -38,7 +38,7 @@ type StreamOptions struct {
 // incidents.
 func Stream(opts StreamOptions) []Incident {
 	if opts.Every == 0 {
-		opts.Every = 60 * time.Second
+		opts.Every = 120 * time.Second
 	}
 	if opts.MoveAfter == 0 {
 		opts.MoveAfter = 20 * time.Second

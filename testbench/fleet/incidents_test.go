@@ -44,8 +44,8 @@ func TestStreamSeeded(t *testing.T) {
 	if moving < 5 || moving > 25 {
 		t.Errorf("%d of 50 incidents move with fraction 0.3, want 5..25", moving)
 	}
-	if mean := last / 49; mean < 30*time.Second || mean > 120*time.Second {
-		t.Errorf("mean gap %v with Every 60 s, want 30..120 s", mean)
+	if mean := last / 49; mean < 60*time.Second || mean > 240*time.Second {
+		t.Errorf("mean gap %v with the default Every (120 s), want 60..240 s", mean)
 	}
 }
 

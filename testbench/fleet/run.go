@@ -22,7 +22,8 @@ type RunOptions struct {
 	// agent's default of 120.
 	LoiterS float64
 	// WaitReady bounds how long (simulated) an incident waits for a ready
-	// dock when every dock is out; 0 is 10 min.
+	// dock in reach when the docks near it are out; 0 is 20 min (a dock
+	// back from a sortie charges for about as long).
 	WaitReady time.Duration
 	// SceneSlack is how long (simulated) past twice its promise the
 	// centre waits for a dispatched vehicle to be on station; 0 is 2 min.
@@ -35,9 +36,11 @@ type RunOptions struct {
 type Result struct {
 	Incident Incident
 	// ReadyDocks is how many docks the state called ready; Quotes how
-	// many of their quotes said ready and in reach.
+	// many of their quotes said ready and in reach (the others answered
+	// out_of_range: outside their 5-minute circle).
 	ReadyDocks, Quotes int
-	// WaitS is how long the incident waited for a ready dock (simulated s).
+	// WaitS is how long the incident waited for a dock ready by its state
+	// and by its quote (simulated s).
 	WaitS float64
 	// Named is the dock with the lowest quoted ETA, NamedETAS that ETA.
 	Named     string
@@ -57,7 +60,12 @@ type Result struct {
 	// Broken lists the promises the dock reported broken
 	// (sortie.promise_broken).
 	Broken []string
-	Err    string
+	// Failed lists the dispatches a dock accepted and gave up before the
+	// scene (dock: why); the incident was then dispatched again,
+	// RedispatchS simulated seconds after the first dispatch.
+	Failed      []string
+	RedispatchS float64
+	Err         string
 }
 
 // ServedByNamed reports whether the dock the quotes named reached the scene.
@@ -89,7 +97,7 @@ func (c *Centre) Run(ctx context.Context, opts RunOptions) Report {
 		opts.LoiterS = 30
 	}
 	if opts.WaitReady == 0 {
-		opts.WaitReady = 10 * time.Minute
+		opts.WaitReady = 20 * time.Minute
 	}
 	if opts.SceneSlack == 0 {
 		opts.SceneSlack = 2 * time.Minute
@@ -119,9 +127,7 @@ type runner struct {
 	opts  RunOptions
 	start time.Time
 
-	// pick is held from the quotes to the dispatch's reply, so two
-	// incidents never both count on one dock.
-	pick  sync.Mutex
+	pick  sync.Mutex // see pickAndSend
 	outMu sync.Mutex
 
 	mu   sync.Mutex
@@ -164,18 +170,45 @@ func (r *runner) incident(ctx context.Context, in Incident) Result {
 		res.Err = err.Error()
 		return res
 	}
-	sentAt, err := r.dispatch(ctx, in, &res)
-	if err != nil {
-		res.Err = err.Error()
-		return res
-	}
-	fromEvent := 0 // the on_station that counts comes after this many events
-	if in.MoveTo != nil {
-		if err := r.sleepUntil(ctx, sentAt.Sub(r.start)+in.MoveAt); err != nil {
+	var first time.Time
+	for attempt := 1; ; attempt++ {
+		// A moving incident dispatched again after its move is sent
+		// straight to where it went.
+		where, move := in.Where, in.MoveTo
+		if move != nil && !first.IsZero() && r.c.opts.Clock.Since(first) >= in.MoveAt {
+			where, move = *in.MoveTo, nil
+		}
+		sentAt, err := r.dispatch(ctx, in.N, where, &res)
+		if err != nil {
 			res.Err = err.Error()
 			return res
 		}
-		out, _, err := r.c.Send(ctx, res.Dock, "retarget", map[string]any{"sortie_id": res.SortieID, "lat": in.MoveTo.Lat, "lon": in.MoveTo.Lon})
+		if first.IsZero() {
+			first = sentAt
+		} else {
+			res.RedispatchS = math.Round(sentAt.Sub(first).Seconds())
+		}
+		aborted := r.follow(ctx, in, sentAt, move, &res)
+		if !aborted || attempt == 3 {
+			return res
+		}
+		// The dock took the dispatch and gave it up before the scene (a
+		// fault at launch): a command centre sends the next one.
+		res.Failed = append(res.Failed, res.Dock+": "+res.Err)
+		res.Dock, res.SortieID, res.Err, res.RetargetErr, res.Retargeted, res.Broken = "", "", "", "", false, nil
+	}
+}
+
+// follow retargets a moving incident in time and waits for the vehicle
+// on station; aborted reports a sortie that ended without reaching it.
+func (r *runner) follow(ctx context.Context, in Incident, sentAt time.Time, move *Point, res *Result) (aborted bool) {
+	fromEvent := 0 // the on_station that counts comes after this many events
+	if move != nil {
+		if err := r.sleepUntil(ctx, sentAt.Sub(r.start)+in.MoveAt); err != nil {
+			res.Err = err.Error()
+			return false
+		}
+		out, _, err := r.c.Send(ctx, res.Dock, "retarget", map[string]any{"sortie_id": res.SortieID, "lat": move.Lat, "lon": move.Lon})
 		var rt struct {
 			PromisedETAS float64 `json:"promised_eta_s"`
 		}
@@ -201,53 +234,63 @@ func (r *runner) incident(ctx context.Context, in Incident) Result {
 			cancel()
 		}
 	}
-	r.awaitScene(ctx, sentAt, fromEvent, &res)
-	return res
+	return r.awaitScene(ctx, sentAt, fromEvent, res)
 }
 
 // dispatch picks the dock and sends it; it returns when the dispatch was
-// accepted (the centre's clock then).
-func (r *runner) dispatch(ctx context.Context, in Incident, res *Result) (time.Time, error) {
-	r.pick.Lock()
-	defer r.pick.Unlock()
+// accepted (the centre's clock then). While no ready dock reaches the
+// incident it asks again every 5 s (simulated), up to WaitReady.
+func (r *runner) dispatch(ctx context.Context, n int, where Point, res *Result) (time.Time, error) {
 	waitFrom := r.c.opts.Clock.Now()
 	wctx, cancel := r.within(ctx, r.opts.WaitReady)
 	defer cancel()
-	var quotes []quote
 	for {
-		var ready []string
-		if err := r.c.Wait(wctx, func() bool { ready = r.c.ReadyDocks(); return len(ready) > 0 }); err != nil {
+		if err := r.c.Wait(wctx, func() bool { return len(r.c.ReadyDocks()) > 0 }); err != nil {
 			return time.Time{}, fmt.Errorf("no dock ready within %v: %w", r.opts.WaitReady, err)
 		}
-		res.ReadyDocks = len(ready)
-		quotes = r.quoteAll(ctx, ready, in.Where)
-		res.Quotes = 0
-		for _, q := range quotes {
-			if q.err == nil && q.ready {
-				res.Quotes++
-			}
+		res.WaitS = math.Round(r.c.opts.Clock.Since(waitFrom).Seconds())
+		sentAt, quotes, err := r.pickAndSend(ctx, n, where, res)
+		if err != nil || !sentAt.IsZero() {
+			return sentAt, err
 		}
-		if res.Quotes > 0 {
-			break
-		}
-		if allOutOfRange(quotes) {
-			return time.Time{}, fmt.Errorf("every ready dock quoted out of reach: %w", quotes[0].err)
-		}
-		// Ready by their state, not by their quotes (a state on its way):
-		// ask again a little later.
+		// Out of reach of every ready dock (a nearer one is out), or ready
+		// by its state but not by its quote (a state on its way): ask
+		// again a little later.
 		t := r.c.opts.Clock.NewTimer(5 * time.Second)
 		select {
 		case <-t.Chan():
 		case <-wctx.Done():
 			t.Stop()
-			return time.Time{}, fmt.Errorf("no dock quoted ready within %v (last: %v)", r.opts.WaitReady, quoteErrs(quotes))
+			return time.Time{}, fmt.Errorf("no dock quoted ready and in reach within %v (last: %v)", r.opts.WaitReady, quoteErrs(quotes))
 		}
 	}
-	res.WaitS = math.Round(r.c.opts.Clock.Since(waitFrom).Seconds())
+}
+
+// pickAndSend quotes every ready dock and dispatches the fastest: a zero
+// time and no error when none quoted ready and in reach. It holds pick
+// from the quotes to the dispatch's reply, so two incidents never both
+// count on one dock.
+func (r *runner) pickAndSend(ctx context.Context, n int, where Point, res *Result) (time.Time, []quote, error) {
+	r.pick.Lock()
+	defer r.pick.Unlock()
+	ready := r.c.ReadyDocks()
+	res.ReadyDocks = len(ready)
+	quotes := r.quoteAll(ctx, ready, where)
+	res.Quotes = 0
+	for _, q := range quotes {
+		if q.err == nil && q.ready {
+			res.Quotes++
+		}
+	}
+	if res.Quotes == 0 {
+		return time.Time{}, quotes, nil
+	}
 	slices.SortFunc(quotes, func(a, b quote) int {
 		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.etaS, b.etaS), strings.Compare(a.dock, b.dock))
 	})
-	res.Named, res.NamedETAS = quotes[0].dock, quotes[0].etaS
+	if res.Named == "" { // a dispatch sent again keeps the first pick
+		res.Named, res.NamedETAS = quotes[0].dock, quotes[0].etaS
+	}
 	var errs []error
 	for _, q := range quotes {
 		if q.err != nil || !q.ready {
@@ -255,7 +298,7 @@ func (r *runner) dispatch(ctx context.Context, in Incident, res *Result) (time.T
 		}
 		sentAt := r.c.opts.Clock.Now()
 		out, _, err := r.c.Send(ctx, q.dock, "dispatch", map[string]any{
-			"lat": in.Where.Lat, "lon": in.Where.Lon, "loiter_s": r.opts.LoiterS, "priority": "alarm", "ref": fmt.Sprintf("INC-%d", in.N)})
+			"lat": where.Lat, "lon": where.Lon, "loiter_s": r.opts.LoiterS, "priority": "alarm", "ref": fmt.Sprintf("INC-%d", n)})
 		var d struct {
 			SortieID string  `json:"sortie_id"`
 			ETAS     float64 `json:"eta_s"`
@@ -272,21 +315,22 @@ func (r *runner) dispatch(ctx context.Context, in Incident, res *Result) (time.T
 		}
 		r.c.reserve(q.dock, d.SortieID)
 		res.Dock, res.SortieID, res.FirstPromiseS, res.PromisedETAS = q.dock, d.SortieID, d.ETAS, d.ETAS
-		return sentAt, nil
+		return sentAt, quotes, nil
 	}
-	return time.Time{}, fmt.Errorf("every ready dock refused the dispatch: %w", errors.Join(errs...))
+	return time.Time{}, quotes, fmt.Errorf("every ready dock refused the dispatch: %w", errors.Join(errs...))
 }
 
-func quoteErrs(qs []quote) error {
-	var errs []error
+// quoteErrs says in one line why no quote could be taken.
+func quoteErrs(qs []quote) string {
+	var out []string
 	for _, q := range qs {
 		if q.err != nil {
-			errs = append(errs, q.err)
+			out = append(out, q.err.Error())
 		} else {
-			errs = append(errs, fmt.Errorf("%s: not ready", q.dock))
+			out = append(out, q.dock+": not ready")
 		}
 	}
-	return errors.Join(errs...)
+	return strings.Join(out, "; ")
 }
 
 func rank(q quote) int {
@@ -294,16 +338,6 @@ func rank(q quote) int {
 		return 0
 	}
 	return 1
-}
-
-func allOutOfRange(qs []quote) bool {
-	for _, q := range qs {
-		var re *ReplyError
-		if !errors.As(q.err, &re) || re.Code != "out_of_range" {
-			return false
-		}
-	}
-	return len(qs) > 0
 }
 
 // quoteAll asks every dock at once and records the round trips.
@@ -343,7 +377,7 @@ func (r *runner) quoteAll(ctx context.Context, docks []string, p Point) []quote 
 
 // awaitScene waits for the vehicle on station (the first on_station after
 // event fromEvent), or the sortie's end without it.
-func (r *runner) awaitScene(ctx context.Context, sentAt time.Time, fromEvent int, res *Result) {
+func (r *runner) awaitScene(ctx context.Context, sentAt time.Time, fromEvent int, res *Result) (aborted bool) {
 	limit := time.Duration(2*res.PromisedETAS*float64(time.Second)) + r.opts.SceneSlack
 	wctx, cancel := r.within(ctx, max(limit-r.c.opts.Clock.Since(sentAt), time.Second))
 	defer cancel()
@@ -376,6 +410,7 @@ func (r *runner) awaitScene(ctx context.Context, sentAt time.Time, fromEvent int
 		cancel()
 	}
 	res.Broken = brokenOf(r.c.Events(res.SortieID))
+	return ended
 }
 
 // story is a sortie's events in short: its phases, and its report.
@@ -418,11 +453,20 @@ func FormatResult(r Result) string {
 		fmt.Fprintf(&b, "  ready %d  NOT SERVED: %s", r.ReadyDocks, r.Err)
 		return b.String()
 	}
-	fmt.Fprintf(&b, "  ready %2d quoted %2d", r.ReadyDocks, r.Quotes)
+	fmt.Fprintf(&b, "  ready %2d in reach %2d", r.ReadyDocks, r.Quotes)
 	if r.WaitS > 0 {
 		fmt.Fprintf(&b, " waited %gs", r.WaitS)
 	}
-	fmt.Fprintf(&b, "  named %s (%gs)  dock %s  promised %gs", r.Named, r.NamedETAS, r.Dock, r.FirstPromiseS)
+	fmt.Fprintf(&b, "  named %s (%gs)", r.Named, r.NamedETAS)
+	if len(r.Failed) > 0 {
+		fmt.Fprintf(&b, "  gave up: %s;", strings.Join(r.Failed, "; "))
+		if r.Dock == "" {
+			fmt.Fprintf(&b, "  NOT SERVED: %s", r.Err)
+			return b.String()
+		}
+		fmt.Fprintf(&b, " sent again after %gs", r.RedispatchS)
+	}
+	fmt.Fprintf(&b, "  dock %s  promised %gs", r.Dock, r.FirstPromiseS)
 	switch {
 	case r.Retargeted:
 		fmt.Fprintf(&b, " moved->%gs", r.PromisedETAS)

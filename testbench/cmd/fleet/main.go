@@ -40,7 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ioPoll := fs.Duration("io-poll", 20*time.Millisecond, "agents poll their I/O module every `D` of real time (0: the bench's 20 ms of simulated time, D/speed real)")
 	incidents := fs.Int("incidents", 50, "send `N` incidents")
 	seed := fs.Uint64("seed", 1, "seed of the incident stream")
-	every := fs.Duration("every", 60*time.Second, "mean simulated time `D` between incidents")
+	every := fs.Duration("every", 120*time.Second, "mean simulated time `D` between incidents")
 	moving := fs.Float64("moving", 0.3, "`fraction` of incidents that move once after the dispatch")
 	loiter := fs.Float64("loiter", 30, "dispatches loiter `S` seconds on station")
 	verbose := fs.Bool("v", false, "log the fleet's progress")
