@@ -75,18 +75,18 @@ func BenchmarkQuote(b *testing.B) {
 		name     string
 		setup    func()
 		lat, lon float64
-		check    func(q sortie.QuoteResult, err error) bool
+		check    func(q dock.QuoteResult, err error) bool
 	}{
 		{"ready", func() {}, target.Lat, target.Lon,
-			func(q sortie.QuoteResult, err error) bool { return err == nil && q.Ready }},
+			func(q dock.QuoteResult, err error) bool { return err == nil && q.Ready }},
 		{"gated", func() {
 			veh.Set(func(s *dock.VehicleState) { s.BatteryPct = 20 })
 			hw.Set(hw.EStop, true)
 			refresh()
 		}, target.Lat, target.Lon,
-			func(q sortie.QuoteResult, err error) bool { return err == nil && !q.Ready && len(q.Gates) >= 2 }},
+			func(q dock.QuoteResult, err error) bool { return err == nil && !q.Ready && len(q.Gates) >= 2 }},
 		{"out_of_range", func() {}, far.Lat, far.Lon,
-			func(_ sortie.QuoteResult, err error) bool { return err != nil }},
+			func(_ dock.QuoteResult, err error) bool { return err != nil }},
 	} {
 		mix.setup()
 		b.Run(mix.name, func(b *testing.B) {
