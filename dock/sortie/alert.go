@@ -3,7 +3,6 @@ package sortie
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
@@ -117,14 +116,9 @@ func (e *Engine) alert(now time.Time, ref string, lat, lon *float64, window time
 // stageSteps opens the dock and prepares the vehicle as a launch does,
 // up to (not including) arming.
 func (e *Engine) stageSteps(ctx context.Context, mission []dock.MissionItem) error {
-	accept := context.WithoutCancel(ctx)
-	lid, err := e.hw.StartMotion(accept, dock.MotionOpenLid, "")
+	lid, arms, err := e.openDock(ctx)
 	if err != nil {
-		return fmt.Errorf("open lid: %w", err)
-	}
-	arms, err := e.hw.StartMotion(accept, dock.MotionReleaseArms, "")
-	if err != nil {
-		return fmt.Errorf("release arms: %w", err)
+		return err
 	}
 	prep := make(chan error, 1)
 	go func() { prep <- e.prepareVehicle(ctx, mission) }()

@@ -63,20 +63,9 @@ func (e *Engine) launchSteps(ctx context.Context, mission []dock.MissionItem, dr
 	defer wg.Wait()
 	defer cancel()
 
-	// Motions are asked for with a ctx that is not canceled: the request
-	// only waits for the controller to accept it, and the motion itself is
-	// bounded by its timeout (invariant 6) and ended by securing.
-	// They carry no request id: a dispatch's command.progress is its
-	// sortie's phases, and the lid's own "ok" would read as the request's
-	// end to a client following it.
-	accept := context.WithoutCancel(ctx)
-	lid, err := e.hw.StartMotion(accept, dock.MotionOpenLid, "")
+	lid, arms, err := e.openDock(ctx)
 	if err != nil {
-		return fmt.Errorf("open lid: %w", err)
-	}
-	arms, err := e.hw.StartMotion(accept, dock.MotionReleaseArms, "")
-	if err != nil {
-		return fmt.Errorf("release arms: %w", err)
+		return err
 	}
 	prep := make(chan error, 1)
 	wg.Go(func() {
@@ -261,4 +250,24 @@ func (e *Engine) secureSteps(ctx context.Context, disarm bool) error {
 		}
 	}
 	return nil
+}
+
+// openDock starts the lid opening and the arms releasing, and returns
+// when each motion ends. Motions are asked for with a ctx that is not
+// canceled: the request only waits for the controller to accept it, and
+// the motion itself is bounded by its timeout (invariant 6) and ended by
+// securing. They carry no request id: a dispatch's command.progress is its
+// sortie's phases, and the lid's own "ok" would read as the request's end
+// to a client following it.
+func (e *Engine) openDock(ctx context.Context) (lid, arms <-chan error, err error) {
+	accept := context.WithoutCancel(ctx)
+	lid, err = e.hw.StartMotion(accept, dock.MotionOpenLid, "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("open lid: %w", err)
+	}
+	arms, err = e.hw.StartMotion(accept, dock.MotionReleaseArms, "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("release arms: %w", err)
+	}
+	return lid, arms, nil
 }

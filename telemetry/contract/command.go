@@ -199,3 +199,43 @@ type AlertResult struct {
 	WindowS  float64 `json:"window_s"`
 	Extended bool    `json:"extended"`
 }
+
+// Telemetry is the `telemetry` message: the vehicle, at the configured
+// rate. Battery.Pct is null while unknown.
+type Telemetry struct {
+	TS             string  `json:"ts"`
+	Lat            float64 `json:"lat"`
+	Lon            float64 `json:"lon"`
+	AltM           float64 `json:"alt_m"`
+	RelAltM        float64 `json:"rel_alt_m"`
+	HeadingDeg     float64 `json:"heading_deg"`
+	GroundSpeedMPS float64 `json:"ground_speed_mps"`
+	ClimbMPS       float64 `json:"climb_mps"`
+	RollDeg        float64 `json:"roll_deg"`
+	PitchDeg       float64 `json:"pitch_deg"`
+	Mode           string  `json:"mode"`
+	Armed          bool    `json:"armed"`
+	Battery        Battery `json:"battery"`
+	GPS            GPS     `json:"gps"`
+	Link           Link    `json:"link"`
+}
+
+// Battery is the vehicle's battery in Telemetry.
+type Battery struct {
+	Pct      *float64 `json:"pct"`
+	VoltageV float64  `json:"voltage_v"`
+	CurrentA float64  `json:"current_a"`
+}
+
+// GPS is the vehicle's fix in Telemetry.
+type GPS struct {
+	Fix  int     `json:"fix"`
+	Sats int     `json:"sats"`
+	HDOP float64 `json:"hdop"`
+}
+
+// Link is the radio link's quality in Telemetry.
+type Link struct {
+	LossPct float64 `json:"loss_pct"`
+	RSSI    int     `json:"rssi"`
+}
