@@ -163,6 +163,17 @@ func StartDocks(ctx context.Context, opts DockOptions) (*Docks, error) {
 						io.PollInterval = min(time.Duration(float64(opts.IOPollReal)*max(opts.Speed, 1)), 10*time.Second)
 						c.Buses["io"] = io
 					}
+					// The agents run on the simulated clock: a 200 ms
+					// reply deadline is 20 ms of real time at x10, which
+					// twenty agents and their simulated modules on two
+					// shared cores miss (latched output.write_failed on
+					// the strobe, limit_stuck). A dock's own board answers
+					// its one agent in time; here the deadline is kept in
+					// real time.
+					for name, b := range c.Buses {
+						b.Timeout = min(max(b.Timeout, time.Duration(float64(200*time.Millisecond)*max(opts.Speed, 1))), 10*time.Second)
+						c.Buses[name] = b
+					}
 				},
 			})
 			mu.Lock()
