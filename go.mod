@@ -1,8 +1,6 @@
 module github.com/dockagent/dock-agent
 
-go 1.27.0
-
-toolchain go1.27.3
+go 1.26.0
 
 require (
 	github.com/chromedp/chromedp v0.23.1

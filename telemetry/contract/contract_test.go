@@ -155,3 +155,26 @@ func TestCommandsAndCodesListed(t *testing.T) {
 		t.Errorf("%d codes, want 10", len(Codes()))
 	}
 }
+
+// TestMarshalMilliseconds: every time under a time key, at any depth, is
+// written with exactly milliseconds; strings under other keys stay as
+// they are, even when they look like times.
+func TestMarshalMilliseconds(t *testing.T) {
+	at := time.Date(2026, 12, 5, 19, 0, 0, 123456789, time.UTC)
+	v := map[string]any{
+		"updated_at": at,
+		"phases":     []map[string]any{{"at": at.Add(time.Second)}, {"at": at.Truncate(time.Second)}},
+		"until":      at,
+		"ref":        "2026-12-05T19:00:00.123456789Z",
+		"note":       `say "at": here`,
+	}
+	b, err := Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"note":"say \"at\": here","phases":[{"at":"2026-12-05T19:00:01.123Z"},{"at":"2026-12-05T19:00:00.000Z"}],` +
+		`"ref":"2026-12-05T19:00:00.123456789Z","until":"2026-12-05T19:00:00.123Z","updated_at":"2026-12-05T19:00:00.123Z"}`
+	if string(b) != want {
+		t.Errorf("Marshal =\n%s\nwant\n%s", b, want)
+	}
+}

@@ -1,9 +1,9 @@
 package contract
 
 import (
-	jsonv1 "encoding/json"
-	jsonv2 "encoding/json/v2"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -60,18 +60,61 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 }
 
 // Marshal encodes v as a message leaving the agent: as encoding/json
-// does, except that every time.Time at any depth (struct fields, map
-// values, event fields) is written in TimeLayout. It is the one place the
-// millisecond rule is applied, so no type needs to remember it.
+// does, then every time value (a string written by time.Time's
+// MarshalJSON, under a key that names a time: "at", "ts", "since",
+// "until" or one ending in "_at") is rewritten in TimeLayout. It is the one
+// place the millisecond rule is applied, so no type needs to remember it,
+// and a caller's own strings under other keys are never touched.
 func Marshal(v any) ([]byte, error) {
-	return jsonv2.Marshal(v, jsonv1.DefaultOptionsV1(), msTimes)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return msTimes(b), nil
 }
 
-// msTimes writes a time.Time in TimeLayout (the zero time too: a field
-// that may be absent uses a pointer or omitzero).
-var msTimes = jsonv2.WithMarshalers(jsonv2.MarshalFunc(func(t time.Time) ([]byte, error) {
-	b := make([]byte, 0, len(TimeLayout)+2)
-	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, TimeLayout)
-	return append(b, '"'), nil
-}))
+// msTimes rewrites the time values of the JSON document b (see Marshal).
+func msTimes(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	key := ""
+	for i := 0; i < len(b); i++ {
+		if b[i] != '"' {
+			out = append(out, b[i])
+			continue
+		}
+		j := i + 1
+		for ; j < len(b) && b[j] != '"'; j++ {
+			if b[j] == '\\' {
+				j++
+			}
+		}
+		str := b[i : j+1] // with its quotes
+		k := j + 1
+		for k < len(b) && (b[k] == ' ' || b[k] == '\n') {
+			k++
+		}
+		if k < len(b) && b[k] == ':' {
+			key = string(str[1 : len(str)-1])
+		} else if isTimeKey(key) {
+			if t, err := time.Parse(time.RFC3339Nano, string(str[1:len(str)-1])); err == nil {
+				out = append(out, '"')
+				out = t.UTC().AppendFormat(out, TimeLayout)
+				out = append(out, '"')
+				i = j
+				continue
+			}
+		}
+		out = append(out, str...)
+		i = j
+	}
+	return out
+}
+
+// isTimeKey says whether a key names a time in the contract.
+func isTimeKey(k string) bool {
+	switch k {
+	case "at", "ts", "since", "until":
+		return true
+	}
+	return strings.HasSuffix(k, "_at")
+}
