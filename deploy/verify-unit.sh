@@ -27,7 +27,7 @@ for want in Type=notify NotifyAccess=main WatchdogSec=10s Restart=on-failure Sta
   User=dock-agent "SupplementaryGroups=dialout gpio" StateDirectory=dock-agent ConfigurationDirectory=dock-agent \
   "ExecStartPre=$bin -config /etc/dock-agent/agent.yaml -check" NoNewPrivileges=yes ProtectSystem=strict \
   ProtectHome=yes PrivateTmp=yes DevicePolicy=closed "DeviceAllow=char-ttyUSB rw" "DeviceAllow=char-gpiochip rw" \
-  "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK" "SystemCallFilter=@system-service" MemoryDenyWriteExecute=yes; do
+  "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK" "SystemCallFilter=@system-service" MemoryDenyWriteExecute=yes Nice=-5 CPUWeight=1000; do
   grep -qxF -- "$want" "$tmp/dock-agent.service" || grep -qx -- "$want.*" "$tmp/dock-agent.service" \
     || { echo "verify-unit: deploy/dock-agent.service lost $want" >&2; exit 1; }
 done
