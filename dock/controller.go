@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dockagent/dock-agent/dock/fault"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -68,14 +69,14 @@ type Controller struct {
 	in           inputs
 	veh          VehicleState
 	estopLatched bool
-	estopNoted   bool                       // the release of a latched e-stop was reported
-	faults       []Fault                    // active, oldest first
-	faultsVer    uint64                     // bumped on every change of faults
-	cleared      map[FaultCode]clearedFault // cleared faults, for FaultDamping
-	lidConflict  bool                       // both lid limits closed at the last look
-	armsConflict bool                       // both arms limits closed at the last look
-	outFailed    [numOutputs]bool           // the last write of the output failed
-	outBlocked   [numOutputs]bool           // the output was held off by its opposite
+	estopNoted   bool                        // the release of a latched e-stop was reported
+	faults       []Fault                     // active, oldest first
+	faultsVer    uint64                      // bumped on every change of faults
+	cleared      map[fault.Code]clearedFault // cleared faults, for FaultDamping
+	lidConflict  bool                        // both lid limits closed at the last look
+	armsConflict bool                        // both arms limits closed at the last look
+	outFailed    [numOutputs]bool            // the last write of the output failed
+	outBlocked   [numOutputs]bool            // the output was held off by its opposite
 	mode         Mode
 	chargerWant  bool
 	heater, fan  bool
@@ -156,7 +157,7 @@ func NewController(opts ControllerOptions, hw Hardware, vehicle func() VehicleSt
 		nudge:   make(chan struct{}, 1),
 		exited:  make(chan struct{}),
 		subs:    make(map[*subscriber]struct{}),
-		cleared: make(map[FaultCode]clearedFault),
+		cleared: make(map[fault.Code]clearedFault),
 		mode:    opts.Mode,
 	}
 	c.ext.readiness = notChecked

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/dockagent/dock-agent/dock/fault"
 )
 
 // SetMode switches between auto and maintenance. Leaving auto is refused
@@ -72,10 +74,10 @@ func (c *Controller) Reset(ctx context.Context) error {
 
 // RaiseFault enters fault code with message for a cause found outside the
 // controller, such as the sortie engine's vehicle on the ground away from
-// the pad (FaultVehicleLandedAway, invariant 9): it blocks every launch
+// the pad (fault.VehicleLandedAway, invariant 9): it blocks every launch
 // until a person resets it, and is reported as a fault event (raised again
 // while active, it only counts). An unknown code is refused.
-func (c *Controller) RaiseFault(ctx context.Context, code FaultCode, message string) error {
+func (c *Controller) RaiseFault(ctx context.Context, code fault.Code, message string) error {
 	if !code.Known() {
 		return Errorf(ErrInvalidArgument, "raise fault %q: unknown fault code", code)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dockagent/dock-agent/dock/fault"
 	"periph.io/x/conn/v3/gpio"
 )
 
@@ -123,7 +124,7 @@ func (c *Controller) reportStartup(r Report) {
 		"vehicle":  map[string]any{"link": c.veh.Link, "armed": c.veh.Armed, "airborne": c.veh.Landed == LandedInAir},
 	})
 	if len(fails) > 0 {
-		c.raise(FaultSelfTestFailed, "selftest: "+strings.Join(fails, "; "))
+		c.raise(fault.SelfTestFailed, "selftest: "+strings.Join(fails, "; "))
 	}
 	if r.OK() {
 		c.log.Info("dock self-test passed", "lid", string(s.Lid), "arms", string(s.Arms), "vehicle_link", c.veh.Link)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/fault"
 	"github.com/dockagent/dock-agent/dock/route"
 	"github.com/dockagent/dock-agent/dock/sortie"
 )
@@ -94,8 +95,8 @@ func TestLandedAwayIsAnAlarm(t *testing.T) {
 		t.Errorf("phases %v: landed/securing for a vehicle 1.1 km away", ps)
 	}
 	st := r.refresh()
-	if len(st.Faults) != 1 || st.Faults[0].Code != dock.FaultVehicleLandedAway || st.Faults[0].Severity != dock.SeverityCritical ||
-		st.Faults[0].Component != dock.ComponentVehicle || !strings.Contains(st.Fault, "m from the dock") || st.Vehicle.Docked {
+	if len(st.Faults) != 1 || st.Faults[0].Code != fault.VehicleLandedAway || st.Faults[0].Severity != fault.SeverityCritical ||
+		st.Faults[0].Component != fault.ComponentVehicle || !strings.Contains(st.Fault, "m from the dock") || st.Vehicle.Docked {
 		t.Errorf("dock faults %+v (fault %q) docked %v, want the vehicle.landed_away fault alone and not docked", st.Faults, st.Fault, st.Vehicle.Docked)
 	}
 	if f := r.ev.of(dock.EventFault); len(f) != 1 || f[0].Fields["code"] != "vehicle.landed_away" {

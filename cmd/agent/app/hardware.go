@@ -17,6 +17,7 @@ import (
 
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/pins"
 	"github.com/dockagent/dock-agent/rs485/modbus"
 	"github.com/dockagent/dock-agent/telemetry/metrics"
 )
@@ -150,10 +151,10 @@ func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) 
 			p = mods[modKey{b.Modbus.Bus, b.Modbus.Unit}].Input(*b.Modbus.Input)
 		}
 		if b.ActiveLow {
-			p = dock.ActiveLowIn(p)
+			p = pins.ActiveLowIn(p)
 		}
 		if name != config.SignalEStop { // an e-stop press must count on its first read
-			p = dock.Debounce(p, clock, b.Debounce)
+			p = pins.Debounce(p, clock, b.Debounce)
 		}
 		return p
 	}
@@ -174,7 +175,7 @@ func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) 
 			p = mods[modKey{b.Modbus.Bus, b.Modbus.Unit}].Output(*b.Modbus.Coil)
 		}
 		if b.ActiveLow {
-			p = dock.ActiveLowOut(p)
+			p = pins.ActiveLowOut(p)
 		}
 		if b.GPIO != "" {
 			h.gpioOut = append(h.gpioOut, p)
