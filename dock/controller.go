@@ -13,16 +13,8 @@ import (
 	"github.com/jonboulle/clockwork"
 )
 
-// ErrNotRunning is returned by Controller methods called after Run returned.
-var ErrNotRunning = errors.New("dock controller not running")
-
-// ErrPowerLost is why motions are refused or cut while mains power is
-// missing: the motors cannot run on battery backup.
-var ErrPowerLost = errors.New("mains power lost: motors cannot run on battery backup")
-
-// ErrStopped ends a motion that was stopped by a request (a stop, a reversal
-// or the controller shutting down) before it arrived.
-var ErrStopped = errors.New("motion stopped")
+// errNotRunning is returned by Controller methods called after Run returned.
+var errNotRunning = errors.New("dock controller not running")
 
 // Controller drives the dock hardware and guards it. One goroutine, the one
 // running Run, owns all dock state: every input read, every output write,
@@ -54,7 +46,7 @@ type Controller struct {
 	ran     bool
 
 	snap       atomic.Pointer[State]
-	selfReport atomic.Pointer[Report]
+	selfReport atomic.Pointer[report]
 	lidOpenEst atomic.Int64 // ns; last measured lid opening, 0 none
 
 	subMu sync.Mutex
@@ -292,7 +284,7 @@ func (c *Controller) do(ctx context.Context, fn func(now time.Time)) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-c.exited:
-		return ErrNotRunning
+		return errNotRunning
 	}
 	// Accepted: the loop runs fn at once and fn writes the caller's
 	// variables, so wait for it whatever ctx does; returning early would

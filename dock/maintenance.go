@@ -102,7 +102,7 @@ func (c *Controller) ManualLid(ctx context.Context, jobID string, a LidAction) e
 		if err := c.inMaintenance("lid stop"); err != nil {
 			return err
 		}
-		return c.StopLid(ctx)
+		return c.stopLid(ctx)
 	}
 	return Errorf(ErrInvalidArgument, "lid: unknown action %q (want open, close or stop)", a)
 }
@@ -119,7 +119,7 @@ func (c *Controller) ManualArms(ctx context.Context, jobID string, a ArmsAction)
 		if err := c.inMaintenance("arms stop"); err != nil {
 			return err
 		}
-		return c.StopArms(ctx)
+		return c.stopArms(ctx)
 	}
 	return Errorf(ErrInvalidArgument, "arms: unknown action %q (want release, clamp or stop)", a)
 }

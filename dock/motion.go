@@ -153,63 +153,18 @@ func (c *Controller) StartMotion(ctx context.Context, m Motion, jobID string) (d
 	return ch, err
 }
 
-// move starts m and waits for its end or ctx.
-func (c *Controller) move(ctx context.Context, m Motion) error {
-	done, err := c.StartMotion(ctx, m, "")
-	if err != nil {
-		return err
-	}
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("%s: wait: %w", m, ctx.Err())
-	}
-}
-
-// OpenLid opens the lid and returns when the open limit switch closed, the
-// motion failed, or ctx ended (the motion continues, bounded by its timeout).
-func (c *Controller) OpenLid(ctx context.Context) error { return c.move(ctx, MotionOpenLid) }
-
-// CloseLid closes the lid like OpenLid; invariant 1 refuses it unless the
-// vehicle is docked or airborne beyond the clearance altitude, and stops it
-// if that ceases to hold on the way.
-func (c *Controller) CloseLid(ctx context.Context) error { return c.move(ctx, MotionCloseLid) }
-
-// ReleaseArms releases the centering arms like OpenLid; invariant 3 refuses
-// it while the vehicle is armed (or its armed state unknown).
-func (c *Controller) ReleaseArms(ctx context.Context) error {
-	return c.move(ctx, MotionReleaseArms)
-}
-
-// ClampArms clamps the centering arms like ReleaseArms.
-func (c *Controller) ClampArms(ctx context.Context) error { return c.move(ctx, MotionClampArms) }
-
-// StopLid stops a lid motion (it ends with ErrStopped); the lid reads
+// stopLid stops a lid motion (it ends with ErrStopped); the lid reads
 // stopped between its switches.
-func (c *Controller) StopLid(ctx context.Context) error { return c.stopPart(ctx, &c.lid) }
+func (c *Controller) stopLid(ctx context.Context) error { return c.stopPart(ctx, &c.lid) }
 
-// StopArms stops an arms motion like StopLid.
-func (c *Controller) StopArms(ctx context.Context) error { return c.stopPart(ctx, &c.arms) }
+// stopArms stops an arms motion like stopLid.
+func (c *Controller) stopArms(ctx context.Context) error { return c.stopPart(ctx, &c.arms) }
 
 func (c *Controller) stopPart(ctx context.Context, mp **motion) error {
 	return c.do(ctx, func(time.Time) {
 		if m := *mp; m != nil {
 			c.finish(mp, fmt.Errorf("%s: %w by request", m.spec.action, ErrStopped), ProgressCanceled)
 		}
-	})
-}
-
-// StopAll stops every motion and switches the charger off; heater, fan and
-// strobe keep following their rules.
-func (c *Controller) StopAll(ctx context.Context) error {
-	return c.do(ctx, func(time.Time) {
-		for _, mp := range []**motion{&c.lid, &c.arms} {
-			if m := *mp; m != nil {
-				c.finish(mp, fmt.Errorf("%s: %w by stop all", m.spec.action, ErrStopped), ProgressCanceled)
-			}
-		}
-		c.chargerWant = false
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/dock/fault"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/dock/route"
 	"github.com/dockagent/dock-agent/dock/sortie"
 )
@@ -73,7 +74,7 @@ func TestRecalledDispatchIsNotReached(t *testing.T) {
 // landed_away; the dock never says the vehicle is docked and never clamps.
 func TestLandedAwayIsAnAlarm(t *testing.T) {
 	r := newRig(t, nil)
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { s := 600.0; a.LoiterS = &s })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *request.Dispatch) { s := 600.0; a.LoiterS = &s })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -136,7 +137,7 @@ func TestLateDispatchSaysSoAtOnce(t *testing.T) {
 		t.Errorf("report eta_error_pct %v, want the flight's lateness (> 30 %%)", rep["eta_error_pct"])
 	}
 	r.until("secured", coarse, time.Minute, func() bool { return r.sync().Sortie == nil })
-	again, err := r.dispatch(far.Lat, far.Lon, func(a *dock.DispatchRequest) { a.DryRun = true })
+	again, err := r.dispatch(far.Lat, far.Lon, func(a *request.Dispatch) { a.DryRun = true })
 	if err != nil {
 		t.Fatalf("second dispatch = %v", err)
 	}
@@ -163,7 +164,7 @@ func TestHomeGateWhenOffThePad(t *testing.T) {
 
 // dispatchAirborne dispatches to target and steps until the sortie is
 // airborne.
-func (r *rig) dispatchAirborne(t *testing.T) dock.DispatchResult {
+func (r *rig) dispatchAirborne(t *testing.T) request.DispatchResult {
 	t.Helper()
 	res, err := r.dispatch(target.Lat, target.Lon, nil)
 	if err != nil {
@@ -197,7 +198,7 @@ func TestEnergyLearnedRefusesWhatCannotBeFinished(t *testing.T) {
 	r := newRig(t, nil)
 	far := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 0, 2500)
 	loiter := 120.0
-	withLoiter := func(a *dock.DispatchRequest) { a.LoiterS = &loiter }
+	withLoiter := func(a *request.Dispatch) { a.LoiterS = &loiter }
 	r.pilot.drainPerS = 0.15 // three times the 3 %/min hover model
 	res, err := r.dispatch(far.Lat, far.Lon, withLoiter)
 	if err != nil {
