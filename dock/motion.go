@@ -219,7 +219,7 @@ func (c *Controller) startMotion(now time.Time, k Motion, jobID string) (chan er
 	if startAt.Equal(now) {
 		// No reversal: the part stands still, the inputs tell where.
 		m.readSource(c.in)
-		c.log.Info(spec.progressive, "from_end", m.fromSource)
+		c.logMoving(k, m.fromSource, false)
 	}
 	c.progress(jobID, spec, ProgressInProgress, 0, nil)
 	return done, nil
@@ -251,7 +251,7 @@ func (c *Controller) stepMotion(now time.Time, mp **motion) {
 	}
 	spec := m.spec
 	if err := c.interlock(m.kind); err != nil {
-		c.log.Warn(spec.progressive+" stopped by interlock", "err", err)
+		c.log.Warn("motion stopped by interlock", "motion", spec.action, "err", err)
 		c.finish(mp, err, ProgressFailed)
 		return
 	}
@@ -264,14 +264,14 @@ func (c *Controller) stepMotion(now time.Time, mp **motion) {
 		// (the "closed again" check below would otherwise fault a part
 		// that reached its end just as it was reversed).
 		m.readSource(c.in)
-		c.log.Info(spec.progressive+" after the reverse pause", "from_end", m.fromSource)
+		c.logMoving(m.kind, m.fromSource, true)
 	}
 	elapsed := now.Sub(m.startAt)
 	if spec.target(c.in) {
 		if m.kind == MotionOpenLid && m.fromSource {
 			c.lidOpenEst.Store(int64(elapsed))
 		}
-		c.log.Info(spec.part+" "+pastTense(spec.verb), "duration", elapsed)
+		c.logArrived(m.kind, elapsed)
 		c.finish(mp, nil, ProgressOK)
 		return
 	}
@@ -310,18 +310,34 @@ func (c *Controller) stepMotion(now time.Time, mp **motion) {
 	}
 }
 
-func pastTense(verb string) string {
-	switch verb {
-	case "open":
-		return "opened"
-	case "close":
-		return "closed"
-	case "release":
-		return "released"
-	case "clamp":
-		return "clamped"
+// logMoving logs a motion under way: from its start, or once the reverse
+// pause before it ended. The messages are literals, one a motion, so that a
+// grep for a log line finds the code.
+func (c *Controller) logMoving(k Motion, fromEnd, afterReversePause bool) {
+	switch k {
+	case MotionOpenLid:
+		c.log.Info("lid opening", "from_end", fromEnd, "after_reverse_pause", afterReversePause)
+	case MotionCloseLid:
+		c.log.Info("lid closing", "from_end", fromEnd, "after_reverse_pause", afterReversePause)
+	case MotionReleaseArms:
+		c.log.Info("arms releasing", "from_end", fromEnd, "after_reverse_pause", afterReversePause)
+	case MotionClampArms:
+		c.log.Info("arms clamping", "from_end", fromEnd, "after_reverse_pause", afterReversePause)
 	}
-	return verb
+}
+
+// logArrived logs a motion that reached its target limit switch.
+func (c *Controller) logArrived(k Motion, took time.Duration) {
+	switch k {
+	case MotionOpenLid:
+		c.log.Info("lid opened", "duration", took)
+	case MotionCloseLid:
+		c.log.Info("lid closed", "duration", took)
+	case MotionReleaseArms:
+		c.log.Info("arms released", "duration", took)
+	case MotionClampArms:
+		c.log.Info("arms clamped", "duration", took)
+	}
 }
 
 // finish ends the motion in *mp with err: its output will be cut by apply
