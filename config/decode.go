@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"reflect"
 	"slices"
@@ -251,6 +252,39 @@ func (d *decoder) pairs(n *yaml.Node, path string) [][2]*yaml.Node {
 	return append(out, own...)
 }
 
+// namedPair is one key: value pair of a mapping whose key is a name seen
+// once, with the key path of its value.
+type namedPair struct {
+	key, val *yaml.Node
+	path     string
+}
+
+// namedPairs yields the pairs of mapping n (merges resolved) whose key is
+// a name, reporting every other key and every repeated one as it comes to
+// it, so problems stay in the order of the file. A null key is a name to a
+// struct (it is then an unknown key) but not to a map.
+func (d *decoder) namedPairs(n *yaml.Node, path string, refuseNull bool) iter.Seq[namedPair] {
+	return func(yield func(namedPair) bool) {
+		seen := map[string]int{}
+		for _, kv := range d.pairs(n, path) {
+			k, val := kv[0], kv[1]
+			if k.Kind != yaml.ScalarNode || refuseNull && isNull(k) {
+				d.errf(k.Line, path, "a key must be a name, got %s", describe(k))
+				continue
+			}
+			p := joinPath(path, k.Value)
+			if first, dup := seen[k.Value]; dup {
+				d.errf(k.Line, p, "duplicate key (first at line %d)", first)
+				continue
+			}
+			seen[k.Value] = k.Line
+			if !yield(namedPair{k, val, p}) {
+				return
+			}
+		}
+	}
+}
+
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.MappingNode {
 		d.errf(n.Line, path, "want a mapping (key: value lines), got %s", describe(n))
@@ -268,19 +302,8 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		fields[name] = i
 		known = append(known, name)
 	}
-	seen := map[string]int{}
-	for _, kv := range d.pairs(n, path) {
-		k, val := kv[0], kv[1]
-		if k.Kind != yaml.ScalarNode {
-			d.errf(k.Line, path, "a key must be a name, got %s", describe(k))
-			continue
-		}
-		p := joinPath(path, k.Value)
-		if first, dup := seen[k.Value]; dup {
-			d.errf(k.Line, p, "duplicate key (first at line %d)", first)
-			continue
-		}
-		seen[k.Value] = k.Line
+	for kv := range d.namedPairs(n, path, false) {
+		k, val, p := kv.key, kv.val, kv.path
 		i, ok := fields[k.Value]
 		if !ok {
 			d.errf(k.Line, p, "unknown key%s", suggest(k.Value, known))
@@ -300,19 +323,8 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 		v.Set(reflect.MakeMap(v.Type()))
 	}
 	et := v.Type().Elem()
-	seen := map[string]int{}
-	for _, kv := range d.pairs(n, path) {
-		k, val := kv[0], kv[1]
-		if k.Kind != yaml.ScalarNode || isNull(k) {
-			d.errf(k.Line, path, "a key must be a name, got %s", describe(k))
-			continue
-		}
-		p := joinPath(path, k.Value)
-		if first, dup := seen[k.Value]; dup {
-			d.errf(k.Line, p, "duplicate key (first at line %d)", first)
-			continue
-		}
-		seen[k.Value] = k.Line
+	for kv := range d.namedPairs(n, path, true) {
+		k, val, p := kv.key, kv.val, kv.path
 		d.lines[p] = k.Line
 		e := reflect.New(et).Elem()
 		if old := v.MapIndex(reflect.ValueOf(k.Value)); old.IsValid() {

@@ -9,19 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dockagent/dock-agent/dock/fault"
 	"github.com/jonboulle/clockwork"
 )
 
-// ErrNotRunning is returned by Controller methods called after Run returned.
-var ErrNotRunning = errors.New("dock controller not running")
-
-// ErrPowerLost is why motions are refused or cut while mains power is
-// missing: the motors cannot run on battery backup.
-var ErrPowerLost = errors.New("mains power lost: motors cannot run on battery backup")
-
-// ErrStopped ends a motion that was stopped by a request (a stop, a reversal
-// or the controller shutting down) before it arrived.
-var ErrStopped = errors.New("motion stopped")
+// errNotRunning is returned by Controller methods called after Run returned.
+var errNotRunning = errors.New("dock controller not running")
 
 // Controller drives the dock hardware and guards it. One goroutine, the one
 // running Run, owns all dock state: every input read, every output write,
@@ -53,7 +46,7 @@ type Controller struct {
 	ran     bool
 
 	snap       atomic.Pointer[State]
-	selfReport atomic.Pointer[Report]
+	selfReport atomic.Pointer[report]
 	lidOpenEst atomic.Int64 // ns; last measured lid opening, 0 none
 
 	subMu sync.Mutex
@@ -68,14 +61,14 @@ type Controller struct {
 	in           inputs
 	veh          VehicleState
 	estopLatched bool
-	estopNoted   bool                       // the release of a latched e-stop was reported
-	faults       []Fault                    // active, oldest first
-	faultsVer    uint64                     // bumped on every change of faults
-	cleared      map[FaultCode]clearedFault // cleared faults, for FaultDamping
-	lidConflict  bool                       // both lid limits closed at the last look
-	armsConflict bool                       // both arms limits closed at the last look
-	outFailed    [numOutputs]bool           // the last write of the output failed
-	outBlocked   [numOutputs]bool           // the output was held off by its opposite
+	estopNoted   bool                        // the release of a latched e-stop was reported
+	faults       []Fault                     // active, oldest first
+	faultsVer    uint64                      // bumped on every change of faults
+	cleared      map[fault.Code]clearedFault // cleared faults, for FaultDamping
+	lidConflict  bool                        // both lid limits closed at the last look
+	armsConflict bool                        // both arms limits closed at the last look
+	outFailed    [numOutputs]bool            // the last write of the output failed
+	outBlocked   [numOutputs]bool            // the output was held off by its opposite
 	mode         Mode
 	chargerWant  bool
 	heater, fan  bool
@@ -156,7 +149,7 @@ func NewController(opts ControllerOptions, hw Hardware, vehicle func() VehicleSt
 		nudge:   make(chan struct{}, 1),
 		exited:  make(chan struct{}),
 		subs:    make(map[*subscriber]struct{}),
-		cleared: make(map[FaultCode]clearedFault),
+		cleared: make(map[fault.Code]clearedFault),
 		mode:    opts.Mode,
 	}
 	c.ext.readiness = notChecked
@@ -291,7 +284,7 @@ func (c *Controller) do(ctx context.Context, fn func(now time.Time)) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-c.exited:
-		return ErrNotRunning
+		return errNotRunning
 	}
 	// Accepted: the loop runs fn at once and fn writes the caller's
 	// variables, so wait for it whatever ctx does; returning early would

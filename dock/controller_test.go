@@ -15,6 +15,7 @@ import (
 
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/dock/docktest"
+	"github.com/dockagent/dock-agent/dock/fault"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -225,30 +226,30 @@ func TestMotionFaults(t *testing.T) {
 		fault     func(h *docktest.Hardware)
 		wantErr   error
 		wantFault string
-		wantCode  dock.FaultCode
+		wantCode  fault.Code
 		within    time.Duration
 	}{
 		{"lid stuck times out", docktest.HardwareOptions{}, dock.MotionOpenLid,
 			func(h *docktest.Hardware) { h.Lid.Stuck(true); h.Lid.SetPosition(0.5) },
-			dock.ErrTimeout, "lid: open timeout after 25s", dock.FaultLidTimeout, 26 * time.Second},
+			dock.ErrTimeout, "lid: open timeout after 25s", fault.LidTimeout, 26 * time.Second},
 		{"lid too slow times out", docktest.HardwareOptions{}, dock.MotionOpenLid,
 			func(h *docktest.Hardware) { h.Lid.Speed(0.5) },
-			dock.ErrTimeout, "lid: open timeout after 25s", dock.FaultLidTimeout, 26 * time.Second},
+			dock.ErrTimeout, "lid: open timeout after 25s", fault.LidTimeout, 26 * time.Second},
 		{"arms stuck time out", docktest.HardwareOptions{}, dock.MotionReleaseArms,
 			func(h *docktest.Hardware) { h.Arms.SetPosition(0.5); h.Arms.Stuck(true) },
-			dock.ErrTimeout, "arms: release timeout after 8s", dock.FaultArmsTimeout, 9 * time.Second},
+			dock.ErrTimeout, "arms: release timeout after 8s", fault.ArmsTimeout, 9 * time.Second},
 		{"closed limit stuck closed", docktest.HardwareOptions{}, dock.MotionOpenLid,
 			func(h *docktest.Hardware) { h.Lid.StickLimit(docktest.EndLow, true) },
-			dock.ErrFault, "lid: closed limit still closed 2s after opening started", dock.FaultLidLimitStuck, 3 * time.Second},
+			dock.ErrFault, "lid: closed limit still closed 2s after opening started", fault.LidLimitStuck, 3 * time.Second},
 		{"open limit never closes", docktest.HardwareOptions{}, dock.MotionOpenLid,
 			func(h *docktest.Hardware) { h.Lid.StickLimit(docktest.EndHigh, false) },
-			dock.ErrTimeout, "lid: open timeout after 25s", dock.FaultLidTimeout, 26 * time.Second},
+			dock.ErrTimeout, "lid: open timeout after 25s", fault.LidTimeout, 26 * time.Second},
 		{"clamped limit closes while releasing", docktest.HardwareOptions{}, dock.MotionReleaseArms,
 			func(h *docktest.Hardware) { h.Arms.SetPosition(0.5) },
-			dock.ErrFault, "arms: clamped limit closed again while releasing", dock.FaultArmsLimitReclosed, 2 * time.Second},
+			dock.ErrFault, "arms: clamped limit closed again while releasing", fault.ArmsLimitReclosed, 2 * time.Second},
 		{"both lid limits closed", docktest.HardwareOptions{}, dock.MotionOpenLid,
 			func(h *docktest.Hardware) { h.Lid.SetPosition(0.5) },
-			dock.ErrFault, "lid: open and closed limit switches both closed", dock.FaultLidLimitsConflict, 2 * time.Second},
+			dock.ErrFault, "lid: open and closed limit switches both closed", fault.LidLimitsConflict, 2 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -516,7 +517,7 @@ func TestMainsLostDuringMotion(t *testing.T) {
 	if s.Fault != "power: mains lost while lid opening" || s.Power || r.hw.Lid.Up.On() || s.Lid != dock.LidStopped {
 		t.Errorf("fault %q power %v relay %v lid %s", s.Fault, s.Power, r.hw.Lid.Up.On(), s.Lid)
 	}
-	checkFaults(t, s, dock.FaultMainsLostInMotion)
+	checkFaults(t, s, fault.MainsLostInMotion)
 	if err := r.c.SetMode(t.Context(), dock.ModeMaintenance); err != nil {
 		t.Fatal(err)
 	}
@@ -560,7 +561,7 @@ func TestSelfTestFailure(t *testing.T) {
 	if !strings.HasPrefix(s.Fault, "selftest: fan") {
 		t.Errorf("Fault = %q, want selftest: fan ...", s.Fault)
 	}
-	checkFaults(t, s, dock.FaultSelfTestFailed)
+	checkFaults(t, s, fault.SelfTestFailed)
 	r.hw.Fan.Fail(nil)
 }
 
@@ -724,7 +725,7 @@ func TestInputsUnreadableStopsMotions(t *testing.T) {
 	if s.Fault != "inputs: io module io unit 1 not answering" || r.hw.Lid.Up.On() {
 		t.Errorf("fault %q, lid relay on %v; want the inputs fault and the relay off", s.Fault, r.hw.Lid.Up.On())
 	}
-	checkFaults(t, s, dock.FaultIOModuleSilent)
+	checkFaults(t, s, fault.IOModuleSilent)
 	// Not even maintenance mode moves a part blind.
 	if err := r.c.SetMode(t.Context(), dock.ModeMaintenance); err != nil {
 		t.Fatal(err)
@@ -742,7 +743,7 @@ func TestInputsUnreadableStopsMotions(t *testing.T) {
 	if cl := r.ev.of(dock.EventFaultCleared); len(cl) != 1 {
 		t.Errorf("%d fault.cleared events, want 1", len(cl))
 	} else {
-		checkFaultEvent(t, cl[0], dock.FaultIOModuleSilent, 1)
+		checkFaultEvent(t, cl[0], fault.IOModuleSilent, 1)
 		if cl[0].Fields["cause"] != "inputs readable again" {
 			t.Errorf("fault.cleared cause %v, want inputs readable again", cl[0].Fields["cause"])
 		}

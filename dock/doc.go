@@ -8,11 +8,13 @@
 //
 // The types in state.go, phase.go, event.go, errors.go, command.go and
 // vehicle.go are what dock offers its neighbours: telemetry publishes State
-// snapshots and Events, calls the controller's and the sortie engine's
-// typed command methods with the plain requests of command.go, and maps
-// the typed errors of errors.go to the wire contract's codes
+// snapshots and Events, calls the controller's manual commands and the
+// sortie engine's typed methods (with the plain requests of dock/request),
+// and maps the typed errors of errors.go to the wire contract's codes
 // (telemetry/contract); the app wires a MAVLink vehicle client behind
-// Vehicle.
+// Vehicle. Beside it: dock/fault (the fault code catalogue), dock/pins
+// (active-low and debounce wrappers the app puts on the pins), dock/request,
+// and the planning packages dock/route, dock/schedule and dock/circle.
 //
 // dock must not import paho, go.bug.st/serial, net, mavlink or telemetry
 // (internal/importrules checks this): it talks to the outside only through the interfaces it

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/dock/docktest"
+	"github.com/dockagent/dock-agent/dock/pins"
 )
 
 // Travel times and debounce of the bench (testbench/physics, the agent's
@@ -34,12 +35,12 @@ func sweepOffsets() []time.Duration {
 	return out
 }
 
-// debounced wraps the four limit switches in dock.Debounce, as the app
+// debounced wraps the four limit switches in pins.Debounce, as the app
 // does: the controller sees a switch close sweepDebounce after it did.
 func debounced(r *rig) func(dock.Hardware) dock.Hardware {
 	return func(hw dock.Hardware) dock.Hardware {
 		for _, p := range []*gpio.PinIn{&hw.LidOpenLimit, &hw.LidClosedLimit, &hw.ArmsReleasedLimit, &hw.ArmsClampedLimit} {
-			*p = dock.Debounce(*p, r.clock, sweepDebounce)
+			*p = pins.Debounce(*p, r.clock, sweepDebounce)
 		}
 		return hw
 	}

@@ -30,7 +30,15 @@ var (
 	ErrFault          error = &Error{Kind: ErrPrecondition, Message: "dock in fault: send reset after fixing the cause"}
 	ErrMaintenance    error = &Error{Kind: ErrPrecondition, Message: "dock in maintenance mode"}
 	ErrNotMaintenance error = &Error{Kind: ErrPrecondition, Message: "command allowed in maintenance mode only"}
-	ErrTimeout              = errors.New("motion timed out")
+
+	// Ends of a motion: ErrTimeout when its limit switch did not close in
+	// time (invariant 6), ErrStopped when a request (a stop, a reversal, the
+	// controller shutting down) ended it first, ErrPowerLost when mains
+	// power is missing: the motors cannot run on battery backup, so motions
+	// are refused or cut.
+	ErrTimeout   = errors.New("motion timed out")
+	ErrStopped   = errors.New("motion stopped")
+	ErrPowerLost = errors.New("mains power lost: motors cannot run on battery backup")
 )
 
 // Error is an error of one of the kinds above (Kind, matched by errors.Is)

@@ -12,13 +12,14 @@ import (
 
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/dock/docktest"
+	"github.com/dockagent/dock-agent/dock/fault"
 )
 
 // faultTable is the contract: each code's severity and component, as
 // docs/operations.md lists them.
-var faultTable = map[dock.FaultCode]struct {
-	severity  dock.FaultSeverity
-	component dock.Component
+var faultTable = map[fault.Code]struct {
+	severity  fault.Severity
+	component fault.Component
 }{
 	"io.module_silent":           {"warning", "io"},
 	"lid.timeout":                {"critical", "lid"},
@@ -38,7 +39,7 @@ var faultTable = map[dock.FaultCode]struct {
 
 // checkFaults checks that the first active fault of s has code, the
 // code's severity and component, and s.Fault as its message.
-func checkFaults(t *testing.T, s dock.State, code dock.FaultCode) {
+func checkFaults(t *testing.T, s dock.State, code fault.Code) {
 	t.Helper()
 	if len(s.Faults) == 0 {
 		t.Fatalf("state.faults empty, want %s first", code)
@@ -51,7 +52,7 @@ func checkFaults(t *testing.T, s dock.State, code dock.FaultCode) {
 }
 
 // checkFaultEvent checks a fault or fault.cleared event's fields.
-func checkFaultEvent(t *testing.T, ev dock.Event, code dock.FaultCode, count int) {
+func checkFaultEvent(t *testing.T, ev dock.Event, code fault.Code, count int) {
 	t.Helper()
 	want := faultTable[code]
 	f := ev.Fields
@@ -64,9 +65,9 @@ func checkFaultEvent(t *testing.T, ev dock.Event, code dock.FaultCode, count int
 // TestFaultCodes: every code has the severity and component of the
 // contract and a row in the operator's table of docs/operations.md.
 func TestFaultCodes(t *testing.T) {
-	codes := dock.FaultCodes()
+	codes := fault.Codes()
 	if len(codes) != len(faultTable) {
-		t.Errorf("FaultCodes() has %d codes, the contract %d", len(codes), len(faultTable))
+		t.Errorf("fault.Codes() has %d codes, the contract %d", len(codes), len(faultTable))
 	}
 	doc, err := os.ReadFile("../docs/operations.md")
 	if err != nil {
@@ -81,7 +82,7 @@ func TestFaultCodes(t *testing.T) {
 			t.Errorf("docs/operations.md has no row starting %q", row)
 		}
 	}
-	if dock.FaultCode("lid.on_fire").Known() {
+	if fault.Code("lid.on_fire").Known() {
 		t.Error("an unknown code is Known")
 	}
 }
@@ -128,7 +129,7 @@ func TestFlappingFaultIsOneFault(t *testing.T) {
 			set(errors.New("io module io unit 1 not answering"))
 			r.step(poll)
 			s := r.refresh()
-			checkFaults(t, s, dock.FaultIOModuleSilent)
+			checkFaults(t, s, fault.IOModuleSilent)
 			if len(first) != 1 || len(s.Faults) != 1 || s.Faults[0].Count != tt.wantCount ||
 				s.Faults[0].Since.Equal(first[0].Since) != (tt.wantCount > 1) {
 				t.Errorf("faults %v after the return (first %v), want count %d, the first since kept %v", s.Faults, first, tt.wantCount, tt.wantCount > 1)
@@ -137,8 +138,8 @@ func TestFlappingFaultIsOneFault(t *testing.T) {
 			if len(ev) != 2 {
 				t.Fatalf("fault events %v, want one per onset", ev)
 			}
-			checkFaultEvent(t, ev[0], dock.FaultIOModuleSilent, 1)
-			checkFaultEvent(t, ev[1], dock.FaultIOModuleSilent, tt.wantCount)
+			checkFaultEvent(t, ev[0], fault.IOModuleSilent, 1)
+			checkFaultEvent(t, ev[1], fault.IOModuleSilent, tt.wantCount)
 			set(nil)
 			r.step(poll)
 		})
@@ -163,17 +164,17 @@ func TestResetWhileCauseLasts(t *testing.T) {
 	}
 	r.step(poll)
 	s := r.refresh()
-	checkFaults(t, s, dock.FaultLidLimitsConflict)
+	checkFaults(t, s, fault.LidLimitsConflict)
 	ev := r.ev.of(dock.EventFault)
 	if len(ev) != 2 || len(s.Faults) != 1 || s.Faults[0].Count != 2 {
 		t.Fatalf("fault events %v, faults %v after a reset with the switches still stuck, want the fault back with count 2", ev, s.Faults)
 	}
-	checkFaultEvent(t, ev[1], dock.FaultLidLimitsConflict, 2)
+	checkFaultEvent(t, ev[1], fault.LidLimitsConflict, 2)
 	cl := r.ev.of(dock.EventFaultCleared)
 	if len(cl) != 1 || cl[0].Fields["cause"] != "reset" {
 		t.Fatalf("fault.cleared events %v, want one for the reset", cl)
 	}
-	checkFaultEvent(t, cl[0], dock.FaultLidLimitsConflict, 1)
+	checkFaultEvent(t, cl[0], fault.LidLimitsConflict, 1)
 	r.hw.Lid.UnstickLimit(docktest.EndLow)
 	r.hw.Lid.UnstickLimit(docktest.EndHigh)
 }
@@ -184,12 +185,12 @@ func TestResetWhileCauseLasts(t *testing.T) {
 func TestRaiseFault(t *testing.T) {
 	r := newRig(t, dock.ControllerOptions{}, docktest.HardwareOptions{}, nil)
 	for _, msg := range []string{"vehicle.landed_away: 1204 m out", "vehicle.landed_away: 1210 m out"} {
-		if err := r.c.RaiseFault(t.Context(), dock.FaultVehicleLandedAway, msg); err != nil {
+		if err := r.c.RaiseFault(t.Context(), fault.VehicleLandedAway, msg); err != nil {
 			t.Fatalf("RaiseFault() = %v", err)
 		}
 	}
 	s := r.refresh()
-	checkFaults(t, s, dock.FaultVehicleLandedAway)
+	checkFaults(t, s, fault.VehicleLandedAway)
 	if len(s.Faults) != 1 || s.Faults[0].Count != 2 || s.Fault != "vehicle.landed_away: 1204 m out" {
 		t.Errorf("faults %v fault %q, want one with count 2 and the first message", s.Faults, s.Fault)
 	}
@@ -205,7 +206,7 @@ func TestRaiseFault(t *testing.T) {
 	if cl := r.ev.of(dock.EventFaultCleared); len(cl) != 1 {
 		t.Errorf("fault.cleared events %v, want 1", cl)
 	} else {
-		checkFaultEvent(t, cl[0], dock.FaultVehicleLandedAway, 2)
+		checkFaultEvent(t, cl[0], fault.VehicleLandedAway, 2)
 	}
 	if err := r.c.RaiseFault(t.Context(), "lid.on_fire", "smoke"); !errors.Is(err, dock.ErrInvalidArgument) {
 		t.Errorf("RaiseFault(unknown code) = %v, want invalid_argument", err)
@@ -232,14 +233,14 @@ func TestOutputFaults(t *testing.T) {
 	r.step(time.Second)
 	r.checkBothOff()
 	s := r.refresh()
-	checkFaults(t, s, dock.FaultOutputWriteFailed)
+	checkFaults(t, s, fault.OutputWriteFailed)
 	ev := r.ev.of(dock.EventFault)
-	if len(ev) != 2 || len(s.Faults) != 2 || s.Faults[1].Code != dock.FaultOutputInterlock ||
+	if len(ev) != 2 || len(s.Faults) != 2 || s.Faults[1].Code != fault.OutputInterlock ||
 		!strings.HasPrefix(s.Fault, "lid_open_motor: cannot switch off") {
 		t.Fatalf("fault events %v, faults %v, want output.write_failed then output.interlock, once each", ev, s.Faults)
 	}
-	checkFaultEvent(t, ev[0], dock.FaultOutputWriteFailed, 1)
-	checkFaultEvent(t, ev[1], dock.FaultOutputInterlock, 1)
+	checkFaultEvent(t, ev[0], fault.OutputWriteFailed, 1)
+	checkFaultEvent(t, ev[1], fault.OutputInterlock, 1)
 	r.hw.Lid.Up.Fail(nil)
 	r.step(poll)
 	r.checkBothOff()

@@ -11,7 +11,7 @@ import (
 )
 
 // Hardware is the set of dock pins the Controller drives, all at logical
-// levels (High = active; see ActiveLowIn, ActiveLowOut, Debounce). Each pin
+// levels (High = active; see dock/pins for active-low and debounce). Each pin
 // is a GPIO line of the board or a coil / discrete input of a Modbus I/O
 // module; the app decides. Every field is required except ChargerStatus and
 // Rain. The Controller is the only user of the pins once Run has started.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dockagent/dock-agent/dock/fault"
 	"periph.io/x/conn/v3/gpio"
 )
 
@@ -21,14 +22,14 @@ func (c *Controller) checkInputsHealthy() {
 	}
 	c.inputsErr = c.opts.InputsHealthy()
 	if c.inputsErr == nil {
-		if c.clearFault(FaultIOModuleSilent, "inputs readable again", false) {
+		if c.clearFault(fault.IOModuleSilent, "inputs readable again", false) {
 			c.log.Info("inputs readable again")
 		}
 		return
 	}
 	reason := "inputs: " + c.inputsErr.Error()
-	if i := c.faultIndex(FaultIOModuleSilent); i < 0 {
-		c.raise(FaultIOModuleSilent, reason) // also again after a reset while the inputs stay unreadable
+	if i := c.faultIndex(fault.IOModuleSilent); i < 0 {
+		c.raise(fault.IOModuleSilent, reason) // also again after a reset while the inputs stay unreadable
 	} else if c.faults[i].Message != reason {
 		c.log.Warn("inputs still unreadable", "fault", reason)
 		c.faults[i].Message = reason
@@ -113,7 +114,7 @@ func (c *Controller) checkMains() {
 	}
 	for _, mp := range []**motion{&c.lid, &c.arms} {
 		if m := *mp; m != nil {
-			c.raise(FaultMainsLostInMotion, "power: mains lost while "+m.spec.progressive)
+			c.raise(fault.MainsLostInMotion, "power: mains lost while "+m.spec.progressive)
 			c.finish(mp, fmt.Errorf("%s: %w", m.spec.action, ErrPowerLost), ProgressFailed)
 		}
 	}
@@ -121,16 +122,21 @@ func (c *Controller) checkMains() {
 
 // checkLimits faults a part whose two limit switches both read closed.
 func (c *Controller) checkLimits() {
-	if c.onset(&c.lidConflict, c.in.lidOpen && c.in.lidClosed, FaultLidLimitsConflict) {
-		c.raise(FaultLidLimitsConflict, "lid: open and closed limit switches both closed")
+	if c.onset(&c.lidConflict, c.in.lidOpen && c.in.lidClosed, fault.LidLimitsConflict) {
+		c.raise(fault.LidLimitsConflict, "lid: open and closed limit switches both closed")
 	}
 	if c.lidConflict && c.lid != nil {
 		c.finish(&c.lid, fmt.Errorf("%s: limit switches disagree: %w", c.lid.spec.action, ErrFault), ProgressFailed)
 	}
-	if c.onset(&c.armsConflict, c.in.armsReleased && c.in.armsClamped, FaultArmsLimitsConflict) {
-		c.raise(FaultArmsLimitsConflict, "arms: released and clamped limit switches both closed")
+	if c.onset(&c.armsConflict, c.in.armsReleased && c.in.armsClamped, fault.ArmsLimitsConflict) {
+		c.raise(fault.ArmsLimitsConflict, "arms: released and clamped limit switches both closed")
 	}
 	if c.armsConflict && c.arms != nil {
 		c.finish(&c.arms, fmt.Errorf("%s: limit switches disagree: %w", c.arms.spec.action, ErrFault), ProgressFailed)
 	}
 }
+
+// settler is an input that filters changes (a pin wrapped by
+// dock/pins.Debounce): Settling reports a level seen but not yet reported
+// by Read, so the loop keeps reading it every poll until it is.
+type settler interface{ Settling() bool }

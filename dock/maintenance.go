@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/dockagent/dock-agent/dock/fault"
 )
 
 // SetMode switches between auto and maintenance. Leaving auto is refused
@@ -72,10 +74,10 @@ func (c *Controller) Reset(ctx context.Context) error {
 
 // RaiseFault enters fault code with message for a cause found outside the
 // controller, such as the sortie engine's vehicle on the ground away from
-// the pad (FaultVehicleLandedAway, invariant 9): it blocks every launch
+// the pad (fault.VehicleLandedAway, invariant 9): it blocks every launch
 // until a person resets it, and is reported as a fault event (raised again
 // while active, it only counts). An unknown code is refused.
-func (c *Controller) RaiseFault(ctx context.Context, code FaultCode, message string) error {
+func (c *Controller) RaiseFault(ctx context.Context, code fault.Code, message string) error {
 	if !code.Known() {
 		return Errorf(ErrInvalidArgument, "raise fault %q: unknown fault code", code)
 	}
@@ -100,7 +102,7 @@ func (c *Controller) ManualLid(ctx context.Context, jobID string, a LidAction) e
 		if err := c.inMaintenance("lid stop"); err != nil {
 			return err
 		}
-		return c.StopLid(ctx)
+		return c.stopLid(ctx)
 	}
 	return Errorf(ErrInvalidArgument, "lid: unknown action %q (want open, close or stop)", a)
 }
@@ -117,7 +119,7 @@ func (c *Controller) ManualArms(ctx context.Context, jobID string, a ArmsAction)
 		if err := c.inMaintenance("arms stop"); err != nil {
 			return err
 		}
-		return c.StopArms(ctx)
+		return c.stopArms(ctx)
 	}
 	return Errorf(ErrInvalidArgument, "arms: unknown action %q (want release, clamp or stop)", a)
 }

@@ -153,63 +153,18 @@ func (c *Controller) StartMotion(ctx context.Context, m Motion, jobID string) (d
 	return ch, err
 }
 
-// move starts m and waits for its end or ctx.
-func (c *Controller) move(ctx context.Context, m Motion) error {
-	done, err := c.StartMotion(ctx, m, "")
-	if err != nil {
-		return err
-	}
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("%s: wait: %w", m, ctx.Err())
-	}
-}
-
-// OpenLid opens the lid and returns when the open limit switch closed, the
-// motion failed, or ctx ended (the motion continues, bounded by its timeout).
-func (c *Controller) OpenLid(ctx context.Context) error { return c.move(ctx, MotionOpenLid) }
-
-// CloseLid closes the lid like OpenLid; invariant 1 refuses it unless the
-// vehicle is docked or airborne beyond the clearance altitude, and stops it
-// if that ceases to hold on the way.
-func (c *Controller) CloseLid(ctx context.Context) error { return c.move(ctx, MotionCloseLid) }
-
-// ReleaseArms releases the centering arms like OpenLid; invariant 3 refuses
-// it while the vehicle is armed (or its armed state unknown).
-func (c *Controller) ReleaseArms(ctx context.Context) error {
-	return c.move(ctx, MotionReleaseArms)
-}
-
-// ClampArms clamps the centering arms like ReleaseArms.
-func (c *Controller) ClampArms(ctx context.Context) error { return c.move(ctx, MotionClampArms) }
-
-// StopLid stops a lid motion (it ends with ErrStopped); the lid reads
+// stopLid stops a lid motion (it ends with ErrStopped); the lid reads
 // stopped between its switches.
-func (c *Controller) StopLid(ctx context.Context) error { return c.stopPart(ctx, &c.lid) }
+func (c *Controller) stopLid(ctx context.Context) error { return c.stopPart(ctx, &c.lid) }
 
-// StopArms stops an arms motion like StopLid.
-func (c *Controller) StopArms(ctx context.Context) error { return c.stopPart(ctx, &c.arms) }
+// stopArms stops an arms motion like stopLid.
+func (c *Controller) stopArms(ctx context.Context) error { return c.stopPart(ctx, &c.arms) }
 
 func (c *Controller) stopPart(ctx context.Context, mp **motion) error {
 	return c.do(ctx, func(time.Time) {
 		if m := *mp; m != nil {
 			c.finish(mp, fmt.Errorf("%s: %w by request", m.spec.action, ErrStopped), ProgressCanceled)
 		}
-	})
-}
-
-// StopAll stops every motion and switches the charger off; heater, fan and
-// strobe keep following their rules.
-func (c *Controller) StopAll(ctx context.Context) error {
-	return c.do(ctx, func(time.Time) {
-		for _, mp := range []**motion{&c.lid, &c.arms} {
-			if m := *mp; m != nil {
-				c.finish(mp, fmt.Errorf("%s: %w by stop all", m.spec.action, ErrStopped), ProgressCanceled)
-			}
-		}
-		c.chargerWant = false
 	})
 }
 
@@ -264,7 +219,7 @@ func (c *Controller) startMotion(now time.Time, k Motion, jobID string) (chan er
 	if startAt.Equal(now) {
 		// No reversal: the part stands still, the inputs tell where.
 		m.readSource(c.in)
-		c.log.Info(spec.progressive, "from_end", m.fromSource)
+		c.logMoving(k, m.fromSource, false)
 	}
 	c.progress(jobID, spec, ProgressInProgress, 0, nil)
 	return done, nil
@@ -296,7 +251,7 @@ func (c *Controller) stepMotion(now time.Time, mp **motion) {
 	}
 	spec := m.spec
 	if err := c.interlock(m.kind); err != nil {
-		c.log.Warn(spec.progressive+" stopped by interlock", "err", err)
+		c.log.Warn("motion stopped by interlock", "motion", spec.action, "err", err)
 		c.finish(mp, err, ProgressFailed)
 		return
 	}
@@ -309,14 +264,14 @@ func (c *Controller) stepMotion(now time.Time, mp **motion) {
 		// (the "closed again" check below would otherwise fault a part
 		// that reached its end just as it was reversed).
 		m.readSource(c.in)
-		c.log.Info(spec.progressive+" after the reverse pause", "from_end", m.fromSource)
+		c.logMoving(m.kind, m.fromSource, true)
 	}
 	elapsed := now.Sub(m.startAt)
 	if spec.target(c.in) {
 		if m.kind == MotionOpenLid && m.fromSource {
 			c.lidOpenEst.Store(int64(elapsed))
 		}
-		c.log.Info(spec.part+" "+pastTense(spec.verb), "duration", elapsed)
+		c.logArrived(m.kind, elapsed)
 		c.finish(mp, nil, ProgressOK)
 		return
 	}
@@ -355,18 +310,34 @@ func (c *Controller) stepMotion(now time.Time, mp **motion) {
 	}
 }
 
-func pastTense(verb string) string {
-	switch verb {
-	case "open":
-		return "opened"
-	case "close":
-		return "closed"
-	case "release":
-		return "released"
-	case "clamp":
-		return "clamped"
+// logMoving logs a motion under way: from its start, or once the reverse
+// pause before it ended. The messages are literals, one a motion, so that a
+// grep for a log line finds the code.
+func (c *Controller) logMoving(k Motion, fromEnd, afterReversePause bool) {
+	switch k {
+	case MotionOpenLid:
+		c.log.Info("lid opening", "from_end", fromEnd, "after_reverse_pause", afterReversePause)
+	case MotionCloseLid:
+		c.log.Info("lid closing", "from_end", fromEnd, "after_reverse_pause", afterReversePause)
+	case MotionReleaseArms:
+		c.log.Info("arms releasing", "from_end", fromEnd, "after_reverse_pause", afterReversePause)
+	case MotionClampArms:
+		c.log.Info("arms clamping", "from_end", fromEnd, "after_reverse_pause", afterReversePause)
 	}
-	return verb
+}
+
+// logArrived logs a motion that reached its target limit switch.
+func (c *Controller) logArrived(k Motion, took time.Duration) {
+	switch k {
+	case MotionOpenLid:
+		c.log.Info("lid opened", "duration", took)
+	case MotionCloseLid:
+		c.log.Info("lid closed", "duration", took)
+	case MotionReleaseArms:
+		c.log.Info("arms released", "duration", took)
+	case MotionClampArms:
+		c.log.Info("arms clamped", "duration", took)
+	}
 }
 
 // finish ends the motion in *mp with err: its output will be cut by apply

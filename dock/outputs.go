@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dockagent/dock-agent/dock/fault"
 	"periph.io/x/conn/v3/gpio"
 )
 
@@ -49,8 +50,8 @@ func (c *Controller) apply(now time.Time) {
 		// Both directions of one motor: never. When the off pass above
 		// failed to cut the opposite, try again next iteration.
 		blocked := want[o] && !c.level[o] && opp >= 0 && c.level[opp]
-		if c.onset(&c.outBlocked[o], blocked, FaultOutputInterlock) {
-			c.raise(FaultOutputInterlock, fmt.Sprintf("%s: not energised while %s is still on", c.outs[o].name, c.outs[opp].name))
+		if c.onset(&c.outBlocked[o], blocked, fault.OutputInterlock) {
+			c.raise(fault.OutputInterlock, fmt.Sprintf("%s: not energised while %s is still on", c.outs[o].name, c.outs[opp].name))
 		}
 		if want[o] && !c.level[o] && !blocked {
 			c.write(now, o, true)
@@ -71,8 +72,8 @@ func (c *Controller) write(now time.Time, o output, on bool) {
 		l = gpio.High
 	}
 	err := c.outs[o].pin.Out(l)
-	if c.onset(&c.outFailed[o], err != nil, FaultOutputWriteFailed) {
-		c.raise(FaultOutputWriteFailed, fmt.Sprintf("%s: cannot switch %s: %v", c.outs[o].name, onOff(on), err))
+	if c.onset(&c.outFailed[o], err != nil, fault.OutputWriteFailed) {
+		c.raise(fault.OutputWriteFailed, fmt.Sprintf("%s: cannot switch %s: %v", c.outs[o].name, onOff(on), err))
 	}
 	if err != nil {
 		for _, mp := range []**motion{&c.lid, &c.arms} {
@@ -110,8 +111,8 @@ func (c *Controller) endAll(err error, status ProgressStatus) {
 	now := c.clock.Now()
 	for o := range numOutputs {
 		err := c.outs[o].pin.Out(gpio.Low)
-		if c.onset(&c.outFailed[o], err != nil, FaultOutputWriteFailed) {
-			c.raise(FaultOutputWriteFailed, fmt.Sprintf("%s: cannot switch off: %v", c.outs[o].name, err))
+		if c.onset(&c.outFailed[o], err != nil, fault.OutputWriteFailed) {
+			c.raise(fault.OutputWriteFailed, fmt.Sprintf("%s: cannot switch off: %v", c.outs[o].name, err))
 		}
 		if err != nil {
 			continue

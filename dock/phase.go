@@ -34,15 +34,6 @@ const (
 	KindDispatch SortieKind = "dispatch"
 )
 
-// Priority orders work: alarm dispatches preempt routine work.
-type Priority string
-
-// Priorities of the dispatch command.
-const (
-	PriorityAlarm   Priority = "alarm"
-	PriorityRoutine Priority = "routine"
-)
-
 // Mode is the dock's operating mode.
 type Mode string
 

@@ -53,15 +53,6 @@ func (c *Controller) LidOpenEstimate() time.Duration {
 	return c.opts.LidTimeout
 }
 
-// SelfTest returns the report of the hardware self-test Run made at start
-// (the zero Report before).
-func (c *Controller) SelfTest() Report {
-	if r := c.selfReport.Load(); r != nil {
-		return *r
-	}
-	return Report{}
-}
-
 // SetWeather feeds the latest good weather reading and the inside
 // temperature (nil when unknown) to the controller; the app calls it from
 // the weather station driver (rs485/weatherstation) after each good poll.

@@ -5,19 +5,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dockagent/dock-agent/dock/fault"
 	"periph.io/x/conn/v3/gpio"
 )
 
-// Report is the result of the hardware self-test Run makes at start: every
+// report is the result of the hardware self-test Run makes at start: every
 // input set up and read, every output switched off.
-type Report struct {
+type report struct {
 	At      time.Time
-	Inputs  []PinCheck
-	Outputs []PinCheck
+	Inputs  []pinCheck
+	Outputs []pinCheck
 }
 
-// PinCheck is the self-test result of one pin.
-type PinCheck struct {
+// pinCheck is the self-test result of one pin.
+type pinCheck struct {
 	Name  string // "lid_open_limit"
 	Wired bool   // false for an optional input left unwired
 	High  bool   // inputs: the logical level read
@@ -25,8 +26,8 @@ type PinCheck struct {
 }
 
 // OK reports whether every wired pin answered.
-func (r Report) OK() bool {
-	for _, p := range append(append([]PinCheck(nil), r.Inputs...), r.Outputs...) {
+func (r report) OK() bool {
+	for _, p := range append(append([]pinCheck(nil), r.Inputs...), r.Outputs...) {
 		if p.Err != nil {
 			return false
 		}
@@ -35,7 +36,7 @@ func (r Report) OK() bool {
 }
 
 // String renders the report for a person, one pin a line.
-func (r Report) String() string {
+func (r report) String() string {
 	var b strings.Builder
 	if r.OK() {
 		fmt.Fprintf(&b, "dock self-test passed at %s\n", r.At.Format(time.RFC3339))
@@ -65,9 +66,9 @@ func (r Report) String() string {
 }
 
 // failures lists the failing pins as "name: error".
-func (r Report) failures() []string {
+func (r report) failures() []string {
 	var out []string
-	for _, p := range append(append([]PinCheck(nil), r.Inputs...), r.Outputs...) {
+	for _, p := range append(append([]pinCheck(nil), r.Inputs...), r.Outputs...) {
 		if p.Err != nil {
 			out = append(out, p.Name+": "+p.Err.Error())
 		}
@@ -77,10 +78,10 @@ func (r Report) failures() []string {
 
 // selfTest sets up and reads every input and switches every output off. It
 // runs on the loop goroutine before the loop starts.
-func (c *Controller) selfTest() Report {
-	r := Report{At: c.clock.Now()}
+func (c *Controller) selfTest() report {
+	r := report{At: c.clock.Now()}
 	for _, in := range c.hw.inputs() {
-		pc := PinCheck{Name: in.name, Wired: in.pin != nil}
+		pc := pinCheck{Name: in.name, Wired: in.pin != nil}
 		if in.pin != nil {
 			if err := in.pin.In(gpio.PullNoChange, gpio.NoEdge); err != nil {
 				pc.Err = fmt.Errorf("set up input: %w", err)
@@ -91,7 +92,7 @@ func (c *Controller) selfTest() Report {
 		r.Inputs = append(r.Inputs, pc)
 	}
 	for o, out := range c.outs {
-		pc := PinCheck{Name: out.name, Wired: true}
+		pc := pinCheck{Name: out.name, Wired: true}
 		if err := out.pin.Out(gpio.Low); err != nil {
 			pc.Err = fmt.Errorf("switch off: %w", err)
 		} else {
@@ -105,7 +106,7 @@ func (c *Controller) selfTest() Report {
 
 // reportStartup emits the selftest event with the reconciled state and
 // faults the dock when a pin did not answer.
-func (c *Controller) reportStartup(r Report) {
+func (c *Controller) reportStartup(r report) {
 	s := c.Snapshot()
 	inputs := map[string]bool{}
 	for _, p := range r.Inputs {
@@ -123,7 +124,7 @@ func (c *Controller) reportStartup(r Report) {
 		"vehicle":  map[string]any{"link": c.veh.Link, "armed": c.veh.Armed, "airborne": c.veh.Landed == LandedInAir},
 	})
 	if len(fails) > 0 {
-		c.raise(FaultSelfTestFailed, "selftest: "+strings.Join(fails, "; "))
+		c.raise(fault.SelfTestFailed, "selftest: "+strings.Join(fails, "; "))
 	}
 	if r.OK() {
 		c.log.Info("dock self-test passed", "lid", string(s.Lid), "arms", string(s.Arms), "vehicle_link", c.veh.Link)

@@ -80,16 +80,23 @@ func AppendMessage(dst []byte, h Header, m Message, s *Signer) ([]byte, error) {
 	if mi == nil {
 		return dst, fmt.Errorf("encode message %d: %w", m.MsgID(), ErrUnknownMessage)
 	}
+	dst, hdr, frame := growFrame(dst, h, mi)
+	// Encode in place, behind room for the header: no scratch buffer.
+	m.EncodePayload(frame[hdr:])
+	return finishFrame(dst, h, mi, hdr+mi.MaxLen, s)
+}
+
+// growFrame makes room behind dst for one frame of mi: it returns dst
+// (same length, grown by MaxFrameLen), the header length of h's version
+// and the frame's bytes (header and untruncated payload) past dst's end.
+func growFrame(dst []byte, h Header, mi *MessageInfo) (grown []byte, hdr int, frame []byte) {
 	start := len(dst)
 	dst = slices.Grow(dst, MaxFrameLen)
-	hdr := headerLenV2
+	hdr = headerLenV2
 	if h.Version == 1 {
 		hdr = headerLenV1
 	}
-	// Encode in place, behind room for the header: no scratch buffer.
-	frame := dst[start : start+hdr+mi.MaxLen]
-	m.EncodePayload(frame[hdr:])
-	return finishFrame(dst[:start], h, mi, hdr+mi.MaxLen, s)
+	return dst, hdr, dst[start : start+hdr+mi.MaxLen]
 }
 
 // AppendPayload appends to dst the frame carrying the untruncated payload of
@@ -105,15 +112,9 @@ func AppendPayload(dst []byte, h Header, msgID uint32, payload []byte, s *Signer
 	if len(payload) > mi.MaxLen {
 		return dst, fmt.Errorf("encode %s: payload of %d bytes exceeds %d", mi.Name, len(payload), mi.MaxLen)
 	}
-	start := len(dst)
-	dst = slices.Grow(dst, MaxFrameLen)
-	hdr := headerLenV2
-	if h.Version == 1 {
-		hdr = headerLenV1
-	}
-	frame := dst[start : start+hdr+mi.MaxLen]
+	dst, hdr, frame := growFrame(dst, h, mi)
 	clear(frame[hdr+copy(frame[hdr:], payload):])
-	return finishFrame(dst[:start], h, mi, hdr+mi.MaxLen, s)
+	return finishFrame(dst, h, mi, hdr+mi.MaxLen, s)
 }
 
 // finishFrame completes the frame whose untruncated payload already sits in

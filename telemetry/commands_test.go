@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/google/go-cmp/cmp"
 )
@@ -122,7 +123,7 @@ func TestCommandsHappyPath(t *testing.T) {
 		if len(reqs) != len(cmds) {
 			t.Fatalf("dock got %d requests, want %d", len(reqs), len(cmds))
 		}
-		want := request{contract.CmdDispatch, "1", dock.DispatchRequest{Lat: 53.55, Lon: 9.99, Priority: dock.PriorityAlarm, Ref: "INC-7"}}
+		want := fakeCall{contract.CmdDispatch, "1", request.Dispatch{Lat: 53.55, Lon: 9.99, Priority: request.PriorityAlarm, Ref: "INC-7"}}
 		if diff := cmp.Diff(want, reqs[0]); diff != "" {
 			t.Errorf("dispatch call (-want +got):\n%s", diff)
 		}
@@ -133,7 +134,7 @@ func TestCommandsHappyPath(t *testing.T) {
 // refusals, and a command.rejected event for each.
 func TestCommandErrors(t *testing.T) {
 	b := startMochi(t, nil)
-	cmdr := &fakeDock{do: func(_ context.Context, req request) (any, error) {
+	cmdr := &fakeDock{do: func(_ context.Context, req fakeCall) (any, error) {
 		switch req.Name {
 		case contract.CmdPatrol:
 			return nil, dock.Errorf(dock.ErrInvalidArgument, "route %q: unknown route", req.Arg.(contract.PatrolArgs).Route)
@@ -211,7 +212,7 @@ func TestRepeatedID(t *testing.T) {
 	dir := t.TempDir()
 	release := make(chan struct{})
 	var once sync.Once
-	cmdr := &fakeDock{do: func(ctx context.Context, req request) (any, error) {
+	cmdr := &fakeDock{do: func(ctx context.Context, req fakeCall) (any, error) {
 		if req.ID == "slow" {
 			select {
 			case <-release:
@@ -293,7 +294,7 @@ func TestInterruptedCommand(t *testing.T) {
 func TestBusy(t *testing.T) {
 	b := startMochi(t, nil)
 	release := make(chan struct{})
-	cmdr := &fakeDock{do: func(ctx context.Context, req request) (any, error) {
+	cmdr := &fakeDock{do: func(ctx context.Context, req fakeCall) (any, error) {
 		if req.ID == "block" {
 			select {
 			case <-release:

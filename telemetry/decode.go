@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/telemetry/contract"
 )
 
@@ -84,8 +85,8 @@ func commandSpecs() map[contract.Command]commandSpec {
 	return map[contract.Command]commandSpec{
 		contract.CmdDispatch: command([]string{"lat", "lon", "alt_m", "loiter_s", "priority", "ref", "dry_run"}, []string{"lat", "lon"}, checkDispatch,
 			func(ctx context.Context, d Dock, id string, a contract.DispatchArgs) (any, error) {
-				r, err := d.Sorties.Dispatch(ctx, id, dock.DispatchRequest{Lat: a.Lat, Lon: a.Lon, AltM: a.AltM, LoiterS: a.LoiterS,
-					Priority: dock.Priority(a.Priority), Ref: a.Ref, DryRun: a.DryRun})
+				r, err := d.Sorties.Dispatch(ctx, id, request.Dispatch{Lat: a.Lat, Lon: a.Lon, AltM: a.AltM, LoiterS: a.LoiterS,
+					Priority: request.Priority(a.Priority), Ref: a.Ref, DryRun: a.DryRun})
 				if err != nil {
 					return nil, err
 				}
@@ -230,7 +231,7 @@ func checkAlert(a *contract.AlertArgs) error {
 }
 
 // quoteResult is a quote on the wire.
-func quoteResult(q dock.QuoteResult) (contract.QuoteResult, error) {
+func quoteResult(q request.QuoteResult) (contract.QuoteResult, error) {
 	r := contract.QuoteResult{ETAS: q.ETAS, DistanceM: q.DistanceM, CircleMin: q.CircleMin, Ready: q.Ready, Gates: []contract.Gate{}}
 	if e := q.Energy; e != nil {
 		r.Energy = &contract.QuoteEnergy{NeededPct: e.NeededPct, ReservePct: e.ReservePct, BatteryPct: e.BatteryPct, MarginPct: e.MarginPct}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/google/go-cmp/cmp"
 )
@@ -21,35 +22,35 @@ func TestDecodeCommandAccepts(t *testing.T) {
 		name    string
 		command string
 		payload string
-		want    request
+		want    fakeCall
 	}{
 		{"dispatch minimal", "dispatch", `{"id":"a","lat":53.55,"lon":9.99}`,
-			request{contract.CmdDispatch, "a", dock.DispatchRequest{Lat: 53.55, Lon: 9.99}}},
+			fakeCall{contract.CmdDispatch, "a", request.Dispatch{Lat: 53.55, Lon: 9.99}}},
 		{"dispatch full", "dispatch", `{"id":"a","lat":-33.9,"lon":151.2,"alt_m":60,"loiter_s":120,"priority":"alarm","ref":"INC-1","dry_run":true,"expires":"2030-01-01T00:00:00Z"}`,
-			request{contract.CmdDispatch, "a", dock.DispatchRequest{Lat: -33.9, Lon: 151.2, AltM: ptr(60.0), LoiterS: ptr(120.0), Priority: dock.PriorityAlarm, Ref: "INC-1", DryRun: true}}},
+			fakeCall{contract.CmdDispatch, "a", request.Dispatch{Lat: -33.9, Lon: 151.2, AltM: ptr(60.0), LoiterS: ptr(120.0), Priority: request.PriorityAlarm, Ref: "INC-1", DryRun: true}}},
 		// Altitude and loiter are the engine's limits (limits.max_alt_m):
 		// the intake passes them on.
 		{"dispatch high and long", "dispatch", `{"id":"a","lat":1,"lon":2,"alt_m":900,"loiter_s":-1}`,
-			request{contract.CmdDispatch, "a", dock.DispatchRequest{Lat: 1, Lon: 2, AltM: ptr(900.0), LoiterS: ptr(-1.0)}}},
-		{"patrol", "patrol", `{"id":"a","route":"old-town_2"}`, request{contract.CmdPatrol, "a", contract.PatrolArgs{Route: "old-town_2"}}},
-		{"recall", "recall", `{"id":"a","reason":"rain"}`, request{contract.CmdRecall, "", "rain"}},
-		{"recall no reason", "recall", `{"id":"a"}`, request{contract.CmdRecall, "", ""}},
-		{"abort", "abort", `{"id":"a"}`, request{contract.CmdAbort, "", nil}},
-		{"battery", "battery", `{"id":"a","mode":"storage"}`, request{contract.CmdBattery, "", "storage"}},
+			fakeCall{contract.CmdDispatch, "a", request.Dispatch{Lat: 1, Lon: 2, AltM: ptr(900.0), LoiterS: ptr(-1.0)}}},
+		{"patrol", "patrol", `{"id":"a","route":"old-town_2"}`, fakeCall{contract.CmdPatrol, "a", contract.PatrolArgs{Route: "old-town_2"}}},
+		{"recall", "recall", `{"id":"a","reason":"rain"}`, fakeCall{contract.CmdRecall, "", "rain"}},
+		{"recall no reason", "recall", `{"id":"a"}`, fakeCall{contract.CmdRecall, "", ""}},
+		{"abort", "abort", `{"id":"a"}`, fakeCall{contract.CmdAbort, "", nil}},
+		{"battery", "battery", `{"id":"a","mode":"storage"}`, fakeCall{contract.CmdBattery, "", "storage"}},
 		{"route.put waypoints", "route.put", `{"id":"a","name":"market","waypoints":[{"lat":1,"lon":2}]}`,
-			request{contract.CmdRoutePut, "", contract.RoutePutArgs{Name: "market", Waypoints: json.RawMessage(`[{"lat":1,"lon":2}]`)}}},
+			fakeCall{contract.CmdRoutePut, "", contract.RoutePutArgs{Name: "market", Waypoints: json.RawMessage(`[{"lat":1,"lon":2}]`)}}},
 		{"route.put plan", "route.put", `{"id":"a","name":"market","plan":{"fileType":"Plan"}}`,
-			request{contract.CmdRoutePut, "", contract.RoutePutArgs{Name: "market", Plan: json.RawMessage(`{"fileType":"Plan"}`)}}},
-		{"route.delete", "route.delete", `{"id":"a","name":"market"}`, request{contract.CmdRouteDelete, "", "market"}},
-		{"route.list", "route.list", `{"id":"a"}`, request{contract.CmdRouteList, "", nil}},
-		{"schedule.put", "schedule.put", `{"id":"a","entries":[]}`, request{contract.CmdSchedulePut, "", json.RawMessage(`[]`)}},
-		{"schedule.list", "schedule.list", `{"id":"a"}`, request{contract.CmdScheduleList, "", nil}},
-		{"lid", "lid", `{"id":"a","action":"open"}`, request{contract.CmdLid, "a", dock.ActionLidOpen}},
-		{"arms", "arms", `{"id":"a","action":"clamp"}`, request{contract.CmdArms, "a", dock.ActionArmsClamp}},
-		{"charger", "charger", `{"id":"a","action":"off"}`, request{contract.CmdCharger, "", false}},
-		{"mode", "mode", `{"id":"a","mode":"maintenance"}`, request{contract.CmdMode, "", dock.ModeMaintenance}},
-		{"reset", "reset", `{"id":"a"}`, request{contract.CmdReset, "", nil}},
-		{"status", "status", `{"id":"a","ts":"2026-12-05T19:00:00.000Z"}`, request{contract.CmdStatus, "", nil}},
+			fakeCall{contract.CmdRoutePut, "", contract.RoutePutArgs{Name: "market", Plan: json.RawMessage(`{"fileType":"Plan"}`)}}},
+		{"route.delete", "route.delete", `{"id":"a","name":"market"}`, fakeCall{contract.CmdRouteDelete, "", "market"}},
+		{"route.list", "route.list", `{"id":"a"}`, fakeCall{contract.CmdRouteList, "", nil}},
+		{"schedule.put", "schedule.put", `{"id":"a","entries":[]}`, fakeCall{contract.CmdSchedulePut, "", json.RawMessage(`[]`)}},
+		{"schedule.list", "schedule.list", `{"id":"a"}`, fakeCall{contract.CmdScheduleList, "", nil}},
+		{"lid", "lid", `{"id":"a","action":"open"}`, fakeCall{contract.CmdLid, "a", dock.ActionLidOpen}},
+		{"arms", "arms", `{"id":"a","action":"clamp"}`, fakeCall{contract.CmdArms, "a", dock.ActionArmsClamp}},
+		{"charger", "charger", `{"id":"a","action":"off"}`, fakeCall{contract.CmdCharger, "", false}},
+		{"mode", "mode", `{"id":"a","mode":"maintenance"}`, fakeCall{contract.CmdMode, "", dock.ModeMaintenance}},
+		{"reset", "reset", `{"id":"a"}`, fakeCall{contract.CmdReset, "", nil}},
+		{"status", "status", `{"id":"a","ts":"2026-12-05T19:00:00.000Z"}`, fakeCall{contract.CmdStatus, "", nil}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

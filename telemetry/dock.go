@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 )
 
 // The dock as the command intake sees it: typed methods, one per command,
@@ -16,8 +17,8 @@ import (
 
 // Sorties runs the sortie commands: dock/sortie's Engine.
 type Sorties interface {
-	Dispatch(ctx context.Context, reqID string, a dock.DispatchRequest) (dock.DispatchResult, error)
-	Patrol(ctx context.Context, reqID, route string, dryRun bool) (dock.PatrolResult, error)
+	Dispatch(ctx context.Context, reqID string, a request.Dispatch) (request.DispatchResult, error)
+	Patrol(ctx context.Context, reqID, route string, dryRun bool) (request.PatrolResult, error)
 	Recall(ctx context.Context, reason string) error
 	Abort(ctx context.Context) error
 	SetBattery(ctx context.Context, mode string) error
@@ -30,9 +31,9 @@ type Sorties interface {
 	Schedules(ctx context.Context) (any, error)
 	Status(ctx context.Context) (any, error)
 	// The command centre's commands (docs/mqtt-api.md).
-	Quote(ctx context.Context, lat, lon float64, altM *float64) (dock.QuoteResult, error)
-	Retarget(ctx context.Context, sortieID string, lat, lon float64, altM *float64) (dock.RetargetResult, error)
-	Alert(ctx context.Context, ref string, lat, lon *float64, window time.Duration) (dock.AlertResult, error)
+	Quote(ctx context.Context, lat, lon float64, altM *float64) (request.QuoteResult, error)
+	Retarget(ctx context.Context, sortieID string, lat, lon float64, altM *float64) (request.RetargetResult, error)
+	Alert(ctx context.Context, ref string, lat, lon *float64, window time.Duration) (request.AlertResult, error)
 }
 
 // Maintenance runs the manual and mode commands: the dock's Controller.

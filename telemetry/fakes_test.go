@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/telemetry/contract"
 )
 
@@ -140,9 +141,9 @@ func (f *fakeState) set(s dock.State) {
 	}
 }
 
-// request is one call the fake dock got: the command it stands for, the
+// fakeCall is one call the fake dock got: the command it stands for, the
 // request id (when the method takes one) and the argument it was given.
-type request struct {
+type fakeCall struct {
 	Name contract.Command
 	ID   string
 	Arg  any
@@ -153,20 +154,20 @@ type request struct {
 // below, {"command":<name>} for the views, success for the rest.
 type fakeDock struct {
 	mu    sync.Mutex
-	calls []request
-	do    func(ctx context.Context, req request) (any, error)
+	calls []fakeCall
+	do    func(ctx context.Context, req fakeCall) (any, error)
 }
 
 var (
-	fakeDispatchResult = dock.DispatchResult{SortieID: "d-1", ETAS: 42, DistanceM: 800, CircleMin: new(1)}
-	fakePatrolResult   = dock.PatrolResult{SortieID: "p-1", ETAS: 20}
+	fakeDispatchResult = request.DispatchResult{SortieID: "d-1", ETAS: 42, DistanceM: 800, CircleMin: new(1)}
+	fakePatrolResult   = request.PatrolResult{SortieID: "p-1", ETAS: 20}
 )
 
 func (f *fakeDock) dock() Dock { return Dock{Sorties: f, Maintenance: f} }
 
 func (f *fakeDock) call(ctx context.Context, name contract.Command, id string, arg any) (any, error) {
 	f.mu.Lock()
-	r := request{Name: name, ID: id, Arg: arg}
+	r := fakeCall{Name: name, ID: id, Arg: arg}
 	f.calls = append(f.calls, r)
 	do := f.do
 	f.mu.Unlock()
@@ -184,21 +185,21 @@ func (f *fakeDock) view(ctx context.Context, name contract.Command, arg any) (an
 	return res, err
 }
 
-func (f *fakeDock) Dispatch(ctx context.Context, id string, a dock.DispatchRequest) (dock.DispatchResult, error) {
+func (f *fakeDock) Dispatch(ctx context.Context, id string, a request.Dispatch) (request.DispatchResult, error) {
 	res, err := f.call(ctx, contract.CmdDispatch, id, a)
 	if res == nil && err == nil {
 		return fakeDispatchResult, nil
 	}
-	r, _ := res.(dock.DispatchResult)
+	r, _ := res.(request.DispatchResult)
 	return r, err
 }
 
-func (f *fakeDock) Patrol(ctx context.Context, id, route string, dry bool) (dock.PatrolResult, error) {
+func (f *fakeDock) Patrol(ctx context.Context, id, route string, dry bool) (request.PatrolResult, error) {
 	res, err := f.call(ctx, contract.CmdPatrol, id, contract.PatrolArgs{Route: route, DryRun: dry})
 	if res == nil && err == nil {
 		return fakePatrolResult, nil
 	}
-	r, _ := res.(dock.PatrolResult)
+	r, _ := res.(request.PatrolResult)
 	return r, err
 }
 
@@ -238,30 +239,30 @@ func (f *fakeDock) Schedules(ctx context.Context) (any, error) {
 	return f.view(ctx, contract.CmdScheduleList, nil)
 }
 
-func (f *fakeDock) Quote(ctx context.Context, lat, lon float64, altM *float64) (dock.QuoteResult, error) {
+func (f *fakeDock) Quote(ctx context.Context, lat, lon float64, altM *float64) (request.QuoteResult, error) {
 	res, err := f.call(ctx, contract.CmdQuote, "", contract.QuoteArgs{Lat: lat, Lon: lon, AltM: altM})
 	if res == nil && err == nil {
-		return dock.QuoteResult{ETAS: 61, DistanceM: 880, CircleMin: new(3), Ready: true}, nil
+		return request.QuoteResult{ETAS: 61, DistanceM: 880, CircleMin: new(3), Ready: true}, nil
 	}
-	r, _ := res.(dock.QuoteResult)
+	r, _ := res.(request.QuoteResult)
 	return r, err
 }
 
-func (f *fakeDock) Retarget(ctx context.Context, id string, lat, lon float64, altM *float64) (dock.RetargetResult, error) {
+func (f *fakeDock) Retarget(ctx context.Context, id string, lat, lon float64, altM *float64) (request.RetargetResult, error) {
 	res, err := f.call(ctx, contract.CmdRetarget, "", contract.RetargetArgs{SortieID: id, Lat: lat, Lon: lon, AltM: altM})
 	if res == nil && err == nil {
-		return dock.RetargetResult{SortieID: "d-1", Phase: dock.PhaseAirborne, ETAS: 48, DistanceM: 610, PromisedETAS: 95}, nil
+		return request.RetargetResult{SortieID: "d-1", Phase: dock.PhaseAirborne, ETAS: 48, DistanceM: 610, PromisedETAS: 95}, nil
 	}
-	r, _ := res.(dock.RetargetResult)
+	r, _ := res.(request.RetargetResult)
 	return r, err
 }
 
-func (f *fakeDock) Alert(ctx context.Context, ref string, lat, lon *float64, window time.Duration) (dock.AlertResult, error) {
+func (f *fakeDock) Alert(ctx context.Context, ref string, lat, lon *float64, window time.Duration) (request.AlertResult, error) {
 	res, err := f.call(ctx, contract.CmdAlert, "", contract.AlertArgs{Ref: ref, Lat: lat, Lon: lon})
 	if res == nil && err == nil {
-		return dock.AlertResult{Until: time.Date(2026, 12, 5, 19, 1, 30, 0, time.UTC), Window: window}, nil
+		return request.AlertResult{Until: time.Date(2026, 12, 5, 19, 1, 30, 0, time.UTC), Window: window}, nil
 	}
-	r, _ := res.(dock.AlertResult)
+	r, _ := res.(request.AlertResult)
 	return r, err
 }
 
@@ -294,10 +295,10 @@ func (f *fakeDock) Reset(ctx context.Context) error {
 	return err
 }
 
-func (f *fakeDock) requests() []request {
+func (f *fakeDock) requests() []fakeCall {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]request(nil), f.calls...)
+	return append([]fakeCall(nil), f.calls...)
 }
 
 func testLogger(t *testing.T) *slog.Logger {

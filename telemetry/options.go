@@ -148,33 +148,17 @@ func (o Options) withDefaults() (Options, error) {
 	case o.TelemetryRate < 0 || o.TelemetryRate > MaxTelemetryRate:
 		errs = append(errs, fmt.Errorf("telemetry rate: %g Hz out of range (0, %g]", o.TelemetryRate, MaxTelemetryRate))
 	}
-	if o.TelemetryDockedInterval <= 0 {
-		o.TelemetryDockedInterval = DefaultTelemetryDockedInterval
-	}
-	if o.StateInterval <= 0 {
-		o.StateInterval = DefaultStateInterval
-	}
-	if o.DedupeWindow <= 0 {
-		o.DedupeWindow = DefaultDedupeWindow
-	}
-	if o.MaxEvents <= 0 {
-		o.MaxEvents = DefaultMaxEvents
-	}
+	setDefault(&o.TelemetryDockedInterval, DefaultTelemetryDockedInterval)
+	setDefault(&o.StateInterval, DefaultStateInterval)
+	setDefault(&o.DedupeWindow, DefaultDedupeWindow)
+	setDefault(&o.MaxEvents, DefaultMaxEvents)
 	if o.MaxEvents < 10 {
 		errs = append(errs, fmt.Errorf("max events: %d too small (at least 10)", o.MaxEvents))
 	}
-	if o.SigningWindow <= 0 {
-		o.SigningWindow = DefaultSigningWindow
-	}
-	if o.CommandTimeout <= 0 {
-		o.CommandTimeout = DefaultCommandTimeout
-	}
-	if o.QueueSize <= 0 {
-		o.QueueSize = DefaultQueueSize
-	}
-	if o.FlushTimeout <= 0 {
-		o.FlushTimeout = DefaultFlushTimeout
-	}
+	setDefault(&o.SigningWindow, DefaultSigningWindow)
+	setDefault(&o.CommandTimeout, DefaultCommandTimeout)
+	setDefault(&o.QueueSize, DefaultQueueSize)
+	setDefault(&o.FlushTimeout, DefaultFlushTimeout)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -190,3 +174,11 @@ func (o Options) withDefaults() (Options, error) {
 // timestamp is the contract's one time format (RFC 3339, UTC,
 // milliseconds), under the short name telemetry's files use.
 var timestamp = contract.FormatTime
+
+// setDefault sets *v to def when *v is zero or negative (the options'
+// "0 means the default").
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}

@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 )
 
@@ -43,8 +40,7 @@ func runCircles(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	s, err := bf.resolve(true)
 	if err != nil {
-		fmt.Fprintf(stderr, "dockctl circles: %v\n", err)
-		return 1
+		return failed(stderr, "circles", err)
 	}
 	o := circlesOptions{geojson: *geojson, lat: *lat, lon: *lon}
 	if math.IsNaN(o.lat) && bf.dockPosKnown {
@@ -53,11 +49,10 @@ func runCircles(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if math.IsNaN(o.lon) && bf.dockPosKnown {
 		o.lon = bf.dockLon
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	if err := circles(ctx, s, o, stdout); err != nil {
-		fmt.Fprintf(stderr, "dockctl circles: %v\n", err)
-		return 1
+		return failed(stderr, "circles", err)
 	}
 	return 0
 }

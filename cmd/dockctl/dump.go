@@ -65,8 +65,7 @@ func runDump(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			fmt.Fprintf(stderr, "dockctl dump: %v\n", err)
-			return 1
+			return failed(stderr, "dump", err)
 		}
 		defer f.Close()
 		in = f

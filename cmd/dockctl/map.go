@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/dockagent/dock-agent/config"
@@ -74,8 +71,7 @@ func runMap(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	routes, err := configRoutes(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "dockctl map: %v\n", err)
-		return 1
+		return failed(stderr, "map", err)
 	}
 	var features []mapFeature
 	if *plan == "" {
@@ -87,7 +83,7 @@ func runMap(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "dockctl map: -live: %v\n", err)
 			return 1
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := interruptContext()
 		l, err := readLive(ctx, s, *wait, stderr)
 		stop()
 		if err != nil {
@@ -106,8 +102,7 @@ func runMap(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		err = writeGeoJSON(stdout, "dock "+cfg.ID, features)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "dockctl map: %v\n", err)
-		return 1
+		return failed(stderr, "map", err)
 	}
 	return 0
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/telemetry"
 	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/jonboulle/clockwork"
@@ -100,21 +101,21 @@ func (c *testDock) progress(id string, status dock.ProgressStatus, step string, 
 		Fields: map[string]any{"id": id, "status": string(status), "step": step, "percent": pct}})
 }
 
-func (c *testDock) Dispatch(_ context.Context, id string, a dock.DispatchRequest) (dock.DispatchResult, error) {
+func (c *testDock) Dispatch(_ context.Context, id string, a request.Dispatch) (request.DispatchResult, error) {
 	c.record(contract.CmdDispatch, id, a)
 	if a.Lat > 80 {
-		return dock.DispatchResult{}, &dock.GateError{Gates: []dock.Gate{{Name: "wind", Unit: "mps", Value: 14.2, Limit: 12}}}
+		return request.DispatchResult{}, &dock.GateError{Gates: []dock.Gate{{Name: "wind", Unit: "mps", Value: 14.2, Limit: 12}}}
 	}
 	three := 3
-	return dock.DispatchResult{SortieID: "s-20261205-1900", ETAS: 74, DistanceM: 1830, CircleMin: &three}, nil
+	return request.DispatchResult{SortieID: "s-20261205-1900", ETAS: 74, DistanceM: 1830, CircleMin: &three}, nil
 }
 
 // Patrol is a long job that times out.
-func (c *testDock) Patrol(_ context.Context, id, route string, dry bool) (dock.PatrolResult, error) {
+func (c *testDock) Patrol(_ context.Context, id, route string, dry bool) (request.PatrolResult, error) {
 	c.record(contract.CmdPatrol, id, contract.PatrolArgs{Route: route, DryRun: dry})
 	c.progress(id, dock.ProgressInProgress, "launch", 0)
 	c.progress(id, dock.ProgressTimeout, "launch", 0)
-	return dock.PatrolResult{SortieID: "p-1"}, nil
+	return request.PatrolResult{SortieID: "p-1"}, nil
 }
 
 func (c *testDock) Recall(_ context.Context, reason string) error {
@@ -159,19 +160,19 @@ func (c *testDock) Status(context.Context) (any, error) {
 	return map[string]any{}, nil
 }
 
-func (c *testDock) Quote(_ context.Context, lat, lon float64, altM *float64) (dock.QuoteResult, error) {
+func (c *testDock) Quote(_ context.Context, lat, lon float64, altM *float64) (request.QuoteResult, error) {
 	c.record(contract.CmdQuote, "", contract.QuoteArgs{Lat: lat, Lon: lon, AltM: altM})
-	return dock.QuoteResult{ETAS: 61, DistanceM: 880, CircleMin: new(3), Ready: true}, nil
+	return request.QuoteResult{ETAS: 61, DistanceM: 880, CircleMin: new(3), Ready: true}, nil
 }
 
-func (c *testDock) Retarget(_ context.Context, id string, lat, lon float64, altM *float64) (dock.RetargetResult, error) {
+func (c *testDock) Retarget(_ context.Context, id string, lat, lon float64, altM *float64) (request.RetargetResult, error) {
 	c.record(contract.CmdRetarget, "", contract.RetargetArgs{SortieID: id, Lat: lat, Lon: lon, AltM: altM})
-	return dock.RetargetResult{SortieID: "d-1", Phase: dock.PhaseAirborne, ETAS: 48}, nil
+	return request.RetargetResult{SortieID: "d-1", Phase: dock.PhaseAirborne, ETAS: 48}, nil
 }
 
-func (c *testDock) Alert(_ context.Context, ref string, lat, lon *float64, window time.Duration) (dock.AlertResult, error) {
+func (c *testDock) Alert(_ context.Context, ref string, lat, lon *float64, window time.Duration) (request.AlertResult, error) {
 	c.record(contract.CmdAlert, "", contract.AlertArgs{Ref: ref, Lat: lat, Lon: lon})
-	return dock.AlertResult{Until: time.Now().Add(90 * time.Second), Window: 90 * time.Second}, nil
+	return request.AlertResult{Until: time.Now().Add(90 * time.Second), Window: 90 * time.Second}, nil
 }
 
 func (c *testDock) ManualLid(_ context.Context, id string, a dock.LidAction) error {

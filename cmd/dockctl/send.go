@@ -9,9 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/dockagent/dock-agent/telemetry/contract"
@@ -82,10 +80,9 @@ func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	s, err := bf.resolve(true)
 	if err != nil {
-		fmt.Fprintf(stderr, "dockctl send: %v\n", err)
-		return 1
+		return failed(stderr, "send", err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	return send(ctx, s, sendRequest{name: name, args: cmd, id: *id, expires: *expires, follow: *follow}, clockwork.NewRealClock(), stdout, stderr)
 }
@@ -167,8 +164,7 @@ func send(ctx context.Context, s *session, r sendRequest, clock clockwork.Clock,
 	}
 	c, err := s.connect(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "dockctl send: %v\n", err)
-		return 1
+		return failed(stderr, "send", err)
 	}
 	defer c.close()
 	topic := contract.CommandTopic(s.prefix, contract.Command(r.name))
@@ -179,12 +175,10 @@ func send(ctx context.Context, s *session, r sendRequest, clock clockwork.Clock,
 		topics = append(topics, s.prefix+"events")
 	}
 	if err := c.subscribe(ctx, topics...); err != nil {
-		fmt.Fprintf(stderr, "dockctl send: %v\n", err)
-		return 1
+		return failed(stderr, "send", err)
 	}
 	if err := c.publish(ctx, topic, payload); err != nil {
-		fmt.Fprintf(stderr, "dockctl send: %v\n", err)
-		return 1
+		return failed(stderr, "send", err)
 	}
 	wait, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/google/go-cmp/cmp"
 )
@@ -33,7 +33,7 @@ func TestSend(t *testing.T) {
 		}
 		reqs := r.cmdr.requests()
 		last := reqs[len(reqs)-1]
-		want := dock.DispatchRequest{Lat: 53.5511, Lon: 9.9937, Priority: dock.PriorityAlarm, Ref: "INC-2026-4411", DryRun: true}
+		want := request.Dispatch{Lat: 53.5511, Lon: 9.9937, Priority: request.PriorityAlarm, Ref: "INC-2026-4411", DryRun: true}
 		if diff := cmp.Diff(want, last.Arg); diff != "" || last.ID != rep.ID {
 			t.Errorf("executed %s %v (-want +got):\n%s", last.ID, last.Name, diff)
 		}

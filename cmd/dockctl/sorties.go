@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 )
@@ -59,8 +57,7 @@ func runSorties(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if dir != "" && dirExists(filepath.Join(dir, "sorties")) {
 		reports, err = readSortieStore(filepath.Join(dir, "sorties"))
 		if err != nil {
-			fmt.Fprintf(stderr, "dockctl sorties: %v\n", err)
-			return 1
+			return failed(stderr, "sorties", err)
 		}
 	} else {
 		if *stateDir != "" {
@@ -69,15 +66,13 @@ func runSorties(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		s, err := bf.resolve(false)
 		if err != nil {
-			fmt.Fprintf(stderr, "dockctl sorties: %v\n", err)
-			return 1
+			return failed(stderr, "sorties", err)
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := interruptContext()
 		defer stop()
 		reports, err = listenReports(ctx, s, *wait, *n, stderr)
 		if err != nil {
-			fmt.Fprintf(stderr, "dockctl sorties: %v\n", err)
-			return 1
+			return failed(stderr, "sorties", err)
 		}
 	}
 	sort.SliceStable(reports, func(i, j int) bool { return reportTime(reports[i]).Before(reportTime(reports[j])) })

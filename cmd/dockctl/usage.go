@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 )
 
 // usage is what a subcommand's -h prints above its flags: the synopsis,
@@ -67,4 +71,16 @@ func isHelp(arg string) bool {
 		return true
 	}
 	return false
+}
+
+// failed reports err as "dockctl CMD: err" on stderr and returns the exit
+// code of a subcommand that could not do its work.
+func failed(stderr io.Writer, cmd string, err error) int {
+	fmt.Fprintf(stderr, "dockctl %s: %v\n", cmd, err)
+	return 1
+}
+
+// interruptContext is a subcommand's context: it ends on Ctrl-C or SIGTERM.
+func interruptContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }

@@ -6,11 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 	"unicode"
 
@@ -46,10 +43,9 @@ func runWatch(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	s, err := bf.resolve(false)
 	if err != nil {
-		fmt.Fprintf(stderr, "dockctl watch: %v\n", err)
-		return 1
+		return failed(stderr, "watch", err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	return watch(ctx, s, watchOptions{raw: *raw, count: *count, telemetry: !*noTelemetry}, clockwork.NewRealClock(), stdout, stderr)
 }
@@ -70,8 +66,7 @@ const (
 func watch(ctx context.Context, s *session, o watchOptions, clock clockwork.Clock, stdout, stderr io.Writer) int {
 	c, err := s.connect(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "dockctl watch: %v\n", err)
-		return 1
+		return failed(stderr, "watch", err)
 	}
 	var dropped uint64
 	defer func() { c.close() }()
@@ -80,8 +75,7 @@ func watch(ctx context.Context, s *session, o watchOptions, clock clockwork.Cloc
 		topics = append(topics, s.prefix+"telemetry")
 	}
 	if err := c.subscribe(ctx, topics...); err != nil {
-		fmt.Fprintf(stderr, "dockctl watch: %v\n", err)
-		return 1
+		return failed(stderr, "watch", err)
 	}
 	brokers := strings.Join(s.brokers, ",")
 	fmt.Fprintf(stderr, "watching %s{status,state,events%s} on %s (Ctrl-C ends)\n", s.prefix, map[bool]string{true: ",telemetry"}[o.telemetry], brokers)

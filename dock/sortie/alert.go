@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 )
 
 // MaxAlertWindow bounds an alert's window: a dock is not left open
@@ -27,34 +28,34 @@ type staging struct {
 // which launches from there, and secures itself when none came. An alert
 // is refused, moving nothing, while a launch would be (the gates) or a
 // sortie runs.
-func (e *Engine) Alert(ctx context.Context, ref string, lat, lon *float64, window time.Duration) (dock.AlertResult, error) {
-	var res dock.AlertResult
+func (e *Engine) Alert(ctx context.Context, ref string, lat, lon *float64, window time.Duration) (request.AlertResult, error) {
+	var res request.AlertResult
 	var err error
 	if derr := e.do(ctx, func(now time.Time) { res, err = e.alert(now, ref, lat, lon, window) }); derr != nil {
-		return dock.AlertResult{}, derr
+		return request.AlertResult{}, derr
 	}
 	return res, err
 }
 
-func (e *Engine) alert(now time.Time, ref string, lat, lon *float64, window time.Duration) (dock.AlertResult, error) {
+func (e *Engine) alert(now time.Time, ref string, lat, lon *float64, window time.Duration) (request.AlertResult, error) {
 	if window == 0 {
 		window = e.opts.Flight.AlertWindow
 	}
 	if window < 0 || window > MaxAlertWindow {
-		return dock.AlertResult{}, dock.Errorf(dock.ErrOutOfRange, "alert: window_s %g outside (0, %g]", window.Seconds(), MaxAlertWindow.Seconds())
+		return request.AlertResult{}, dock.Errorf(dock.ErrOutOfRange, "alert: window_s %g outside (0, %g]", window.Seconds(), MaxAlertWindow.Seconds())
 	}
 	if (lat == nil) != (lon == nil) {
-		return dock.AlertResult{}, dock.Errorf(dock.ErrInvalidArgument, "alert: lat and lon go together")
+		return request.AlertResult{}, dock.Errorf(dock.ErrInvalidArgument, "alert: lat and lon go together")
 	}
 	var t *Target
 	if lat != nil {
 		x, err := e.target("alert", *lat, *lon, nil)
 		if err != nil {
-			return dock.AlertResult{}, err
+			return request.AlertResult{}, err
 		}
 		t = &x
 	}
-	res := dock.AlertResult{Until: now.Add(window), Window: window}
+	res := request.AlertResult{Until: now.Add(window), Window: window}
 	if e.staged != nil {
 		e.staged.until, res.Extended = res.Until, true
 		e.secureAt = res.Until
@@ -65,21 +66,21 @@ func (e *Engine) alert(now time.Time, ref string, lat, lon *float64, window time
 		return res, nil
 	}
 	if b, busy := e.busyGate(); busy {
-		return dock.AlertResult{}, &dock.GateError{Gates: []dock.Gate{b}}
+		return request.AlertResult{}, &dock.GateError{Gates: []dock.Gate{b}}
 	}
 	var g []dock.Gate
 	if t != nil {
 		p := e.circleParams()
 		p.PatrolAltM = t.AltM
 		if _, dist, circ, ok := p.ETA(t.Point(), windOf(e.hw.Snapshot())); !ok || circ == nil {
-			return dock.AlertResult{}, dock.Errorf(dock.ErrOutOfRange, "alert: %.0f m from the dock is outside the 5-minute circle", dist)
+			return request.AlertResult{}, dock.Errorf(dock.ErrOutOfRange, "alert: %.0f m from the dock is outside the 5-minute circle", dist)
 		}
 		g, _ = e.gates(now, dispatchRoute("alert", *t, e.opts.Flight.DefaultLoiter))
 	} else {
 		g = withoutGate(e.refGates(now), "geofence")
 	}
 	if len(g) > 0 {
-		return dock.AlertResult{}, &dock.GateError{Gates: g}
+		return request.AlertResult{}, &dock.GateError{Gates: g}
 	}
 	e.staged = &staging{ref: ref, until: res.Until, target: t}
 	// The idle securing closes the dock when the window passes without a

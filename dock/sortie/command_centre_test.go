@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/dock/route"
 )
 
@@ -49,7 +50,7 @@ func TestQuote(t *testing.T) {
 	if q.DistanceM < 1090 || q.DistanceM > 1110 || q.ETAS < 60 || q.ETAS > 120 {
 		t.Errorf("quote distance %v eta %v, want 1100 m and what a dispatch promises", q.DistanceM, q.ETAS)
 	}
-	d, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.DryRun = true })
+	d, err := r.dispatch(target.Lat, target.Lon, func(a *request.Dispatch) { a.DryRun = true })
 	if err != nil {
 		t.Fatal(err)
 	}

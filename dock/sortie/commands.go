@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/dock/route"
 	"github.com/dockagent/dock-agent/dock/schedule"
 )
@@ -23,8 +24,8 @@ import (
 
 // Dispatch sends the vehicle to a point: launched now, queued behind the
 // active sortie, or diverting a patrol in the air (an alarm).
-func (e *Engine) Dispatch(ctx context.Context, reqID string, a dock.DispatchRequest) (dock.DispatchResult, error) {
-	var res dock.DispatchResult
+func (e *Engine) Dispatch(ctx context.Context, reqID string, a request.Dispatch) (request.DispatchResult, error) {
+	var res request.DispatchResult
 	err := e.onLoop(ctx, "dispatch", func(now time.Time) (err error) {
 		res, err = e.dispatch(now, reqID, a)
 		return err
@@ -33,8 +34,8 @@ func (e *Engine) Dispatch(ctx context.Context, reqID string, a dock.DispatchRequ
 }
 
 // Patrol flies the stored route now.
-func (e *Engine) Patrol(ctx context.Context, reqID, routeName string, dryRun bool) (dock.PatrolResult, error) {
-	var res dock.PatrolResult
+func (e *Engine) Patrol(ctx context.Context, reqID, routeName string, dryRun bool) (request.PatrolResult, error) {
+	var res request.PatrolResult
 	err := e.onLoop(ctx, "patrol", func(now time.Time) (err error) {
 		res, err = e.startPatrol(now, reqID, routeName, "", dryRun)
 		return err
@@ -125,12 +126,12 @@ func (e *Engine) onLoop(ctx context.Context, what string, fn func(now time.Time)
 // startPatrol checks the gates and launches a patrol of routeName now, or
 // refuses (busy, unknown route, gates). entry names the schedule entry of
 // a scheduled patrol.
-func (e *Engine) startPatrol(now time.Time, reqID, routeName, entry string, dry bool) (dock.PatrolResult, error) {
+func (e *Engine) startPatrol(now time.Time, reqID, routeName, entry string, dry bool) (request.PatrolResult, error) {
 	r, ok := e.routes[routeName]
 	if !ok {
-		return dock.PatrolResult{}, dock.Errorf(dock.ErrInvalidArgument, "patrol: no route %q", routeName)
+		return request.PatrolResult{}, dock.Errorf(dock.ErrInvalidArgument, "patrol: no route %q", routeName)
 	}
-	s := &sortie{rec: Record{Kind: dock.KindPatrol, Priority: dock.PriorityRoutine, RequestID: reqID, Route: routeName, Schedule: entry, DryRun: dry, CommandAt: now}}
+	s := &sortie{rec: Record{Kind: dock.KindPatrol, Priority: request.PriorityRoutine, RequestID: reqID, Route: routeName, Schedule: entry, DryRun: dry, CommandAt: now}}
 	s.rt = r
 	g, _ := e.gates(now, r)
 	if b, busy := e.busyGate(); busy {
@@ -139,18 +140,18 @@ func (e *Engine) startPatrol(now time.Time, reqID, routeName, entry string, dry 
 		g = append([]dock.Gate{{Name: "busy", Note: "dock staged by an alert for a dispatch"}}, g...)
 	}
 	if len(g) > 0 {
-		return dock.PatrolResult{}, e.blocked(now, s, g)
+		return request.PatrolResult{}, e.blocked(now, s, g)
 	}
 	s.rec.ID = e.newID(dock.KindPatrol, now)
 	s.mission = missionOf(r, e.opts.Flight.CruiseSpeedMPS)
 	e.begin(now, s)
-	return dock.PatrolResult{SortieID: s.rec.ID, ETAS: math.Round(e.launch.Estimate().Seconds())}, nil
+	return request.PatrolResult{SortieID: s.rec.ID, ETAS: math.Round(e.launch.Estimate().Seconds())}, nil
 }
 
 // dispatch answers a dispatch: the ETA and circle from the dock, refusal
 // outside the 5-minute circle, then launch, queue or divert.
-func (e *Engine) dispatch(now time.Time, reqID string, a dock.DispatchRequest) (dock.DispatchResult, error) {
-	var none dock.DispatchResult
+func (e *Engine) dispatch(now time.Time, reqID string, a request.Dispatch) (request.DispatchResult, error) {
+	var none request.DispatchResult
 	t, err := e.target("dispatch", a.Lat, a.Lon, a.AltM)
 	if err != nil {
 		return none, err
@@ -163,18 +164,18 @@ func (e *Engine) dispatch(now time.Time, reqID string, a dock.DispatchRequest) (
 		}
 		loiter = time.Duration(*a.LoiterS * float64(time.Second))
 	}
-	if a.Priority != "" && a.Priority != dock.PriorityAlarm && a.Priority != dock.PriorityRoutine {
+	if a.Priority != "" && a.Priority != request.PriorityAlarm && a.Priority != request.PriorityRoutine {
 		return none, dock.Errorf(dock.ErrInvalidArgument, "dispatch: priority %q is not alarm or routine", a.Priority)
 	}
 	prio := a.Priority
 	if prio == "" {
-		prio = dock.PriorityAlarm
+		prio = request.PriorityAlarm
 	}
 	st := e.hw.Snapshot()
 	p := e.circleParams()
 	p.PatrolAltM = alt
 	eta, dist, circ, ok := p.ETA(target, windOf(st))
-	res := dock.DispatchResult{ETAS: math.Round(eta.Seconds()), DistanceM: math.Round(dist), CircleMin: circ}
+	res := request.DispatchResult{ETAS: math.Round(eta.Seconds()), DistanceM: math.Round(dist), CircleMin: circ}
 	if sp := p.AirspeedMPS; !ok && st.Weather.WindMPS >= sp {
 		// No way out in this wind: the vehicle cannot hold its ground
 		// speed against it. That is the weather gates, not the distance.
@@ -218,7 +219,7 @@ func (e *Engine) dispatch(now time.Time, reqID string, a dock.DispatchRequest) (
 	// An alarm preempts routine work: a patrol in the air is diverted when
 	// its battery allows, else recalled (see preempt); one still launching
 	// is handled once it is airborne.
-	if prio == dock.PriorityAlarm && !e.hasQueuedAlarm() && e.preemptable() {
+	if prio == request.PriorityAlarm && !e.hasQueuedAlarm() && e.preemptable() {
 		if e.canDivert(e.active, s, st) {
 			res.ETAS = math.Round(e.etaFromVehicle(t, st).Seconds())
 			s.rec.ETAS = res.ETAS
@@ -226,7 +227,7 @@ func (e *Engine) dispatch(now time.Time, reqID string, a dock.DispatchRequest) (
 			return res, nil
 		}
 	}
-	e.enqueue(now, s, prio == dock.PriorityAlarm)
+	e.enqueue(now, s, prio == request.PriorityAlarm)
 	e.alertUsed(now, s)
 	e.preempt(now)
 	res.Queued = true
@@ -247,7 +248,7 @@ const maxQueue = 8
 
 func (e *Engine) hasQueuedAlarm() bool {
 	for _, q := range e.queue {
-		if q.rec.Priority == dock.PriorityAlarm {
+		if q.rec.Priority == request.PriorityAlarm {
 			return true
 		}
 	}
@@ -261,7 +262,7 @@ func (e *Engine) enqueue(now time.Time, s *sortie, alarm bool) {
 	i := len(e.queue)
 	if alarm {
 		i = 0
-		for i < len(e.queue) && e.queue[i].rec.Priority == dock.PriorityAlarm {
+		for i < len(e.queue) && e.queue[i].rec.Priority == request.PriorityAlarm {
 			i++
 		}
 	}

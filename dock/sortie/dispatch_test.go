@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/dock/route"
 )
 
@@ -41,7 +42,7 @@ func TestDispatchFromIdleToComplete(t *testing.T) {
 	fl := &flightLog{}
 	r := newRig(t, func(s rigSetup) { s.opts.FlightLog = fl })
 	start := r.clock.Now()
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.Ref = "INC-1" })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *request.Dispatch) { a.Ref = "INC-1" })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -275,7 +276,7 @@ func TestLaunchLatencyDistribution(t *testing.T) {
 	for i := range 20 {
 		r.veh.Set(func(s *dock.VehicleState) { s.BatteryPct = 100 })
 		loiter := 0.0
-		res, err := r.dispatch(near.Lat, near.Lon, func(a *dock.DispatchRequest) { a.LoiterS = &loiter })
+		res, err := r.dispatch(near.Lat, near.Lon, func(a *request.Dispatch) { a.LoiterS = &loiter })
 		if err != nil {
 			t.Fatalf("dispatch %d = %v", i, err)
 		}

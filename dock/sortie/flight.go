@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/dock/route"
 )
 
@@ -317,7 +318,7 @@ func (e *Engine) preemptable() bool {
 // flies: divert the patrol when its battery covers the dispatch, else
 // recall it (once) so the dispatch relaunches after the turnaround.
 func (e *Engine) preempt(now time.Time) {
-	if len(e.queue) == 0 || e.queue[0].rec.Priority != dock.PriorityAlarm || !e.preemptable() {
+	if len(e.queue) == 0 || e.queue[0].rec.Priority != request.PriorityAlarm || !e.preemptable() {
 		return
 	}
 	p, d := e.active, e.queue[0]

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/dock/route"
 )
 
@@ -33,7 +34,7 @@ func (r *rig) phaseEvent(id string, p dock.Phase) map[string]any {
 func TestLowBatteryRecall(t *testing.T) {
 	r := newRig(t, nil)
 	loiter := 600.0
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.LoiterS = &loiter })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *request.Dispatch) { a.LoiterS = &loiter })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -72,7 +73,7 @@ func (r *rig) startPatrol() string {
 func TestDispatchDivertsPatrolInTheAir(t *testing.T) {
 	r := newRig(t, nil)
 	pid := r.startPatrol()
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.Ref = "INC-7" })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *request.Dispatch) { a.Ref = "INC-7" })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -186,7 +187,7 @@ func TestSecondAlarmQueued(t *testing.T) {
 	}
 	r.step(fine)
 	other := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 180, 800)
-	second, err := r.dispatch(other.Lat, other.Lon, func(a *dock.DispatchRequest) { a.Ref = "INC-2" })
+	second, err := r.dispatch(other.Lat, other.Lon, func(a *request.Dispatch) { a.Ref = "INC-2" })
 	if err != nil {
 		t.Fatalf("second dispatch = %v", err)
 	}

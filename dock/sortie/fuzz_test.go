@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 )
 
 // FuzzDispatch feeds the engine dispatch arguments: it must answer every
@@ -23,8 +24,8 @@ func FuzzDispatch(f *testing.F) {
 	f.Add(math.NaN(), math.Inf(1), math.NaN(), -1.0, "urgent")
 	f.Fuzz(func(t *testing.T, lat, lon, alt, loiter float64, prio string) {
 		r := newRig(t, nil)
-		res, err := r.dispatch(lat, lon, func(a *dock.DispatchRequest) {
-			a.AltM, a.LoiterS, a.Priority = &alt, &loiter, dock.Priority(prio)
+		res, err := r.dispatch(lat, lon, func(a *request.Dispatch) {
+			a.AltM, a.LoiterS, a.Priority = &alt, &loiter, request.Priority(prio)
 		})
 		switch {
 		case err == nil:

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 )
 
 func TestWeatherWorseningRecalls(t *testing.T) {
 	r := newRig(t, nil)
 	loiter := 600.0
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.LoiterS = &loiter })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *request.Dispatch) { a.LoiterS = &loiter })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -36,7 +37,7 @@ func TestRecallCommand(t *testing.T) {
 		t.Errorf("recall with nothing flying = %v, want precondition_failed", err)
 	}
 	loiter := 600.0
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.LoiterS = &loiter })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *request.Dispatch) { a.LoiterS = &loiter })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -59,13 +60,13 @@ func TestDispatchArgumentsRefused(t *testing.T) {
 	nan := math.NaN()
 	for _, tc := range []struct {
 		name string
-		mod  func(a *dock.DispatchRequest)
+		mod  func(a *request.Dispatch)
 		kind error
 	}{
-		{"altitude", func(a *dock.DispatchRequest) { a.AltM = &alt }, dock.ErrOutOfRange},
-		{"loiter", func(a *dock.DispatchRequest) { a.LoiterS = &loiter }, dock.ErrOutOfRange},
-		{"nan latitude", func(a *dock.DispatchRequest) { a.Lat = nan }, dock.ErrInvalidArgument},
-		{"priority", func(a *dock.DispatchRequest) { a.Priority = "urgent" }, dock.ErrInvalidArgument},
+		{"altitude", func(a *request.Dispatch) { a.AltM = &alt }, dock.ErrOutOfRange},
+		{"loiter", func(a *request.Dispatch) { a.LoiterS = &loiter }, dock.ErrOutOfRange},
+		{"nan latitude", func(a *request.Dispatch) { a.Lat = nan }, dock.ErrInvalidArgument},
+		{"priority", func(a *request.Dispatch) { a.Priority = "urgent" }, dock.ErrInvalidArgument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := r.dispatch(target.Lat, target.Lon, tc.mod); !errors.Is(err, tc.kind) {
@@ -130,7 +131,7 @@ func fmtAny(v any) string { return strings.TrimSpace(fmt.Sprint(v)) }
 func TestGeofenceBreachRecalls(t *testing.T) {
 	r := newRig(t, nil)
 	loiter := 600.0
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.LoiterS = &loiter })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *request.Dispatch) { a.LoiterS = &loiter })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -146,7 +147,7 @@ func TestLinkLossInFlightOpensLid(t *testing.T) {
 	r := newRig(t, nil)
 	far := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 0, 2000)
 	loiter := 600.0
-	res, err := r.dispatch(far.Lat, far.Lon, func(a *dock.DispatchRequest) { a.LoiterS = &loiter })
+	res, err := r.dispatch(far.Lat, far.Lon, func(a *request.Dispatch) { a.LoiterS = &loiter })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}

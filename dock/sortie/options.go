@@ -10,6 +10,7 @@ import (
 
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/fault"
 	"github.com/dockagent/dock-agent/dock/route"
 )
 
@@ -28,7 +29,7 @@ type Hardware interface {
 	SetCircles(c dock.Circles)
 	SetReadiness(r dock.Readiness)
 	Subscribe() (<-chan dock.State, func())
-	RaiseFault(ctx context.Context, code dock.FaultCode, message string) error
+	RaiseFault(ctx context.Context, code fault.Code, message string) error
 }
 
 var _ Hardware = (*dock.Controller)(nil)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/fault"
 	"github.com/dockagent/dock-agent/dock/route"
 )
 
@@ -134,7 +135,7 @@ func (e *Engine) landedAway(ctx context.Context, now time.Time, s *sortie, v doc
 		e.breakPromise(now, s, PromiseStation, "never on station: "+why, nil)
 	}
 	e.breakPromise(now, s, PromisePad, why, map[string]any{"distance_m": math.Round(d)})
-	if err := e.hw.RaiseFault(ctx, dock.FaultVehicleLandedAway, "vehicle.landed_away: "+why); err != nil {
+	if err := e.hw.RaiseFault(ctx, fault.VehicleLandedAway, "vehicle.landed_away: "+why); err != nil {
 		e.log.Error("landed-away fault not raised", "err", err)
 	}
 	ph, out := e.verdict(s)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/fault"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/dock/route"
 	"github.com/dockagent/dock-agent/dock/sortie"
 )
@@ -72,7 +74,7 @@ func TestRecalledDispatchIsNotReached(t *testing.T) {
 // landed_away; the dock never says the vehicle is docked and never clamps.
 func TestLandedAwayIsAnAlarm(t *testing.T) {
 	r := newRig(t, nil)
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { s := 600.0; a.LoiterS = &s })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *request.Dispatch) { s := 600.0; a.LoiterS = &s })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -94,8 +96,8 @@ func TestLandedAwayIsAnAlarm(t *testing.T) {
 		t.Errorf("phases %v: landed/securing for a vehicle 1.1 km away", ps)
 	}
 	st := r.refresh()
-	if len(st.Faults) != 1 || st.Faults[0].Code != dock.FaultVehicleLandedAway || st.Faults[0].Severity != dock.SeverityCritical ||
-		st.Faults[0].Component != dock.ComponentVehicle || !strings.Contains(st.Fault, "m from the dock") || st.Vehicle.Docked {
+	if len(st.Faults) != 1 || st.Faults[0].Code != fault.VehicleLandedAway || st.Faults[0].Severity != fault.SeverityCritical ||
+		st.Faults[0].Component != fault.ComponentVehicle || !strings.Contains(st.Fault, "m from the dock") || st.Vehicle.Docked {
 		t.Errorf("dock faults %+v (fault %q) docked %v, want the vehicle.landed_away fault alone and not docked", st.Faults, st.Fault, st.Vehicle.Docked)
 	}
 	if f := r.ev.of(dock.EventFault); len(f) != 1 || f[0].Fields["code"] != "vehicle.landed_away" {
@@ -135,7 +137,7 @@ func TestLateDispatchSaysSoAtOnce(t *testing.T) {
 		t.Errorf("report eta_error_pct %v, want the flight's lateness (> 30 %%)", rep["eta_error_pct"])
 	}
 	r.until("secured", coarse, time.Minute, func() bool { return r.sync().Sortie == nil })
-	again, err := r.dispatch(far.Lat, far.Lon, func(a *dock.DispatchRequest) { a.DryRun = true })
+	again, err := r.dispatch(far.Lat, far.Lon, func(a *request.Dispatch) { a.DryRun = true })
 	if err != nil {
 		t.Fatalf("second dispatch = %v", err)
 	}
@@ -162,7 +164,7 @@ func TestHomeGateWhenOffThePad(t *testing.T) {
 
 // dispatchAirborne dispatches to target and steps until the sortie is
 // airborne.
-func (r *rig) dispatchAirborne(t *testing.T) dock.DispatchResult {
+func (r *rig) dispatchAirborne(t *testing.T) request.DispatchResult {
 	t.Helper()
 	res, err := r.dispatch(target.Lat, target.Lon, nil)
 	if err != nil {
@@ -196,7 +198,7 @@ func TestEnergyLearnedRefusesWhatCannotBeFinished(t *testing.T) {
 	r := newRig(t, nil)
 	far := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 0, 2500)
 	loiter := 120.0
-	withLoiter := func(a *dock.DispatchRequest) { a.LoiterS = &loiter }
+	withLoiter := func(a *request.Dispatch) { a.LoiterS = &loiter }
 	r.pilot.drainPerS = 0.15 // three times the 3 %/min hover model
 	res, err := r.dispatch(far.Lat, far.Lon, withLoiter)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/dock/route"
 )
 
@@ -15,27 +16,27 @@ import (
 // would block a dispatch now. Nothing changes: no event, no motion, no
 // vehicle command. A point outside the 5-minute circle is out_of_range,
 // as a dispatch there would be.
-func (e *Engine) Quote(ctx context.Context, lat, lon float64, altM *float64) (dock.QuoteResult, error) {
-	var res dock.QuoteResult
+func (e *Engine) Quote(ctx context.Context, lat, lon float64, altM *float64) (request.QuoteResult, error) {
+	var res request.QuoteResult
 	var err error
 	if derr := e.do(ctx, func(now time.Time) { res, err = e.quote(now, lat, lon, altM) }); derr != nil {
-		return dock.QuoteResult{}, derr
+		return request.QuoteResult{}, derr
 	}
 	return res, err
 }
 
-func (e *Engine) quote(now time.Time, lat, lon float64, altM *float64) (dock.QuoteResult, error) {
+func (e *Engine) quote(now time.Time, lat, lon float64, altM *float64) (request.QuoteResult, error) {
 	t, err := e.target("quote", lat, lon, altM)
 	if err != nil {
-		return dock.QuoteResult{}, err
+		return request.QuoteResult{}, err
 	}
 	st := e.hw.Snapshot()
 	p := e.circleParams()
 	p.PatrolAltM = t.AltM
 	eta, dist, circ, ok := p.ETA(route.Point{Lat: t.Lat, Lon: t.Lon}, windOf(st))
-	res := dock.QuoteResult{ETAS: math.Round(eta.Seconds()), DistanceM: math.Round(dist), CircleMin: circ}
+	res := request.QuoteResult{ETAS: math.Round(eta.Seconds()), DistanceM: math.Round(dist), CircleMin: circ}
 	if !ok || circ == nil {
-		return dock.QuoteResult{}, &dock.Error{Kind: dock.ErrOutOfRange,
+		return request.QuoteResult{}, &dock.Error{Kind: dock.ErrOutOfRange,
 			Message: fmt.Sprintf("quote: %.0f m from the dock is outside the 5-minute circle", dist),
 			Details: map[string]any{"distance_m": res.DistanceM, "eta_s": res.ETAS, "circle_min": nil}}
 	}
@@ -49,7 +50,7 @@ func (e *Engine) quote(now time.Time, lat, lon float64, altM *float64) (dock.Quo
 	res.Ready, res.Gates = len(g) == 0, g
 	if v := e.veh.State(); v.BatteryPct >= 0 && len(est.Legs) > 0 {
 		r := e.opts.Limits.BatteryReservePct
-		res.Energy = &dock.QuoteEnergy{NeededPct: round1(est.Pct), ReservePct: r, BatteryPct: round1(v.BatteryPct),
+		res.Energy = &request.QuoteEnergy{NeededPct: round1(est.Pct), ReservePct: r, BatteryPct: round1(v.BatteryPct),
 			MarginPct: round1(v.BatteryPct - est.Pct - r)}
 	}
 	return res, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/dock/docktest"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/dock/route"
 	"github.com/dockagent/dock-agent/dock/sortie"
 )
@@ -75,18 +76,18 @@ func BenchmarkQuote(b *testing.B) {
 		name     string
 		setup    func()
 		lat, lon float64
-		check    func(q dock.QuoteResult, err error) bool
+		check    func(q request.QuoteResult, err error) bool
 	}{
 		{"ready", func() {}, target.Lat, target.Lon,
-			func(q dock.QuoteResult, err error) bool { return err == nil && q.Ready }},
+			func(q request.QuoteResult, err error) bool { return err == nil && q.Ready }},
 		{"gated", func() {
 			veh.Set(func(s *dock.VehicleState) { s.BatteryPct = 20 })
 			hw.Set(hw.EStop, true)
 			refresh()
 		}, target.Lat, target.Lon,
-			func(q dock.QuoteResult, err error) bool { return err == nil && !q.Ready && len(q.Gates) >= 2 }},
+			func(q request.QuoteResult, err error) bool { return err == nil && !q.Ready && len(q.Gates) >= 2 }},
 		{"out_of_range", func() {}, far.Lat, far.Lon,
-			func(_ dock.QuoteResult, err error) bool { return err != nil }},
+			func(_ request.QuoteResult, err error) bool { return err != nil }},
 	} {
 		mix.setup()
 		b.Run(mix.name, func(b *testing.B) {

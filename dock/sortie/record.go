@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/dock/route"
 )
 
@@ -48,16 +49,16 @@ type PhaseTime struct {
 // `sortie.report` event). Durations are in seconds, percent of a full
 // battery, distances and altitudes in metres.
 type Record struct {
-	ID        string          `json:"sortie_id"`
-	Kind      dock.SortieKind `json:"kind"`
-	Priority  dock.Priority   `json:"priority,omitempty"`
-	RequestID string          `json:"request_id,omitempty"`
-	Route     string          `json:"route,omitempty"`
-	Schedule  string          `json:"schedule,omitempty"`
-	Ref       string          `json:"ref,omitempty"`
-	Target    *Target         `json:"target,omitempty"`
-	LoiterS   float64         `json:"loiter_s,omitempty"`
-	DryRun    bool            `json:"dry_run,omitempty"`
+	ID        string           `json:"sortie_id"`
+	Kind      dock.SortieKind  `json:"kind"`
+	Priority  request.Priority `json:"priority,omitempty"`
+	RequestID string           `json:"request_id,omitempty"`
+	Route     string           `json:"route,omitempty"`
+	Schedule  string           `json:"schedule,omitempty"`
+	Ref       string           `json:"ref,omitempty"`
+	Target    *Target          `json:"target,omitempty"`
+	LoiterS   float64          `json:"loiter_s,omitempty"`
+	DryRun    bool             `json:"dry_run,omitempty"`
 
 	Phase  dock.Phase  `json:"phase"`
 	Phases []PhaseTime `json:"phases"`

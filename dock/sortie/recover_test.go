@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 )
 
 func TestRestartMidFlight(t *testing.T) {
 	r := newRig(t, nil)
 	loiter := 60.0
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.LoiterS = &loiter })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *request.Dispatch) { a.LoiterS = &loiter })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -97,7 +98,7 @@ func TestRestartBeforeTakeoffAborts(t *testing.T) {
 
 func TestDryRun(t *testing.T) {
 	r := newRig(t, nil)
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.DryRun = true })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *request.Dispatch) { a.DryRun = true })
 	if err != nil {
 		t.Fatalf("dispatch dry run = %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/dock/route"
 )
 
@@ -17,19 +18,19 @@ import (
 // launching dispatch takes the new point when it flies; one in the air
 // is sent there at once; one on station leaves for it. A dispatch coming
 // home, or a patrol, is refused: send a new dispatch.
-func (e *Engine) Retarget(ctx context.Context, sortieID string, lat, lon float64, altM *float64) (dock.RetargetResult, error) {
-	var res dock.RetargetResult
+func (e *Engine) Retarget(ctx context.Context, sortieID string, lat, lon float64, altM *float64) (request.RetargetResult, error) {
+	var res request.RetargetResult
 	var err error
 	if derr := e.do(ctx, func(now time.Time) { res, err = e.retarget(now, sortieID, lat, lon, altM) }); derr != nil {
-		return dock.RetargetResult{}, derr
+		return request.RetargetResult{}, derr
 	}
 	return res, err
 }
 
-func (e *Engine) retarget(now time.Time, sortieID string, lat, lon float64, altM *float64) (dock.RetargetResult, error) {
+func (e *Engine) retarget(now time.Time, sortieID string, lat, lon float64, altM *float64) (request.RetargetResult, error) {
 	s, err := e.retargetable(sortieID)
 	if err != nil {
-		return dock.RetargetResult{}, err
+		return request.RetargetResult{}, err
 	}
 	if altM == nil {
 		a := s.rec.Target.AltM
@@ -37,7 +38,7 @@ func (e *Engine) retarget(now time.Time, sortieID string, lat, lon float64, altM
 	}
 	t, err := e.target("retarget", lat, lon, altM)
 	if err != nil {
-		return dock.RetargetResult{}, err
+		return request.RetargetResult{}, err
 	}
 	st := e.hw.Snapshot()
 	w := windOf(st)
@@ -49,7 +50,7 @@ func (e *Engine) retarget(now time.Time, sortieID string, lat, lon float64, altM
 		from = route.Point{Lat: v.Lat, Lon: v.Lon}
 	}
 	if g := e.retargetGates(s, from, t, loiter, w); len(g) > 0 {
-		return dock.RetargetResult{}, &dock.GateError{Gates: g}
+		return request.RetargetResult{}, &dock.GateError{Gates: g}
 	}
 
 	var eta time.Duration
@@ -84,7 +85,7 @@ func (e *Engine) retarget(now time.Time, sortieID string, lat, lon float64, altM
 			e.goTo(now, s, from, w)
 		}
 	}
-	res := dock.RetargetResult{SortieID: s.rec.ID, Phase: s.rec.Phase, ETAS: math.Round(eta.Seconds()),
+	res := request.RetargetResult{SortieID: s.rec.ID, Phase: s.rec.Phase, ETAS: math.Round(eta.Seconds()),
 		DistanceM: math.Round(route.Distance(from, tp)), PromisedETAS: s.rec.ETAS}
 	f := map[string]any{"sortie_id": s.rec.ID, "from": old, "to": t, "eta_s": res.ETAS, "promised_eta_s": s.rec.ETAS,
 		"phase": string(s.rec.Phase), "distance_m": res.DistanceM}

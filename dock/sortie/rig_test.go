@@ -16,6 +16,7 @@ import (
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/dock/docktest"
+	"github.com/dockagent/dock-agent/dock/request"
 	"github.com/dockagent/dock-agent/dock/route"
 	"github.com/dockagent/dock-agent/dock/sortie"
 )
@@ -331,9 +332,9 @@ func (r *rig) checkInvariants() {
 	}
 }
 
-func (r *rig) dispatch(lat, lon float64, mod func(a *dock.DispatchRequest)) (dock.DispatchResult, error) {
+func (r *rig) dispatch(lat, lon float64, mod func(a *request.Dispatch)) (request.DispatchResult, error) {
 	r.t.Helper()
-	a := dock.DispatchRequest{Lat: lat, Lon: lon}
+	a := request.Dispatch{Lat: lat, Lon: lon}
 	if mod != nil {
 		mod(&a)
 	}

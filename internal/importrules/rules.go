@@ -91,21 +91,28 @@ func Table() []Rule {
 
 		{Pkg: "rs485/...", Ours: []string{"internal/pinedge"}, Never: driverNever, NeverDirect: domainNeverDirect},
 
-		{Pkg: "dock", Ours: []string{"config", "dock/route"}, Never: domainNever, NeverDirect: domainNeverDirect},
+		{Pkg: "dock", Ours: []string{"config", "dock/route", "dock/fault"}, Never: domainNever, NeverDirect: domainNeverDirect},
+		// The fault code catalogue and the pin wrappers are leaves: dock
+		// imports the first, the app the second.
+		{Pkg: "dock/fault", Never: domainNever, NeverDirect: domainNeverDirect},
+		{Pkg: "dock/pins", Never: domainNever, NeverDirect: domainNeverDirect},
+		// The engine's requests and results sit beside dock, so telemetry
+		// declares the engine's methods without importing the engine.
+		{Pkg: "dock/request", Ours: []string{"dock"}, Never: domainNever, NeverDirect: domainNeverDirect},
 		// The planning packages are pure: dock imports them (importing dock
 		// back would be a cycle), so they import nothing of ours but
 		// dock/route (positions, wind, geodesy), and no IO at any depth.
 		{Pkg: "dock/route", Never: planningNever},
 		{Pkg: "dock/schedule", Ours: []string{"dock/route"}, Never: planningNever},
 		{Pkg: "dock/circle", Ours: []string{"dock/route"}, Never: planningNever},
-		{Pkg: "dock/sortie", Ours: []string{"dock", "dock/route", "dock/schedule", "dock/circle", "config"}, Never: with(domainNever, map[string]string{
+		{Pkg: "dock/sortie", Ours: []string{"dock", "dock/fault", "dock/request", "dock/route", "dock/schedule", "dock/circle", "config"}, Never: with(domainNever, map[string]string{
 			"go.etcd.io/bbolt": "the engine keeps JSON files",
 		}), NeverDirect: domainNeverDirect},
 		{Pkg: "dock/docktest", Ours: []string{"dock", "internal/motorsim"}, Never: domainNever, NeverDirect: domainNeverDirect},
 
-		{Pkg: "telemetry", Ours: []string{"dock", "config", "telemetry/contract"}, Never: telemetryNever},
+		{Pkg: "telemetry", Ours: []string{"dock", "dock/request", "config", "telemetry/contract"}, Never: telemetryNever},
 		{Pkg: "telemetry/contract", Never: telemetryNever},
-		{Pkg: "telemetry/metrics", Ours: []string{"dock", "telemetry/contract"}, Never: telemetryNever},
+		{Pkg: "telemetry/metrics", Ours: []string{"dock", "dock/fault", "telemetry/contract"}, Never: telemetryNever},
 		{Pkg: "telemetry/dockpage", Ours: []string{"dock", "telemetry/metrics", "telemetry/contract"}, Never: telemetryNever},
 		{Pkg: "telemetry/schema", Never: telemetryNever},
 

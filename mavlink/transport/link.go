@@ -58,8 +58,8 @@ type Options struct {
 	// discards.
 	Log *slog.Logger
 	// MinBackoff and MaxBackoff bound the wait before reopening a link
-	// that failed; it doubles per failed attempt and resets once the link
-	// has delivered a frame. Zero means the defaults.
+	// that failed (the Backoff policy): it doubles per failed attempt and
+	// resets once the link has delivered a frame. Zero means the defaults.
 	MinBackoff, MaxBackoff time.Duration
 	// PeerTimeout is how long a udpin link keeps answering a peer it no
 	// longer hears; 0 means DefaultPeerTimeout.
@@ -243,7 +243,7 @@ func (l *Link) Write(b []byte) error {
 // whenever opening fails or the open link fails. It returns nil when ctx
 // ends, after closing the link and stopping every goroutine it started.
 func (l *Link) Run(ctx context.Context) error {
-	backoff := l.opts.MinBackoff
+	backoff := Backoff{Min: l.opts.MinBackoff, Max: l.opts.MaxBackoff}
 	var (
 		downSince time.Time // zero before the first open
 		attempts  int
@@ -255,15 +255,15 @@ func (l *Link) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				break
 			}
+			wait := backoff.Failed()
 			if attempts == 0 {
-				l.log.Warn("link open failed, retrying", "err", err, "backoff", backoff)
+				l.log.Warn("link open failed, retrying", "err", err, "backoff", wait)
 			}
 			attempts++
 			lastErr = err
-			if !l.sleep(ctx, backoff) {
+			if !l.sleep(ctx, wait) {
 				break
 			}
-			backoff = min(2*backoff, l.opts.MaxBackoff)
 			continue
 		}
 		ev := Event{Up: true, Err: lastErr, Attempts: attempts}
@@ -287,14 +287,13 @@ func (l *Link) Run(ctx context.Context) error {
 		l.log.Warn("link lost", "err", err)
 		l.report(Event{Up: false, Err: err})
 		if gotFrames {
-			backoff = l.opts.MinBackoff
+			backoff.Reset()
 		}
 		// Wait even after a link that worked: a port that opens and fails
 		// at once must not spin.
-		if !l.sleep(ctx, backoff) {
+		if !l.sleep(ctx, backoff.Failed()) {
 			break
 		}
-		backoff = min(2*backoff, l.opts.MaxBackoff)
 	}
 	return nil
 }

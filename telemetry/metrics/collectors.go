@@ -12,26 +12,34 @@ type modbusCollector struct {
 	stats func() []ModbusStats
 }
 
-var modbusDescs = func() [7]*prometheus.Desc {
-	d := func(name, help string) *prometheus.Desc {
-		return prometheus.NewDesc(namespace+"_modbus_"+name, help, []string{"bus", "unit"}, nil)
-	}
-	return [...]*prometheus.Desc{
-		d("requests_total", "Modbus RTU request frames sent, retries included, by bus and unit."),
-		d("retries_total", "Modbus RTU requests sent again after a timeout or a damaged reply."),
-		d("timeouts_total", "Modbus RTU requests met with silence (unit off, unplugged, wrong address or baud)."),
-		d("crc_errors_total", "Modbus RTU replies with a bad CRC (noise, termination, wrong parity)."),
-		d("frame_errors_total", "Modbus RTU replies damaged otherwise: short, wrong unit, wrong function, bad content."),
-		d("exceptions_total", "Modbus RTU exception replies (the unit refused the request)."),
-		d("port_errors_total", "Reads or writes of the bus's serial port that failed."),
-	}
-}()
+var modbusDescs = descs("_modbus_", []string{"bus", "unit"},
+	"requests_total", "Modbus RTU request frames sent, retries included, by bus and unit.",
+	"retries_total", "Modbus RTU requests sent again after a timeout or a damaged reply.",
+	"timeouts_total", "Modbus RTU requests met with silence (unit off, unplugged, wrong address or baud).",
+	"crc_errors_total", "Modbus RTU replies with a bad CRC (noise, termination, wrong parity).",
+	"frame_errors_total", "Modbus RTU replies damaged otherwise: short, wrong unit, wrong function, bad content.",
+	"exceptions_total", "Modbus RTU exception replies (the unit refused the request).",
+	"port_errors_total", "Reads or writes of the bus's serial port that failed.",
+)
 
-func (c *modbusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range modbusDescs {
+// descs describes a family of metrics named namespace+infix+name with
+// labels, from name and help pairs.
+func descs(infix string, labels []string, nameHelp ...string) []*prometheus.Desc {
+	out := make([]*prometheus.Desc, 0, len(nameHelp)/2)
+	for i := 0; i+1 < len(nameHelp); i += 2 {
+		out = append(out, prometheus.NewDesc(namespace+infix+nameHelp[i], nameHelp[i+1], labels, nil))
+	}
+	return out
+}
+
+// describe sends every description of ds (a collector's Describe).
+func describe(ch chan<- *prometheus.Desc, ds []*prometheus.Desc) {
+	for _, d := range ds {
 		ch <- d
 	}
 }
+
+func (c *modbusCollector) Describe(ch chan<- *prometheus.Desc) { describe(ch, modbusDescs) }
 
 func (c *modbusCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c.stats() {
@@ -47,26 +55,17 @@ type forwardCollector struct {
 	stats func() []ForwardStats
 }
 
-var forwardDescs = func() [7]*prometheus.Desc {
-	d := func(name, help string) *prometheus.Desc {
-		return prometheus.NewDesc(namespace+"_mavlink_forward_"+name, help, []string{"endpoint"}, nil)
-	}
-	return [...]*prometheus.Desc{
-		d("frames_sent_total", "MAVLink frames forwarded to a ground-station endpoint."),
-		d("frames_received_total", "MAVLink frames from a ground-station endpoint passed on to the vehicle."),
-		d("sent_bytes_total", "Bytes forwarded to a ground-station endpoint."),
-		d("received_bytes_total", "Bytes from a ground-station endpoint passed on."),
-		d("filtered_total", "MAVLink frames the endpoint's filter held back, both directions."),
-		d("write_errors_total", "Writes to a ground-station endpoint that failed."),
-		d("clients", "Ground stations heard recently on a server endpoint (udpin)."),
-	}
-}()
+var forwardDescs = descs("_mavlink_forward_", []string{"endpoint"},
+	"frames_sent_total", "MAVLink frames forwarded to a ground-station endpoint.",
+	"frames_received_total", "MAVLink frames from a ground-station endpoint passed on to the vehicle.",
+	"sent_bytes_total", "Bytes forwarded to a ground-station endpoint.",
+	"received_bytes_total", "Bytes from a ground-station endpoint passed on.",
+	"filtered_total", "MAVLink frames the endpoint's filter held back, both directions.",
+	"write_errors_total", "Writes to a ground-station endpoint that failed.",
+	"clients", "Ground stations heard recently on a server endpoint (udpin).",
+)
 
-func (c *forwardCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range forwardDescs {
-		ch <- d
-	}
-}
+func (c *forwardCollector) Describe(ch chan<- *prometheus.Desc) { describe(ch, forwardDescs) }
 
 func (c *forwardCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c.stats() {

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/fault"
 )
 
 // TestLabelledCountersAtZero: every known series of the labelled counters
@@ -46,7 +47,7 @@ func TestLabelledCountersAtZero(t *testing.T) {
 		}
 	}
 	want = append(want, `dock_agent_faults_total{kind="fault"}`, `dock_agent_faults_total{kind="estop"}`)
-	for _, c := range dock.FaultCodes() {
+	for _, c := range fault.Codes() {
 		want = append(want, `dock_agent_faults_by_code_total{code="`+string(c)+`"}`)
 	}
 	if len(want) != 19*11+7+8+2+14 {
@@ -110,8 +111,8 @@ func TestLabelListsMatchDock(t *testing.T) {
 	if diff := cmp.Diff(sorted(codes), sorted(commandResults())); diff != "" {
 		t.Errorf("commandResults() against ok + contract.Code* (-contract +labels.go):\n%s", diff)
 	}
-	if diff := cmp.Diff(consts("../../dock/fault.go", func(_, typ string) bool { return typ == "FaultCode" }), sorted(faultCodes())); diff != "" {
-		t.Errorf("faultCodes() against dock.Fault* (-dock +labels.go):\n%s", diff)
+	if diff := cmp.Diff(consts("../../dock/fault/fault.go", func(_, typ string) bool { return typ == "Code" }), sorted(faultCodes())); diff != "" {
+		t.Errorf("faultCodes() against the fault.Code constants (-dock/fault +labels.go):\n%s", diff)
 	}
 	outcomes := consts("../../dock/sortie/record.go", func(name, _ string) bool { return strings.HasPrefix(name, "Outcome") })
 	if diff := cmp.Diff(outcomes, sorted(sortieOutcomes())); diff != "" {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/fault"
 )
 
 // EventSink wraps next (the durable outbox) so that the events the dock
@@ -40,7 +41,7 @@ func (s eventSink) Emit(e dock.Event) error {
 	case dock.EventFault:
 		s.m.Fault("fault")
 		if code, ok := e.Fields["code"].(string); ok {
-			s.m.FaultCode(dock.FaultCode(code))
+			s.m.FaultCode(fault.Code(code))
 		}
 	case dock.EventEStop:
 		if pressed, _ := e.Fields["pressed"].(bool); pressed {

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/fault"
 	"github.com/dockagent/dock-agent/telemetry/contract"
 )
 
@@ -39,10 +40,10 @@ func actuators() []string { return []string{"lid", "arms"} }
 // faultKinds are the kinds faults_total counts.
 func faultKinds() []string { return []string{"fault", "estop"} }
 
-// faultCodes are the codes faults_by_code_total counts (dock.FaultCodes).
+// faultCodes are the codes faults_by_code_total counts (fault.Codes).
 func faultCodes() []string {
 	var out []string
-	for _, c := range dock.FaultCodes() {
+	for _, c := range fault.Codes() {
 		out = append(out, string(c))
 	}
 	return out

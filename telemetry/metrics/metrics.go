@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/fault"
 	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -246,7 +247,7 @@ func (m *Metrics) Fault(kind string) { m.faults.WithLabelValues(kind).Inc() }
 
 // FaultCode counts one reported fault by its code; a code the dock does
 // not define is not counted, so no event can add a series.
-func (m *Metrics) FaultCode(code dock.FaultCode) {
+func (m *Metrics) FaultCode(code fault.Code) {
 	if code.Known() {
 		m.faultCodes.WithLabelValues(string(code)).Inc()
 	}

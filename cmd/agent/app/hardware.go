@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/pins"
 	"github.com/dockagent/dock-agent/rs485/modbus"
 	"github.com/dockagent/dock-agent/telemetry/metrics"
 )
@@ -49,19 +51,41 @@ type ioModule struct {
 // reports as a fault, not a reason not to start.
 func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) (*hardware, error) {
 	h := &hardware{clock: clock, lines: map[string]*serialLine{}, clients: map[string]*modbus.Client{}, changed: make(chan struct{}, 1), inputsReport: true}
-	notify := func() {
-		select {
-		case h.changed <- struct{}{}:
-		default: // one wake-up pending covers every change before it
+	sizes, usesGPIO, err := moduleSizes(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if usesGPIO {
+		if _, err := host.Init(); err != nil {
+			return nil, fmt.Errorf("initialise the board's GPIO drivers: %w", err)
 		}
 	}
-	type modKey struct {
-		bus  string
-		unit int
+	mods, err := h.buildModules(cfg, sizes, log)
+	if err != nil {
+		return nil, err
 	}
-	type modSize struct{ inputs, coils int }
-	sizes := map[modKey]*modSize{}
-	usesGPIO := false
+	w := &pinWiring{h: h, cfg: cfg, mods: mods}
+	h.pins = w.hardware()
+	if err := errors.Join(w.errs...); err != nil {
+		h.close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// modKey names one Modbus I/O module: its bus and unit address.
+type modKey struct {
+	bus  string
+	unit int
+}
+
+// modSize is how many inputs and coils of a module the signals use.
+type modSize struct{ inputs, coils int }
+
+// moduleSizes reads the signals' bindings: the size of every Modbus I/O
+// module they name, and whether any signal is a board GPIO line.
+func moduleSizes(cfg *config.Config) (sizes map[modKey]*modSize, usesGPIO bool, err error) {
+	sizes = map[modKey]*modSize{}
 	for name, b := range cfg.Signals {
 		if b.GPIO != "" {
 			usesGPIO = true
@@ -82,19 +106,16 @@ func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) 
 		case b.Modbus.Input != nil:
 			s.inputs = max(s.inputs, *b.Modbus.Input+1)
 		default:
-			return nil, fmt.Errorf("signal %s: modbus binding has neither coil nor input", name)
+			return nil, false, fmt.Errorf("signal %s: modbus binding has neither coil nor input", name)
 		}
 	}
-	if usesGPIO {
-		if _, err := host.Init(); err != nil {
-			return nil, fmt.Errorf("initialise the board's GPIO drivers: %w", err)
-		}
-	}
-	keys := make([]modKey, 0, len(sizes))
-	for k := range sizes {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b modKey) int {
+	return sizes, usesGPIO, nil
+}
+
+// buildModules makes the Modbus I/O modules of sizes, in bus and unit
+// order, with the client of their bus.
+func (h *hardware) buildModules(cfg *config.Config, sizes map[modKey]*modSize, log *slog.Logger) (map[modKey]*modbus.Module, error) {
+	keys := slices.SortedFunc(maps.Keys(sizes), func(a, b modKey) int {
 		if c := strings.Compare(a.bus, b.bus); c != 0 {
 			return c
 		}
@@ -117,8 +138,8 @@ func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) 
 			// one request with all its retries timing out: a single lost
 			// reply on a noisy bus must not stop a lid.
 			StaleAfter: 5*bus.PollInterval + time.Duration(bus.Retries+1)*bus.Timeout,
-			OnChange:   notify,
-			Clock:      clock, Logger: log,
+			OnChange:   h.notifyChanged,
+			Clock:      h.clock, Logger: log,
 		}, c)
 		if err != nil {
 			return nil, fmt.Errorf("modbus I/O module unit %d on bus %s: %w", k.unit, k.bus, err)
@@ -126,89 +147,120 @@ func buildHardware(cfg *config.Config, clock clockwork.Clock, log *slog.Logger) 
 		mods[k] = m
 		h.modules = append(h.modules, &ioModule{bus: k.bus, device: bus.Device, unit: k.unit, m: m})
 	}
+	return mods, nil
+}
 
-	var errs []error
-	in := func(name string) gpio.PinIn {
-		b, ok := cfg.Signals[name]
-		if !ok {
+// notifyChanged is the modules' OnChange: it wakes the controller without
+// blocking.
+func (h *hardware) notifyChanged() {
+	select {
+	case h.changed <- struct{}{}:
+	default: // one wake-up pending covers every change before it
+	}
+}
+
+// pinWiring turns the signals of the config into the controller's pins,
+// collecting every wiring error so that one run reports them all.
+type pinWiring struct {
+	h    *hardware
+	cfg  *config.Config
+	mods map[modKey]*modbus.Module
+	errs []error
+}
+
+// hardware wires every signal of dock.Hardware; an unbound one is nil.
+func (w *pinWiring) hardware() dock.Hardware {
+	return dock.Hardware{
+		LidOpenMotor:      w.out(config.SignalLidOpenMotor),
+		LidCloseMotor:     w.out(config.SignalLidCloseMotor),
+		LidOpenLimit:      w.in(config.SignalLidOpenLimit),
+		LidClosedLimit:    w.in(config.SignalLidClosedLimit),
+		ArmsReleaseMotor:  w.out(config.SignalArmsReleaseMotor),
+		ArmsClampMotor:    w.out(config.SignalArmsClampMotor),
+		ArmsReleasedLimit: w.in(config.SignalArmsReleasedLimit),
+		ArmsClampedLimit:  w.in(config.SignalArmsClampedLimit),
+		ChargerEnable:     w.out(config.SignalChargerEnable),
+		ChargerStatus:     w.in(config.SignalChargerStatus),
+		Heater:            w.out(config.SignalHeater),
+		Fan:               w.out(config.SignalFan),
+		Strobe:            w.out(config.SignalStrobe),
+		EStop:             w.in(config.SignalEStop),
+		Mains:             w.in(config.SignalMains),
+		Rain:              w.in(config.SignalRain),
+	}
+}
+
+// binding looks a signal up: its binding and, for a board GPIO signal, its
+// line (nil for a Modbus point). ok is false when the signal is not bound
+// or its line is missing (an error then joins errs).
+func (w *pinWiring) binding(name string) (b config.Binding, line gpio.PinIO, ok bool) {
+	b, ok = w.cfg.Signals[name]
+	if !ok || b.GPIO == "" {
+		return b, nil, ok
+	}
+	line, err := boardLine(name, b.GPIO)
+	if err != nil {
+		w.errs = append(w.errs, err)
+		return b, nil, false
+	}
+	return b, line, true
+}
+
+// module is the I/O module a Modbus binding names.
+func (w *pinWiring) module(b config.Binding) *modbus.Module {
+	return w.mods[modKey{b.Modbus.Bus, b.Modbus.Unit}]
+}
+
+// in wires an input signal: its line set as an input or its module input,
+// then active-low and debounce as bound.
+func (w *pinWiring) in(name string) gpio.PinIn {
+	b, line, ok := w.binding(name)
+	if !ok {
+		return nil
+	}
+	var p gpio.PinIn
+	if line != nil {
+		w.h.inputsReport = false // read by the controller's loop every poll
+		if err := line.In(gpio.PullNoChange, gpio.NoEdge); err != nil {
+			w.errs = append(w.errs, fmt.Errorf("signal %s: set gpio %s as input: %w", name, b.GPIO, err))
 			return nil
 		}
-		var p gpio.PinIn
-		if b.GPIO != "" {
-			h.inputsReport = false // read by the controller's loop every poll
-			gp, err := boardLine(name, b.GPIO)
-			if err != nil {
-				errs = append(errs, err)
-				return nil
-			}
-			if err := gp.In(gpio.PullNoChange, gpio.NoEdge); err != nil {
-				errs = append(errs, fmt.Errorf("signal %s: set gpio %s as input: %w", name, b.GPIO, err))
-				return nil
-			}
-			p = gp
-		} else {
-			p = mods[modKey{b.Modbus.Bus, b.Modbus.Unit}].Input(*b.Modbus.Input)
-		}
-		if b.ActiveLow {
-			p = dock.ActiveLowIn(p)
-		}
-		if name != config.SignalEStop { // an e-stop press must count on its first read
-			p = dock.Debounce(p, clock, b.Debounce)
-		}
-		return p
+		p = line
+	} else {
+		p = w.module(b).Input(*b.Modbus.Input)
 	}
-	out := func(name string) gpio.PinOut {
-		b, ok := cfg.Signals[name]
-		if !ok {
-			return nil
-		}
-		var p gpio.PinOut
-		if b.GPIO != "" {
-			gp, err := boardLine(name, b.GPIO)
-			if err != nil {
-				errs = append(errs, err)
-				return nil
-			}
-			p = gp
-		} else {
-			p = mods[modKey{b.Modbus.Bus, b.Modbus.Unit}].Output(*b.Modbus.Coil)
-		}
-		if b.ActiveLow {
-			p = dock.ActiveLowOut(p)
-		}
-		if b.GPIO != "" {
-			h.gpioOut = append(h.gpioOut, p)
-			// A board line starts in whatever state the boot left it:
-			// de-energise it before anything else happens.
-			if err := p.Out(gpio.Low); err != nil {
-				errs = append(errs, fmt.Errorf("signal %s: de-energise gpio %s: %w", name, b.GPIO, err))
-			}
-		}
-		return p
+	if b.ActiveLow {
+		p = pins.ActiveLowIn(p)
 	}
-	h.pins = dock.Hardware{
-		LidOpenMotor:      out(config.SignalLidOpenMotor),
-		LidCloseMotor:     out(config.SignalLidCloseMotor),
-		LidOpenLimit:      in(config.SignalLidOpenLimit),
-		LidClosedLimit:    in(config.SignalLidClosedLimit),
-		ArmsReleaseMotor:  out(config.SignalArmsReleaseMotor),
-		ArmsClampMotor:    out(config.SignalArmsClampMotor),
-		ArmsReleasedLimit: in(config.SignalArmsReleasedLimit),
-		ArmsClampedLimit:  in(config.SignalArmsClampedLimit),
-		ChargerEnable:     out(config.SignalChargerEnable),
-		ChargerStatus:     in(config.SignalChargerStatus),
-		Heater:            out(config.SignalHeater),
-		Fan:               out(config.SignalFan),
-		Strobe:            out(config.SignalStrobe),
-		EStop:             in(config.SignalEStop),
-		Mains:             in(config.SignalMains),
-		Rain:              in(config.SignalRain),
+	if name != config.SignalEStop { // an e-stop press must count on its first read
+		p = pins.Debounce(p, w.h.clock, b.Debounce)
 	}
-	if err := errors.Join(errs...); err != nil {
-		h.close()
-		return nil, err
+	return p
+}
+
+// out wires an output signal: its line or its module coil, active-low as
+// bound; a board line is de-energised at once.
+func (w *pinWiring) out(name string) gpio.PinOut {
+	b, line, ok := w.binding(name)
+	if !ok {
+		return nil
 	}
-	return h, nil
+	var p gpio.PinOut = line
+	if line == nil {
+		p = w.module(b).Output(*b.Modbus.Coil)
+	}
+	if b.ActiveLow {
+		p = pins.ActiveLowOut(p)
+	}
+	if line != nil {
+		w.h.gpioOut = append(w.h.gpioOut, p)
+		// A board line starts in whatever state the boot left it:
+		// de-energise it before anything else happens.
+		if err := p.Out(gpio.Low); err != nil {
+			w.errs = append(w.errs, fmt.Errorf("signal %s: de-energise gpio %s: %w", name, b.GPIO, err))
+		}
+	}
+	return p
 }
 
 // modbusStats reads every Modbus unit's counters for the metrics, by bus

@@ -10,21 +10,18 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/internal/serialport"
+	"github.com/dockagent/dock-agent/mavlink/transport"
 	"github.com/jonboulle/clockwork"
 	"go.bug.st/serial"
-)
-
-// Backoff of reopening a serial device that failed or vanished.
-const (
-	reopenMin = 100 * time.Millisecond
-	reopenMax = 5 * time.Second
 )
 
 // serialLine is a serial device that reopens itself. Read and Write on a
 // line whose device is missing fail at once with an error naming the
 // device and the cause, and a later call tries to open it again once the
-// backoff has passed: the Modbus client's poll loop paces the attempts, so
-// no goroutine is needed and nothing spins. A USB adapter pulled out (EIO,
+// backoff has passed (transport.Backoff, the vehicle link's policy): the
+// Modbus client's poll loop paces the attempts, so no goroutine is needed
+// and nothing spins. It cannot be a transport.Link: a Link's loop reads
+// all the time, and here the Modbus master must read its own replies. A USB adapter pulled out (EIO,
 // or a pty whose master went away and reads return nothing at once) is
 // closed, logged once as lost and once as back.
 //
@@ -39,7 +36,7 @@ type serialLine struct {
 	mu          sync.Mutex
 	port        *serialport.Port // nil while closed
 	readTimeout time.Duration
-	backoff     time.Duration
+	backoff     transport.Backoff
 	nextTry     time.Time
 	lastErr     error
 	lost        bool // logged as lost, not yet as back
@@ -118,7 +115,7 @@ func (l *serialLine) get() (*serialport.Port, error) {
 	}
 	l.port = p
 	l.opens++
-	l.backoff = 0
+	l.backoff.Reset()
 	l.emptyReads = 0
 	if l.lost {
 		l.lost = false
@@ -137,14 +134,10 @@ func (l *serialLine) failLocked(err error) {
 	}
 	changed := l.lastErr == nil || l.lastErr.Error() != err.Error()
 	l.lastErr = err
-	if l.backoff == 0 {
-		l.backoff = reopenMin
-	} else {
-		l.backoff = min(2*l.backoff, reopenMax)
-	}
-	l.nextTry = l.clock.Now().Add(l.backoff)
+	wait := l.backoff.Failed()
+	l.nextTry = l.clock.Now().Add(wait)
 	if !l.lost || changed {
-		l.log.Error("serial device failed; reopening with backoff", "err", err, "retry_in", l.backoff)
+		l.log.Error("serial device failed; reopening with backoff", "err", err, "retry_in", wait)
 	}
 	l.lost = true
 }

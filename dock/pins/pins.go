@@ -1,4 +1,4 @@
-package dock
+package pins
 
 import (
 	"sync"
@@ -7,11 +7,6 @@ import (
 	"github.com/jonboulle/clockwork"
 	"periph.io/x/conn/v3/gpio"
 )
-
-// The controller works on logical levels: High means active (switch closed,
-// button pressed, mains present, relay energised). Wiring that is active-low
-// is adapted with ActiveLowIn and ActiveLowOut before the pins reach the
-// controller, and noisy switches are wrapped with Debounce.
 
 // ActiveLowIn returns p with its level inverted: a switch that pulls its line
 // to ground when closed reads High through the wrapper. The wrapper is safe
@@ -23,15 +18,14 @@ type activeLowIn struct{ gpio.PinIn }
 // Read implements gpio.PinIn with the level inverted.
 func (p activeLowIn) Read() gpio.Level { return !p.PinIn.Read() }
 
-// Settling passes on the wrapped pin's (Debounce).
+// Settling passes on the wrapped pin's (Debounce), so the controller
+// keeps reading a debounced active-low switch while it settles.
 func (p activeLowIn) Settling() bool {
 	s, ok := p.PinIn.(settler)
 	return ok && s.Settling()
 }
 
-// settler is an input that filters changes (Debounce): Settling reports a
-// level seen but not yet reported by Read, so the controller keeps reading
-// it every poll until it is.
+// settler is an input that filters changes (Debounce).
 type settler interface{ Settling() bool }
 
 // ActiveLowOut returns p with its level inverted: Out(High) drives the line
@@ -71,7 +65,9 @@ type debounced struct {
 	since   time.Time  // when pending was first seen
 }
 
-// Settling reports whether the last Read saw a level it did not report yet.
+// Settling reports whether the last Read saw a level it did not report
+// yet; the dock controller keeps reading such an input every poll (rather
+// than idling) until it is reported.
 func (p *debounced) Settling() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
