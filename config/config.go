@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// MaxBridgeBatch bounds mqtt.mavlink_bridge_batch: 64 frames of at most
+// 280 bytes keep a `mavlink/out` message under 18 KB.
+const MaxBridgeBatch = 64
+
 // Config is one dock, as described by its YAML file. Load and Parse return
 // it with the defaults of defaults.go applied and everything validated. To
 // generate a file, start from Default, set fields, then Marshal or
@@ -93,6 +97,12 @@ type MQTT struct {
 	// carry to the vehicle; the zero value is the read-only default (see
 	// Inbound). Only with MAVLinkBridge.
 	MAVLinkBridgeInbound Inbound `yaml:"mavlink_bridge_inbound,omitempty"`
+	// MAVLinkBridgeBatch, when above 1, lets one `mavlink/out` message
+	// carry up to this many frames back to back: the frames of one read of
+	// the vehicle link leave in one publish instead of one each (broker
+	// and network cost per message, not per byte). 0 or 1: one frame a
+	// message, the v1 contract's default. Only with MAVLinkBridge.
+	MAVLinkBridgeBatch int `yaml:"mavlink_bridge_batch,omitempty"`
 	// OutboxMaxEvents bounds the durable event outbox.
 	OutboxMaxEvents int `yaml:"outbox_max_events"`
 	// DedupeWindow is how long command ids are remembered, so a repeated id

@@ -218,6 +218,10 @@ func validateMQTT(c *Config, v *validator) {
 		v.errf("mqtt.mavlink_bridge_inbound", "set while mqtt.mavlink_bridge is false (turn the bridge on or remove this key)")
 	}
 	validateInbound(v, "mqtt.mavlink_bridge_inbound", m.MAVLinkBridgeInbound)
+	if !m.MAVLinkBridge && v.has("mqtt.mavlink_bridge_batch") {
+		v.errf("mqtt.mavlink_bridge_batch", "set while mqtt.mavlink_bridge is false (turn the bridge on or remove this key)")
+	}
+	v.rangeI("mqtt.mavlink_bridge_batch", m.MAVLinkBridgeBatch, 0, MaxBridgeBatch)
 	v.rangeI("mqtt.outbox_max_events", m.OutboxMaxEvents, 100, 10000000)
 	v.rangeD("mqtt.dedupe_window", m.DedupeWindow, time.Minute, 30*24*time.Hour)
 }

@@ -152,11 +152,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 	if cfg.MQTT.MAVLinkBridge {
-		veh.addTap(func(raw []byte, src frameSource) {
-			if src == fromVehicle {
-				svc.PublishFrame(raw)
-			}
-		})
+		addBridgeTap(veh, svc.PublishFrame, cfg.MQTT.MAVLinkBridgeBatch)
 	}
 
 	wd := &watchdog{interval: max(wdInterval, 0), clock: clock, notify: notify}
