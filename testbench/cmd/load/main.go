@@ -30,6 +30,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/dockagent/dock-agent/config"
+	"github.com/dockagent/dock-agent/mavlink"
 	"github.com/dockagent/dock-agent/testbench/agentproc"
 	"github.com/dockagent/dock-agent/testbench/world"
 )
@@ -84,6 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	burstRate := fs.Int("burst-rate", 3000, "messages/s of the burst (a saturated 921600 bit/s link)")
 	starts := fs.Int("starts", 5, "agent starts measured for exec-to-READY")
 	bridge := fs.Bool("bridge", true, "relay raw MAVLink over MQTT (off: no per-frame latency; to see what the relay costs)")
+	bridgeBatch := fs.Int("bridge-batch", 0, "mqtt.mavlink_bridge_batch: up to `N` frames of one read per mavlink/out message (0: one frame a message)")
 	ioPoll := fs.Duration("io-poll", 0, "poll the I/O module this often instead of the bench config's 20ms (to see what polling costs)")
 	cpuProfile := fs.String("cpuprofile", "", "write the agent's CPU profile (from its last start to its exit) to `file`")
 	launches := fs.Int("launches", 0, "instead: dispatch `N` times and report the launch latency distribution")
@@ -116,6 +118,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		BrokerAddr: "127.0.0.1:0", GCS: "none",
 		Edit: func(c *config.Config) {
 			c.MQTT.MAVLinkBridge = *bridge
+			if *bridge {
+				c.MQTT.MAVLinkBridgeBatch = *bridgeBatch
+			}
 			c.Log.Level = "info"
 			c.Metrics.Listen = metricsAddr
 			if *ioPoll > 0 {
@@ -139,7 +144,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	outTopic := w.Prefix() + "mavlink/out"
 	w.Broker.Tap(func(topic string, payload []byte) {
 		if topic == outTopic {
-			atBroker.arrived(string(payload), time.Now())
+			now := time.Now()
+			eachFrame(payload, func(f []byte) { atBroker.arrived(string(f), now) })
 		}
 	})
 
@@ -241,7 +247,7 @@ func subscribe(w *world.World, m *matcher) (mqtt.Client, *telemetryLog, error) {
 			}
 			return
 		}
-		m.arrived(string(msg.Payload()), now)
+		eachFrame(msg.Payload(), func(f []byte) { m.arrived(string(f), now) })
 	})
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		return nil, nil, fmt.Errorf("subscribe: %v", tok.Error())
@@ -407,4 +413,28 @@ func report(out io.Writer, phases []phase, startups []time.Duration, streams int
 	s50, _, smax := percentiles(startups)
 	fmt.Fprintf(out, "\nstart-up, exec to READY=1 over %d starts: median %s, max %s\n", len(startups), ms(s50), ms(smax))
 	fmt.Fprintf(out, "usual load = %d msgs/s of requested streams plus extra ATTITUDE/GLOBAL_POSITION_INT/VFR_HUD/SYS_STATUS\n", streams)
+}
+
+// eachFrame calls fn for each MAVLink frame of a `mavlink/out` payload: one
+// frame, or several back to back with mqtt.mavlink_bridge_batch. A payload
+// that is no frame at all is passed whole, so it counts as unknown.
+func eachFrame(payload []byte, fn func(frame []byte)) {
+	p := mavlink.NewParser(mavlink.ParserOptions{})
+	var f mavlink.Frame
+	b, n := payload, 0
+	for len(b) > 0 {
+		k, err := p.Next(b, true, &f)
+		b = b[k:]
+		if err == nil {
+			fn(f.Raw)
+			n++
+			continue
+		}
+		if k == 0 {
+			break
+		}
+	}
+	if n == 0 {
+		fn(payload)
+	}
 }
