@@ -8,6 +8,7 @@
 //
 //	go run ./testbench/cmd/load [-usual 60s] [-burst 30s] [-usual-rate 200] [-burst-rate 3000]
 //	go run ./testbench/cmd/load -launches 20 [-speed 10]
+//	go run ./testbench/cmd/load -report [-report-phase 15s] [-report-rates idle,200,2500,10000]
 package main
 
 import (
@@ -90,6 +91,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cpuProfile := fs.String("cpuprofile", "", "write the agent's CPU profile (from its last start to its exit) to `file`")
 	launches := fs.Int("launches", 0, "instead: dispatch `N` times and report the launch latency distribution")
 	speed := fs.Float64("speed", 1, "with -launches: world and agent clock speed")
+	reportMode := fs.Bool("report", false, "instead: measure the relay configurations (UDP only, bridge, batched bridge, a reference router on PATH) at each -report-rates and print docs/performance.md's relay table")
+	reportPhase := fs.Duration("report-phase", 15*time.Second, "with -report: length of each measured rate")
+	reportRates := fs.String("report-rates", "idle,200,2500,10000", "with -report: msgs/s to measure, comma-separated (idle: the requested streams alone)")
+	reportBatch := fs.Int("report-batch", 16, "with -report: mqtt.mavlink_bridge_batch of the batched configuration")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -99,6 +104,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runLaunches(ctx, *launches, *speed, stdout, stderr)
 	}
 	os.Setenv(agentEnvRealClock, "1") // the agent child inherits the environment
+	if *reportMode {
+		rates, err := parseRates(*reportRates)
+		if err != nil {
+			fmt.Fprintf(stderr, "load: %v\n", err)
+			return 2
+		}
+		return runReport(ctx, reportOptions{phase: *reportPhase, rates: rates, starts: *starts, batch: *reportBatch}, stdout, stderr)
+	}
 	if *cpuProfile != "" {
 		abs, err := filepath.Abs(*cpuProfile)
 		if err != nil {
