@@ -246,7 +246,7 @@ func measureConfig(ctx context.Context, c relayConfig, o reportOptions, starts b
 			hwmMB:   float64(u1.HWMBytes) / (1 << 20),
 			loadAvg: load0, loadEnd: loadAvg()}
 		if n > 0 {
-			r.usFrame = float64((u1.CPU-u0.CPU).Microseconds()) / float64(n)
+			r.usFrame = float64((u1.CPU - u0.CPU).Microseconds()) / float64(n)
 		}
 		if c.bridge {
 			s := atSub.result(id)
