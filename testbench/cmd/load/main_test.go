@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/dockagent/dock-agent/mavlink"
 	"github.com/dockagent/dock-agent/testbench/world"
 )
 
@@ -69,5 +70,40 @@ func TestShortRun(t *testing.T) {
 		if row[1] != "0" || row[4] != "0" || row[5] != "0" {
 			t.Errorf("%s: drone queue %s, lost to broker %s, lost to subscriber %s; want 0", name, row[1], row[4], row[5])
 		}
+	}
+}
+
+func TestParseRates(t *testing.T) {
+	got, err := parseRates("idle, 200,2500")
+	if err != nil || len(got) != 3 || got[0] != 0 || got[1] != 200 || got[2] != 2500 {
+		t.Fatalf("parseRates(idle, 200,2500) = %v, %v; want [0 200 2500]", got, err)
+	}
+	for _, bad := range []string{"", "fast", "-5", "200,,300"} {
+		if _, err := parseRates(bad); err == nil {
+			t.Errorf("parseRates(%q) = nil error, want one naming the rate", bad)
+		}
+	}
+}
+
+// eachFrame splits a batched mavlink/out payload into its frames, and
+// passes a payload that holds no frame whole (so it counts as unknown).
+func TestEachFrame(t *testing.T) {
+	var a, b []byte
+	var err error
+	if a, err = mavlink.AppendMessage(nil, mavlink.Header{SysID: 1, CompID: 1, Seq: 1}, &mavlink.Heartbeat{Type: 2, MavlinkVersion: 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = mavlink.AppendMessage(nil, mavlink.Header{SysID: 1, CompID: 1, Seq: 2}, &mavlink.Attitude{TimeBootMS: 5, Roll: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	eachFrame(append(append([]byte(nil), a...), b...), func(f []byte) { got = append(got, string(f)) })
+	if len(got) != 2 || got[0] != string(a) || got[1] != string(b) {
+		t.Fatalf("eachFrame(batch of 2) gave %q, want the two frames", got)
+	}
+	got = nil
+	eachFrame([]byte("junk"), func(f []byte) { got = append(got, string(f)) })
+	if len(got) != 1 || got[0] != "junk" {
+		t.Fatalf("eachFrame(junk) gave %q, want the payload whole", got)
 	}
 }
