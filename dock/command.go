@@ -1,151 +1,94 @@
 package dock
 
-import (
-	"context"
-	"encoding/json"
-	"time"
-)
+import "time"
 
-// CommandName is the last topic segment of an MQTT command
-// (`dock/<id>/cmd/<name>`).
-type CommandName string
+// The requests a command centre makes of the dock, as plain values: the
+// wire types (JSON names, topics) belong to telemetry/contract, and
+// telemetry maps one to the other. Shapes are checked before a request gets
+// here (a priority is alarm or routine, a name is a name); limits that
+// depend on the dock (altitude, loiter, the geofence) are checked by whoever
+// takes the request.
 
-// Commands of the MQTT contract v1 (DESIGN.md §5).
-const (
-	CmdDispatch     CommandName = "dispatch"
-	CmdPatrol       CommandName = "patrol"
-	CmdRecall       CommandName = "recall"
-	CmdAbort        CommandName = "abort"
-	CmdBattery      CommandName = "battery"
-	CmdRoutePut     CommandName = "route.put"
-	CmdRouteDelete  CommandName = "route.delete"
-	CmdRouteList    CommandName = "route.list"
-	CmdSchedulePut  CommandName = "schedule.put"
-	CmdScheduleList CommandName = "schedule.list"
-	CmdLid          CommandName = "lid"
-	CmdArms         CommandName = "arms"
-	CmdCharger      CommandName = "charger"
-	CmdMode         CommandName = "mode"
-	CmdReset        CommandName = "reset"
-	CmdStatus       CommandName = "status"
-	CmdQuote        CommandName = "quote"
-	CmdRetarget     CommandName = "retarget"
-	CmdAlert        CommandName = "alert"
-)
-
-// Request is one validated command handed to the Commander. Args is a
-// pointer to the command's Args type below (nil for commands without
-// arguments). ID is the request id; Expires is zero when not given.
-type Request struct {
-	ID      string
-	Name    CommandName
-	Args    any
-	Expires time.Time
+// DispatchRequest is a dispatch to a point.
+type DispatchRequest struct {
+	Lat, Lon float64
+	AltM     *float64 // m above home; nil: the patrol altitude
+	LoiterS  *float64 // hold at the scene; nil: the default loiter
+	Priority Priority // empty: PriorityAlarm
+	Ref      string   // the command centre's reference, carried into events
+	DryRun   bool     // everything but the motors
 }
 
-// Commander executes validated commands. Do returns the reply's result
-// (JSON-marshallable) or an error whose contract code CodeOf gives. Long
-// jobs return once accepted and report command.progress events carrying the
-// request ID. Do must not block longer than its ctx allows.
-type Commander interface {
-	Do(ctx context.Context, req Request) (any, error)
-}
-
-// DispatchArgs are the arguments of `dispatch`.
-type DispatchArgs struct {
-	Lat      float64  `json:"lat"`
-	Lon      float64  `json:"lon"`
-	AltM     *float64 `json:"alt_m,omitempty"`
-	LoiterS  *float64 `json:"loiter_s,omitempty"`
-	Priority Priority `json:"priority,omitempty"`
-	Ref      string   `json:"ref,omitempty"`
-	DryRun   bool     `json:"dry_run,omitempty"`
-}
-
-// DispatchResult is the reply of an accepted dispatch.
+// DispatchResult is the answer to an accepted dispatch: the sortie that
+// will fly it, its ETA and distance, its response circle (nil outside every
+// circle) and whether it waits behind another sortie.
 type DispatchResult struct {
-	SortieID  string  `json:"sortie_id"`
-	ETAS      float64 `json:"eta_s"`
-	DistanceM float64 `json:"distance_m"`
-	CircleMin *int    `json:"circle_min"`
-	Queued    bool    `json:"queued,omitempty"`
+	SortieID  string
+	ETAS      float64
+	DistanceM float64
+	CircleMin *int
+	Queued    bool
 }
 
-// PatrolArgs are the arguments of `patrol`.
-type PatrolArgs struct {
-	Route  string `json:"route"`
-	DryRun bool   `json:"dry_run,omitempty"`
-}
-
-// PatrolResult is the reply of an accepted patrol.
+// PatrolResult is the answer to an accepted patrol.
 type PatrolResult struct {
-	SortieID string  `json:"sortie_id"`
-	ETAS     float64 `json:"eta_s"`
+	SortieID string
+	ETAS     float64
 }
 
-// RecallArgs are the arguments of `recall`.
-type RecallArgs struct {
-	Reason string `json:"reason,omitempty"`
+// LidAction is a manual lid command (maintenance mode).
+type LidAction string
+
+// Manual lid actions.
+const (
+	ActionLidOpen  LidAction = "open"
+	ActionLidClose LidAction = "close"
+	ActionLidStop  LidAction = "stop"
+)
+
+// ArmsAction is a manual arms command (maintenance mode).
+type ArmsAction string
+
+// Manual arms actions.
+const (
+	ActionArmsRelease ArmsAction = "release"
+	ActionArmsClamp   ArmsAction = "clamp"
+	ActionArmsStop    ArmsAction = "stop"
+)
+
+// QuoteResult answers "how fast could you be there?" for the dock as it
+// is now: what a dispatch to the point would promise and what would block
+// it. Energy is nil while the battery is unknown.
+type QuoteResult struct {
+	ETAS      float64
+	DistanceM float64
+	CircleMin *int
+	Energy    *QuoteEnergy
+	Ready     bool
+	Gates     []Gate
 }
 
-// BatteryArgs are the arguments of `battery`: "ready" or "storage".
-type BatteryArgs struct {
-	Mode string `json:"mode"`
+// QuoteEnergy is a quote's energy budget of the round trip with the
+// default loiter, in percent of the battery: MarginPct is what is left
+// above the reserve (negative: the battery gate blocks).
+type QuoteEnergy struct {
+	NeededPct, ReservePct, BatteryPct, MarginPct float64
 }
 
-// ActuatorArgs are the arguments of `lid` ("open", "close", "stop"), `arms`
-// ("release", "clamp", "stop") and `charger` ("on", "off").
-type ActuatorArgs struct {
-	Action string `json:"action"`
+// RetargetResult is a dispatch moved to a new point and its new promise:
+// ETAS counts from now, PromisedETAS from the dispatch command.
+type RetargetResult struct {
+	SortieID     string
+	Phase        Phase
+	ETAS         float64
+	DistanceM    float64
+	PromisedETAS float64
 }
 
-// ModeArgs are the arguments of `mode`.
-type ModeArgs struct {
-	Mode Mode `json:"mode"`
-}
-
-// RoutePutArgs are the arguments of `route.put`: a name and either
-// waypoints or a QGroundControl .plan document. They stay raw JSON here; the
-// route package decodes and validates them (dock/route).
-type RoutePutArgs struct {
-	Name      string          `json:"name"`
-	Waypoints json.RawMessage `json:"waypoints,omitempty"`
-	Plan      json.RawMessage `json:"plan,omitempty"`
-}
-
-// RouteNameArgs are the arguments of `route.delete`.
-type RouteNameArgs struct {
-	Name string `json:"name"`
-}
-
-// SchedulePutArgs are the arguments of `schedule.put`: the schedule entries,
-// decoded and validated by the schedule package (dock/schedule).
-type SchedulePutArgs struct {
-	Entries json.RawMessage `json:"entries"`
-}
-
-// QuoteArgs are the arguments of quote: a point, as for dispatch.
-type QuoteArgs struct {
-	Lat  float64  `json:"lat"`
-	Lon  float64  `json:"lon"`
-	AltM *float64 `json:"alt_m,omitempty"`
-}
-
-// RetargetArgs are the arguments of retarget: the new point of the active
-// dispatch (or of SortieID, active or queued).
-type RetargetArgs struct {
-	SortieID string   `json:"sortie_id,omitempty"`
-	Lat      float64  `json:"lat"`
-	Lon      float64  `json:"lon"`
-	AltM     *float64 `json:"alt_m,omitempty"`
-}
-
-// AlertArgs are the arguments of alert: the call's reference, its point
-// when known (a provisional mission), and the window to wait for the
-// dispatch (nil: the configured one).
-type AlertArgs struct {
-	Ref     string   `json:"ref,omitempty"`
-	Lat     *float64 `json:"lat,omitempty"`
-	Lon     *float64 `json:"lon,omitempty"`
-	WindowS *float64 `json:"window_s,omitempty"`
+// AlertResult says until when a dock staged by an alert waits for its
+// dispatch, and whether an alert already staged was only extended.
+type AlertResult struct {
+	Until    time.Time
+	Window   time.Duration
+	Extended bool
 }

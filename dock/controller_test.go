@@ -343,9 +343,6 @@ func TestInterlocksRefuse(t *testing.T) {
 			if !ok || ie.Invariant != tt.invariant {
 				t.Fatalf("got %v, want *InvariantError for invariant %d", err, tt.invariant)
 			}
-			if dock.CodeOf(err) != dock.CodePreconditionFailed {
-				t.Errorf("CodeOf(%v) = %s, want precondition_failed", err, dock.CodeOf(err))
-			}
 			if r.hw.AnyOn() {
 				t.Errorf("an output is on after a refusal")
 			}
@@ -523,8 +520,8 @@ func TestMainsLostDuringMotion(t *testing.T) {
 	if err := r.c.SetMode(t.Context(), dock.ModeMaintenance); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.c.StartMotion(t.Context(), dock.MotionOpenLid, ""); !errors.Is(err, dock.ErrPowerLost) || dock.CodeOf(err) != dock.CodePreconditionFailed {
-		t.Errorf("StartMotion() without mains = %v (%s), want ErrPowerLost precondition_failed", err, dock.CodeOf(err))
+	if _, err := r.c.StartMotion(t.Context(), dock.MotionOpenLid, ""); !errors.Is(err, dock.ErrPowerLost) || !errors.Is(err, dock.ErrPrecondition) {
+		t.Errorf("StartMotion() without mains = %v, want ErrPowerLost of kind ErrPrecondition", err)
 	}
 }
 
@@ -644,21 +641,27 @@ func TestStrobeDuringSortie(t *testing.T) {
 
 func TestMaintenance(t *testing.T) {
 	r := newRig(t, dock.ControllerOptions{}, docktest.HardwareOptions{}, nil)
-	if err := r.c.Actuate(t.Context(), "m1", dock.CmdLid, "open"); !errors.Is(err, dock.ErrNotMaintenance) {
-		t.Fatalf("Actuate(lid open) in auto = %v, want ErrNotMaintenance", err)
+	if err := r.c.ManualLid(t.Context(), "m1", dock.ActionLidOpen); !errors.Is(err, dock.ErrNotMaintenance) {
+		t.Fatalf("ManualLid(open) in auto = %v, want ErrNotMaintenance", err)
 	}
-	if err := r.c.Actuate(t.Context(), "m1", dock.CmdLid, "fly"); dock.CodeOf(err) != dock.CodeInvalidArgument {
-		t.Errorf("Actuate(lid fly) = %v, want invalid_argument", err)
+	if err := r.c.ManualArms(t.Context(), "m1", dock.ActionArmsStop); !errors.Is(err, dock.ErrNotMaintenance) {
+		t.Fatalf("ManualArms(stop) in auto = %v, want ErrNotMaintenance", err)
+	}
+	if err := r.c.ManualCharger(t.Context(), true); !errors.Is(err, dock.ErrNotMaintenance) || r.hw.Charger.On() {
+		t.Fatalf("ManualCharger(on) in auto = %v (relay %v), want ErrNotMaintenance and the relay off", err, r.hw.Charger.On())
+	}
+	if err := r.c.ManualLid(t.Context(), "m1", "fly"); !errors.Is(err, dock.ErrInvalidArgument) {
+		t.Errorf("ManualLid(fly) = %v, want ErrInvalidArgument", err)
 	}
 	if err := r.c.SetMode(t.Context(), dock.ModeMaintenance); err != nil {
 		t.Fatalf("SetMode(maintenance) = %v", err)
 	}
-	if err := r.c.Actuate(t.Context(), "m1", dock.CmdLid, "open"); err != nil {
-		t.Fatalf("Actuate(lid open) = %v", err)
+	if err := r.c.ManualLid(t.Context(), "m1", dock.ActionLidOpen); err != nil {
+		t.Fatalf("ManualLid(open) = %v", err)
 	}
 	r.step(time.Second)
-	if err := r.c.Actuate(t.Context(), "m2", dock.CmdLid, "stop"); err != nil {
-		t.Fatalf("Actuate(lid stop) = %v", err)
+	if err := r.c.ManualLid(t.Context(), "m2", dock.ActionLidStop); err != nil {
+		t.Fatalf("ManualLid(stop) = %v", err)
 	}
 	r.step(poll)
 	if s := r.refresh(); s.Lid != dock.LidStopped || r.hw.Lid.Up.On() {
@@ -668,8 +671,8 @@ func TestMaintenance(t *testing.T) {
 	if last := prog[len(prog)-1]; last.Fields["id"] != "m1" || last.Fields["status"] != "canceled" {
 		t.Errorf("last progress = %v, want m1 canceled", last.Fields)
 	}
-	if err := r.c.Actuate(t.Context(), "m3", dock.CmdArms, "release"); err != nil {
-		t.Fatalf("Actuate(arms release) = %v", err)
+	if err := r.c.ManualArms(t.Context(), "m3", dock.ActionArmsRelease); err != nil {
+		t.Fatalf("ManualArms(release) = %v", err)
 	}
 	r.veh.SetArmed(true) // arming mid-motion stops the arms (invariant 3)
 	r.step(poll)

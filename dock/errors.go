@@ -7,40 +7,37 @@ import (
 	"strings"
 )
 
-// Code is an error code of the MQTT command contract (DESIGN.md §5). dock
-// decides what went wrong and attaches the code; telemetry only copies it.
-type Code string
-
-// Contract error codes.
-const (
-	CodeBadRequest         Code = "bad_request"
-	CodeUnknownCommand     Code = "unknown_command"
-	CodeInvalidArgument    Code = "invalid_argument"
-	CodePreconditionFailed Code = "precondition_failed"
-	CodeOutOfRange         Code = "out_of_range"
-	CodeBusy               Code = "busy"
-	CodeExpired            Code = "expired"
-	CodeUnauthorized       Code = "unauthorized"
-	CodeInternal           Code = "internal"
-	// CodeStale refuses a command that is old by nature: delivered with the
-	// MQTT retain flag, or carrying a ts older than the dedupe window.
-	CodeStale Code = "stale"
-)
-
-// Sentinel errors callers branch on. Each maps to a contract code through
-// CodeOf.
+// Sentinel errors callers branch on. telemetry maps each to the contract's
+// error code in one place; dock says what went wrong, not how it is spelled
+// on the wire.
 var (
-	ErrEStopLatched   = errors.New("e-stop latched: release the button and send reset")
-	ErrFault          = errors.New("dock in fault: send reset after fixing the cause")
-	ErrBusy           = errors.New("dock busy")
-	ErrMaintenance    = errors.New("dock in maintenance mode")
-	ErrNotMaintenance = errors.New("command allowed in maintenance mode only")
-	ErrTimeout        = errors.New("motion timed out")
+	// ErrInvalidArgument: the request names something that is not there or
+	// cannot be (an unknown route, a route outside the geofence).
+	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrOutOfRange: a number beyond the dock's limits (altitude, loiter,
+	// distance).
+	ErrOutOfRange = errors.New("out of range")
+	// ErrPrecondition: the request is fine but the dock is not in a state to
+	// do it (nothing in flight to recall, a route still in use).
+	ErrPrecondition = errors.New("precondition failed")
+
+	// ErrBusy: the dock is doing something else (a sortie active, the
+	// dispatch queue full); the same request may succeed later.
+	ErrBusy = errors.New("dock busy")
+
+	// Refusals of kind ErrPrecondition that callers also branch on.
+	ErrEStopLatched   error = &Error{Kind: ErrPrecondition, Message: "e-stop latched: release the button and send reset"}
+	ErrFault          error = &Error{Kind: ErrPrecondition, Message: "dock in fault: send reset after fixing the cause"}
+	ErrMaintenance    error = &Error{Kind: ErrPrecondition, Message: "dock in maintenance mode"}
+	ErrNotMaintenance error = &Error{Kind: ErrPrecondition, Message: "command allowed in maintenance mode only"}
+	ErrTimeout              = errors.New("motion timed out")
 )
 
-// Error is an error with a contract code and optional details for the reply.
+// Error is an error of one of the kinds above (Kind, matched by errors.Is)
+// with optional details for the reply (a map or struct that marshals to
+// JSON) and an optional cause.
 type Error struct {
-	Code    Code
+	Kind    error
 	Message string
 	Details any
 	Err     error
@@ -55,10 +52,15 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf returns an *Error with code c and a formatted message.
-func Errorf(c Code, format string, args ...any) *Error {
+// Is reports whether target is e's kind, so errors.Is(err, ErrOutOfRange)
+// holds for an out-of-range *Error.
+func (e *Error) Is(target error) bool { return target == e.Kind }
+
+// Errorf returns an *Error of kind with a formatted message; a %w verb
+// makes its operand the cause.
+func Errorf(kind error, format string, args ...any) *Error {
 	err := fmt.Errorf(format, args...)
-	return &Error{Code: c, Message: err.Error(), Err: errors.Unwrap(err)}
+	return &Error{Kind: kind, Message: err.Error(), Err: errors.Unwrap(err)}
 }
 
 // InvariantError is a request refused because it would break a safety
@@ -68,6 +70,9 @@ type InvariantError struct {
 	Action    string // what was refused ("close lid")
 	Reason    string // the reading that forbids it ("vehicle armed")
 }
+
+// Is makes every invariant refusal of kind ErrPrecondition.
+func (e *InvariantError) Is(target error) bool { return target == ErrPrecondition }
 
 func (e *InvariantError) Error() string {
 	return fmt.Sprintf("%s refused by invariant %d: %s", e.Action, e.Invariant, e.Reason)
@@ -100,6 +105,9 @@ type GateError struct {
 	Gates []Gate
 }
 
+// Is makes a blocked preflight of kind ErrPrecondition.
+func (e *GateError) Is(target error) bool { return target == ErrPrecondition }
+
 func (e *GateError) Error() string {
 	parts := make([]string, len(e.Gates))
 	for i, g := range e.Gates {
@@ -113,41 +121,4 @@ func (e *GateError) Error() string {
 		}
 	}
 	return "preflight blocked: " + strings.Join(parts, "; ")
-}
-
-// CodeOf maps any error to its contract code: precondition_failed for gates,
-// invariants, e-stop, fault and mode errors, busy for ErrBusy, the code of an
-// *Error, and internal for anything else.
-func CodeOf(err error) Code {
-	var de *Error
-	var ge *GateError
-	var ie *InvariantError
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &de):
-		return de.Code
-	case errors.As(err, &ge), errors.As(err, &ie),
-		errors.Is(err, ErrEStopLatched), errors.Is(err, ErrFault),
-		errors.Is(err, ErrMaintenance), errors.Is(err, ErrNotMaintenance):
-		return CodePreconditionFailed
-	case errors.Is(err, ErrBusy):
-		return CodeBusy
-	default:
-		return CodeInternal
-	}
-}
-
-// DetailsOf returns what the reply's error object carries beside code and
-// message: the blocking gates of a *GateError, the Details of an *Error.
-func DetailsOf(err error) any {
-	var ge *GateError
-	var de *Error
-	switch {
-	case errors.As(err, &ge):
-		return ge.Gates
-	case errors.As(err, &de):
-		return de.Details
-	}
-	return nil
 }

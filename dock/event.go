@@ -29,6 +29,9 @@ const (
 // Event is one durable event. Fields holds the type-specific members; the
 // publisher adds `seq`, `ts` and `type` and flattens Fields beside them, so
 // Fields must marshal to a JSON object and must not use those three keys.
+// A value that is an error is written as its message; an "error" field
+// also gets the contract's "code" for it beside (telemetry maps errors to
+// codes, dock only says what went wrong).
 type Event struct {
 	Type   EventType
 	Time   time.Time

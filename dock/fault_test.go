@@ -207,7 +207,7 @@ func TestRaiseFault(t *testing.T) {
 	} else {
 		checkFaultEvent(t, cl[0], dock.FaultVehicleLandedAway, 2)
 	}
-	if err := r.c.RaiseFault(t.Context(), "lid.on_fire", "smoke"); dock.CodeOf(err) != dock.CodeInvalidArgument {
+	if err := r.c.RaiseFault(t.Context(), "lid.on_fire", "smoke"); !errors.Is(err, dock.ErrInvalidArgument) {
 		t.Errorf("RaiseFault(unknown code) = %v, want invalid_argument", err)
 	}
 	if s := r.refresh(); len(s.Faults) != 0 || s.Fault != "" || s.Faults == nil {

@@ -11,7 +11,7 @@ import (
 // motion in progress.
 func (c *Controller) SetMode(ctx context.Context, mode Mode) error {
 	if mode != ModeAuto && mode != ModeMaintenance {
-		return Errorf(CodeInvalidArgument, "set mode: %q is not auto or maintenance", mode)
+		return Errorf(ErrInvalidArgument, "set mode: %q is not auto or maintenance", mode)
 	}
 	var err error
 	derr := c.do(ctx, func(time.Time) {
@@ -77,7 +77,7 @@ func (c *Controller) Reset(ctx context.Context) error {
 // while active, it only counts). An unknown code is refused.
 func (c *Controller) RaiseFault(ctx context.Context, code FaultCode, message string) error {
 	if !code.Known() {
-		return Errorf(CodeInvalidArgument, "raise fault %q: unknown fault code", code)
+		return Errorf(ErrInvalidArgument, "raise fault %q: unknown fault code", code)
 	}
 	if err := c.do(ctx, func(time.Time) { c.raise(code, message) }); err != nil {
 		return fmt.Errorf("raise fault %s: %w", code, err)
@@ -85,41 +85,67 @@ func (c *Controller) RaiseFault(ctx context.Context, code FaultCode, message str
 	return nil
 }
 
-// Actuate runs a manual `lid`, `arms` or `charger` command (DESIGN.md §5):
-// allowed in maintenance mode only (ErrNotMaintenance otherwise), still
-// inside every interlock. Actions: lid open/close/stop, arms
-// release/clamp/stop, charger on/off. It returns once the controller
+// ManualLid runs a manual `lid` command: open, close or stop. Manual
+// commands are allowed in maintenance mode only (ErrNotMaintenance
+// otherwise) and still pass every interlock. It returns once the controller
 // accepted or refused the action; a motion then reports command.progress
 // events carrying jobID.
-func (c *Controller) Actuate(ctx context.Context, jobID string, cmd CommandName, action string) error {
-	var m Motion
-	switch {
-	case cmd == CmdLid && action == "open":
-		m = MotionOpenLid
-	case cmd == CmdLid && action == "close":
-		m = MotionCloseLid
-	case cmd == CmdArms && action == "release":
-		m = MotionReleaseArms
-	case cmd == CmdArms && action == "clamp":
-		m = MotionClampArms
-	case cmd == CmdLid && action == "stop", cmd == CmdArms && action == "stop",
-		cmd == CmdCharger && (action == "on" || action == "off"):
-		m = -1
-	default:
-		return Errorf(CodeInvalidArgument, "%s: unknown action %q", cmd, action)
-	}
-	if c.Snapshot().Mode != ModeMaintenance {
-		return fmt.Errorf("%s %s: %w", cmd, action, ErrNotMaintenance)
-	}
-	switch {
-	case m >= 0:
-		_, err := c.StartMotion(ctx, m, jobID)
-		return err
-	case cmd == CmdLid:
+func (c *Controller) ManualLid(ctx context.Context, jobID string, a LidAction) error {
+	switch a {
+	case ActionLidOpen:
+		return c.manualMotion(ctx, jobID, "lid open", MotionOpenLid)
+	case ActionLidClose:
+		return c.manualMotion(ctx, jobID, "lid close", MotionCloseLid)
+	case ActionLidStop:
+		if err := c.inMaintenance("lid stop"); err != nil {
+			return err
+		}
 		return c.StopLid(ctx)
-	case cmd == CmdArms:
-		return c.StopArms(ctx)
-	default:
-		return c.SetCharger(ctx, action == "on")
 	}
+	return Errorf(ErrInvalidArgument, "lid: unknown action %q (want open, close or stop)", a)
+}
+
+// ManualArms runs a manual `arms` command: release, clamp or stop, on the
+// terms of ManualLid.
+func (c *Controller) ManualArms(ctx context.Context, jobID string, a ArmsAction) error {
+	switch a {
+	case ActionArmsRelease:
+		return c.manualMotion(ctx, jobID, "arms release", MotionReleaseArms)
+	case ActionArmsClamp:
+		return c.manualMotion(ctx, jobID, "arms clamp", MotionClampArms)
+	case ActionArmsStop:
+		if err := c.inMaintenance("arms stop"); err != nil {
+			return err
+		}
+		return c.StopArms(ctx)
+	}
+	return Errorf(ErrInvalidArgument, "arms: unknown action %q (want release, clamp or stop)", a)
+}
+
+// ManualCharger runs a manual `charger` command, on the terms of ManualLid.
+func (c *Controller) ManualCharger(ctx context.Context, on bool) error {
+	what := "charger off"
+	if on {
+		what = "charger on"
+	}
+	if err := c.inMaintenance(what); err != nil {
+		return err
+	}
+	return c.SetCharger(ctx, on)
+}
+
+func (c *Controller) manualMotion(ctx context.Context, jobID, what string, m Motion) error {
+	if err := c.inMaintenance(what); err != nil {
+		return err
+	}
+	_, err := c.StartMotion(ctx, m, jobID)
+	return err
+}
+
+// inMaintenance refuses a manual command outside maintenance mode.
+func (c *Controller) inMaintenance(what string) error {
+	if c.Snapshot().Mode != ModeMaintenance {
+		return fmt.Errorf("%s: %w", what, ErrNotMaintenance)
+	}
+	return nil
 }

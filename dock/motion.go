@@ -144,7 +144,7 @@ func (c *Controller) partOf(m Motion) **motion {
 // events carrying it.
 func (c *Controller) StartMotion(ctx context.Context, m Motion, jobID string) (done <-chan error, err error) {
 	if m < 0 || m >= numMotions {
-		return nil, Errorf(CodeInvalidArgument, "start motion: unknown motion %d", int(m))
+		return nil, Errorf(ErrInvalidArgument, "start motion: unknown motion %d", int(m))
 	}
 	var ch chan error
 	if derr := c.do(ctx, func(now time.Time) { ch, err = c.startMotion(now, m, jobID) }); derr != nil {
@@ -282,7 +282,7 @@ func (c *Controller) motionGate(spec *motionSpec) error {
 	case len(c.faults) > 0 && c.mode != ModeMaintenance:
 		return fmt.Errorf("%s: %w (%s)", spec.action, ErrFault, c.firstFault())
 	case !c.in.mains:
-		return &Error{Code: CodePreconditionFailed, Message: spec.action, Err: ErrPowerLost}
+		return &Error{Kind: ErrPrecondition, Message: spec.action, Err: ErrPowerLost}
 	}
 	return nil
 }
@@ -411,8 +411,7 @@ func (c *Controller) progress(jobID string, spec *motionSpec, status ProgressSta
 	}
 	f := map[string]any{"id": jobID, "status": string(status), "step": spec.step, "percent": pct}
 	if err != nil {
-		f["error"] = err.Error()
-		f["code"] = string(CodeOf(err))
+		f["error"] = err // telemetry writes its message and its contract code
 	}
 	c.emit(EventCommandProgress, f)
 }

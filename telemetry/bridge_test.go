@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"bytes"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"strings"
 	"sync"
 	"testing"
@@ -68,12 +69,12 @@ func TestBridgeSigned(t *testing.T) {
 	})
 	c := newCC(t, b.url())
 	frame := []byte{0xFD, 9, 0, 0, 1, 1, 1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0xAA, 0xBB}
-	good, err := SignFrame(key, frame, time.Now())
+	good, err := contract.SignFrame(key, frame, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrongKey, _ := SignFrame([]byte("another key, another key, anothe"), frame, time.Now())
-	stale, _ := SignFrame(key, frame, time.Now().Add(-time.Hour))
+	wrongKey, _ := contract.SignFrame([]byte("another key, another key, anothe"), frame, time.Now())
+	stale, _ := contract.SignFrame(key, frame, time.Now().Add(-time.Hour))
 	for _, p := range [][]byte{frame, wrongKey, stale, good, good} {
 		c.w.send("dock/d1/mavlink/in", p)
 	}
@@ -106,7 +107,7 @@ func FuzzFrameEnvelope(f *testing.F) {
 	key := []byte("0123456789abcdef0123456789abcdef")
 	clk := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC))
 	frame := []byte{0xFD, 9, 0, 0, 1, 1, 1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0xAA, 0xBB}
-	good, err := SignFrame(key, frame, clk.Now())
+	good, err := contract.SignFrame(key, frame, clk.Now())
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package telemetry
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strings"
 	"sync"
@@ -10,29 +9,17 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/jonboulle/clockwork"
 )
 
-// replyMsg is the body of `cmd/<name>/reply` (DESIGN.md §5). ID is null when
-// the request carried no usable id.
-type replyMsg struct {
-	ID     *string   `json:"id"`
-	OK     bool      `json:"ok"`
-	Result any       `json:"result,omitempty"`
-	Error  *replyErr `json:"error,omitempty"`
-}
-
-// replyErr is the error object of a failed command.
-type replyErr struct {
-	Code    dock.Code `json:"code"`
-	Message string    `json:"message"`
-	Details any       `json:"details,omitempty"`
-}
-
 // job is an accepted command waiting for the worker.
 type job struct {
-	req   dock.Request
-	topic string // reply topic
+	id      string
+	name    contract.Command
+	run     run
+	expires time.Time // zero: none
+	topic   string    // reply topic
 }
 
 // outReply is a reply (and maybe a command.rejected event) for the replier.
@@ -44,20 +31,15 @@ type outReply struct {
 	event    *dock.Event
 }
 
-// errorTopicName is the command name of the fixed reply topic
-// `cmd/_error/reply`, where messages on a malformed command topic are
-// answered (a topic with no name or more levels has no reply topic of its
-// own).
-const errorTopicName = "_error"
-
 // intake receives commands from paho, validates them, hands them to one
 // worker goroutine and answers them. handle runs on paho's goroutines and
 // never blocks: it only reads bbolt, does non-blocking channel sends and
 // queues answers on the reply queue.
 type intake struct {
 	prefix  string
-	specs   map[dock.CommandName]commandSpec
-	cmdr    dock.Commander
+	specs   map[contract.Command]commandSpec
+	dock    Dock
+	counted func(name contract.Command, code contract.Code) // each executed command, once; nil: none
 	events  *Outbox
 	dd      *dedupe
 	sign    *signer // nil: signing off
@@ -78,9 +60,9 @@ type intake struct {
 	received, accepted, rejected, busy, duplicate, lostReplies atomic.Uint64
 }
 
-func newIntake(o Options, cmdr dock.Commander, events *Outbox, dd *dedupe, pub func(string, []byte)) *intake {
+func newIntake(o Options, d Dock, events *Outbox, dd *dedupe, pub func(string, []byte)) *intake {
 	in := &intake{
-		prefix: o.Prefix, specs: commandSpecs(), cmdr: cmdr, events: events, dd: dd,
+		prefix: o.Prefix, specs: commandSpecs(), dock: d, counted: o.CommandDone, events: events, dd: dd,
 		clock: o.Clock, log: o.Logger.With("component", "commands"), timeout: o.CommandTimeout, pub: pub,
 		queue: make(chan job, o.QueueSize), replies: newReplyQueue(),
 		running: make(map[string]bool),
@@ -123,7 +105,7 @@ func (in *intake) handle(topic string, payload []byte, retained bool) {
 	}
 	in.received.Add(1)
 	if name == "" {
-		in.reject(in.prefix+"cmd/"+errorTopicName+"/reply", rest, claimedID(payload), dock.Errorf(dock.CodeBadRequest,
+		in.reject(in.prefix+"cmd/"+contract.ErrorTopicName+"/reply", rest, claimedID(payload), contract.Errorf(contract.CodeBadRequest,
 			"topic %q is not a command topic: want %scmd/<name> (one level, a name from the command table)", topic, in.prefix), false)
 		return
 	}
@@ -134,12 +116,12 @@ func (in *intake) handle(topic string, payload []byte, retained bool) {
 		// restart) for as long as it is retained. It is never executed, and
 		// its id is not remembered: an earlier live delivery of the same id
 		// keeps its record and reply.
-		in.reject(replyTopic, name, claimedID(payload), dock.Errorf(dock.CodeStale,
+		in.reject(replyTopic, name, claimedID(payload), contract.Errorf(contract.CodeStale,
 			"delivered retained: retained commands are never executed (publish commands with retain off, and clear this one with an empty retained message)"), false)
 		return
 	}
 	if len(payload) > MaxCommandBytes {
-		in.reject(replyTopic, name, "", dock.Errorf(dock.CodeBadRequest, "payload of %d bytes exceeds %d", len(payload), MaxCommandBytes), false)
+		in.reject(replyTopic, name, "", contract.Errorf(contract.CodeBadRequest, "payload of %d bytes exceeds %d", len(payload), MaxCommandBytes), false)
 		return
 	}
 	if in.sign != nil {
@@ -174,11 +156,11 @@ func (in *intake) handle(topic string, payload []byte, retained bool) {
 	rec, found, lerr := in.dd.lookup(d.ID)
 	switch {
 	case lerr != nil:
-		in.reject(replyTopic, name, d.ID, dock.Errorf(dock.CodeInternal, "look up request id: %w", lerr), false)
+		in.reject(replyTopic, name, d.ID, contract.Errorf(contract.CodeInternal, "look up request id: %v", lerr), false)
 		return
 	case found && rec.Reply == nil:
 		in.duplicate.Add(1)
-		in.reject(replyTopic, name, d.ID, dock.Errorf(dock.CodeInternal,
+		in.reject(replyTopic, name, d.ID, contract.Errorf(contract.CodeInternal,
 			"command %s was interrupted by an agent restart; not executed again (check state)", d.ID), true)
 		return
 	case found:
@@ -194,11 +176,11 @@ func (in *intake) handle(topic string, payload []byte, retained bool) {
 		return
 	}
 	select {
-	case in.queue <- job{req: d.Req, topic: replyTopic}:
+	case in.queue <- job{id: d.ID, name: d.Name, run: d.Run, expires: d.Expires, topic: replyTopic}:
 		in.running[d.ID] = true
 	default:
 		in.busy.Add(1)
-		in.reject(replyTopic, name, d.ID, dock.Errorf(dock.CodeBusy, "command queue full (%d waiting); send again with the same id", cap(in.queue)), false)
+		in.reject(replyTopic, name, d.ID, contract.Errorf(contract.CodeBusy, "command queue full (%d waiting); send again with the same id", cap(in.queue)), false)
 	}
 }
 
@@ -214,28 +196,29 @@ func (in *intake) checkAge(d decoded) error {
 	case !d.Expires.IsZero() && !now.Before(d.Expires):
 		return expiredErr(d.Expires)
 	case !d.Expires.IsZero() && d.Expires.Sub(now) > in.dd.window:
-		return dock.Errorf(dock.CodeOutOfRange, "expires: %s is %s ahead, more than the dedupe window %s (mqtt.dedupe_window)",
+		return contract.Errorf(contract.CodeOutOfRange, "expires: %s is %s ahead, more than the dedupe window %s (mqtt.dedupe_window)",
 			timestamp(d.Expires), d.Expires.Sub(now).Round(time.Second), in.dd.window)
 	case !d.Expires.IsZero() || d.TS.IsZero():
 		return nil
 	case now.Sub(d.TS) >= in.dd.window:
-		return dock.Errorf(dock.CodeStale, "ts: %s is %s old, older than the dedupe window %s; not executed (send a new command with a fresh ts)",
+		return contract.Errorf(contract.CodeStale, "ts: %s is %s old, older than the dedupe window %s; not executed (send a new command with a fresh ts)",
 			timestamp(d.TS), now.Sub(d.TS).Round(time.Second), in.dd.window)
 	case d.TS.Sub(now) > maxClockSkew:
-		return dock.Errorf(dock.CodeInvalidArgument, "ts: %s is %s ahead of the agent's clock, more than %s (check the sender's clock)",
+		return contract.Errorf(contract.CodeInvalidArgument, "ts: %s is %s ahead of the agent's clock, more than %s (check the sender's clock)",
 			timestamp(d.TS), d.TS.Sub(now).Round(time.Second), maxClockSkew)
 	}
 	return nil
 }
 
 func expiredErr(at time.Time) error {
-	return dock.Errorf(dock.CodeExpired, "expired at %s; not executed", timestamp(at))
+	return contract.Errorf(contract.CodeExpired, "expired at %s; not executed", timestamp(at))
 }
 
 // reject answers a refused command and emits command.rejected.
 func (in *intake) reject(topic, name, id string, err error, remember bool) {
 	in.rejected.Add(1)
-	code, msg := dock.CodeOf(err), err.Error()
+	we := wireError(err)
+	code, msg := we.Code, we.Message
 	in.answer(outReply{
 		topic: topic, id: id, payload: errorReply(id, err), remember: remember && id != "",
 		event: &dock.Event{Type: dock.EventCommandRejected, Time: in.clock.Now(), Fields: map[string]any{
@@ -263,23 +246,24 @@ func (in *intake) answer(r outReply) {
 }
 
 func errorReply(id string, err error) []byte {
-	m := replyMsg{Error: &replyErr{Code: dock.CodeOf(err), Message: err.Error(), Details: dock.DetailsOf(err)}}
+	we := *wireError(err) // a copy: details may be dropped below
+	m := contract.Reply{Error: &we}
 	if id != "" {
 		m.ID = &id
 	}
-	b, merr := json.Marshal(m)
+	b, merr := contract.Marshal(m)
 	if merr != nil { // details that do not marshal: drop them, keep the answer
 		m.Error.Details = nil
-		b, _ = json.Marshal(m)
+		b, _ = contract.Marshal(m)
 	}
 	return b
 }
 
 func okReply(id string, result any) ([]byte, error) {
 	if result == nil {
-		result = json.RawMessage("{}")
+		result = contract.Empty{}
 	}
-	return json.Marshal(replyMsg{ID: &id, OK: true, Result: result})
+	return contract.Marshal(contract.Reply{ID: &id, OK: true, Result: result})
 }
 
 // runWorker executes accepted commands one at a time until ctx ends; the
@@ -291,7 +275,7 @@ func (in *intake) runWorker(ctx context.Context) {
 			for {
 				select {
 				case j := <-in.queue:
-					in.finish(j, errorReply(j.req.ID, dock.Errorf(dock.CodeBusy, "agent shutting down; not executed")), false)
+					in.finish(j, errorReply(j.id, contract.Errorf(contract.CodeBusy, "agent shutting down; not executed")), false)
 				default:
 					return
 				}
@@ -302,35 +286,40 @@ func (in *intake) runWorker(ctx context.Context) {
 	}
 }
 
-// execute runs one command: expiry checked again, the id marked started on
-// disk (so it is never executed twice, even across a kill -9), Do, then the
-// reply stored and sent.
+// execute runs one command: expiry checked again (it may have expired
+// while queued), the id marked started on disk (so it is never executed
+// twice, even across a kill -9), the dock's method, then the reply stored
+// and sent.
 func (in *intake) execute(ctx context.Context, j job) {
-	id := j.req.ID
-	if !j.req.Expires.IsZero() && !in.clock.Now().Before(j.req.Expires) {
+	id := j.id
+	if !j.expires.IsZero() && !in.clock.Now().Before(j.expires) {
 		in.rejected.Add(1)
-		in.finish(j, errorReply(id, expiredErr(j.req.Expires)), true)
+		in.finish(j, errorReply(id, expiredErr(j.expires)), true)
 		return
 	}
 	if err := in.dd.store(id, dedupeRecord{At: in.clock.Now()}); err != nil {
-		in.finish(j, errorReply(id, dock.Errorf(dock.CodeInternal, "record request id: %w", err)), false)
+		in.finish(j, errorReply(id, contract.Errorf(contract.CodeInternal, "record request id: %v", err)), false)
 		return
 	}
 	in.accepted.Add(1)
-	in.log.Info("command accepted", "cmd_id", id, "command", string(j.req.Name))
+	in.log.Info("command accepted", "cmd_id", id, "command", string(j.name))
 	dctx, cancel := clockwork.WithTimeout(ctx, in.clock, in.timeout)
-	res, err := in.cmdr.Do(dctx, j.req)
+	res, err := j.run(dctx, in.dock, id)
 	cancel()
 	var payload []byte
 	if err == nil {
 		payload, err = okReply(id, res)
 		if err != nil {
-			err = dock.Errorf(dock.CodeInternal, "encode result of %s: %w", j.req.Name, err)
+			err = contract.Errorf(contract.CodeInternal, "encode result of %s: %v", j.name, err)
 		}
 	}
+	code := codeOf(err)
 	if err != nil {
 		payload = errorReply(id, err)
-		in.log.Info("command failed", "cmd_id", id, "command", string(j.req.Name), "code", dock.CodeOf(err), "err", err)
+		in.log.Info("command failed", "cmd_id", id, "command", string(j.name), "code", code, "err", err)
+	}
+	if in.counted != nil {
+		in.counted(j.name, code)
 	}
 	in.finish(j, payload, true)
 }
@@ -339,7 +328,7 @@ func (in *intake) execute(ctx context.Context, j job) {
 // forgets that it is running. The worker may wait here for room in the
 // reply queue's results lane; the replier runs until the worker returned.
 func (in *intake) finish(j job, payload []byte, remember bool) {
-	id := j.req.ID
+	id := j.id
 	if remember {
 		if err := in.dd.store(id, dedupeRecord{At: in.clock.Now(), Topic: j.topic, Reply: payload}); err != nil {
 			in.log.Error("reply not remembered; a repeat of this id would find it interrupted", "cmd_id", id, "err", err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -19,7 +20,7 @@ type reply struct {
 	OK     bool            `json:"ok"`
 	Result json.RawMessage `json:"result"`
 	Error  *struct {
-		Code    dock.Code       `json:"code"`
+		Code    contract.Code   `json:"code"`
 		Message string          `json:"message"`
 		Details json.RawMessage `json:"details"`
 	} `json:"error"`
@@ -74,10 +75,10 @@ func newCC(t *testing.T, url string) cc {
 }
 
 // TestCommandsHappyPath sends every command once; each reaches the
-// Commander decoded and its result comes back.
+// dock decoded and its result comes back.
 func TestCommandsHappyPath(t *testing.T) {
 	forEachBroker(t, func(t *testing.T, b testBroker) {
-		cmdr := &fakeCommander{}
+		cmdr := &fakeDock{}
 		startService(t, b.url(), t.TempDir(), cmdr, nil, nil)
 		c := newCC(t, b.url())
 		cmds := []struct{ name, payload string }{
@@ -98,19 +99,32 @@ func TestCommandsHappyPath(t *testing.T) {
 			{"reset", `{"id":"15"}`},
 			{"status", `{"id":"16"}`},
 		}
+		// Results: the contract's types for dispatch and patrol, the
+		// engine's views as they are, {} for the rest.
+		results := map[string]string{
+			"dispatch": `{"sortie_id":"d-1","eta_s":42,"distance_m":800,"circle_min":1}`,
+			"patrol":   `{"sortie_id":"p-1","eta_s":20}`,
+		}
+		for _, v := range []string{"route.put", "route.list", "schedule.put", "schedule.list", "status"} {
+			results[v] = fmt.Sprintf(`{"command":%q}`, v)
+		}
 		for _, cmd := range cmds {
 			r := c.call(cmd.name, cmd.payload)
-			want := fmt.Sprintf(`{"command":%q}`, cmd.name)
+			want, ok := results[cmd.name]
+			if !ok {
+				want = `{}`
+			}
 			if !r.OK || string(r.Result) != want {
 				t.Errorf("%s reply = ok %v result %s error %+v, want ok with %s", cmd.name, r.OK, r.Result, r.Error, want)
 			}
 		}
 		reqs := cmdr.requests()
 		if len(reqs) != len(cmds) {
-			t.Fatalf("Commander got %d requests, want %d", len(reqs), len(cmds))
+			t.Fatalf("dock got %d requests, want %d", len(reqs), len(cmds))
 		}
-		if diff := cmp.Diff(&dock.DispatchArgs{Lat: 53.55, Lon: 9.99, Priority: dock.PriorityAlarm, Ref: "INC-7"}, reqs[0].Args); diff != "" {
-			t.Errorf("dispatch args (-want +got):\n%s", diff)
+		want := request{contract.CmdDispatch, "1", dock.DispatchRequest{Lat: 53.55, Lon: 9.99, Priority: dock.PriorityAlarm, Ref: "INC-7"}}
+		if diff := cmp.Diff(want, reqs[0]); diff != "" {
+			t.Errorf("dispatch call (-want +got):\n%s", diff)
 		}
 	})
 }
@@ -119,15 +133,15 @@ func TestCommandsHappyPath(t *testing.T) {
 // refusals, and a command.rejected event for each.
 func TestCommandErrors(t *testing.T) {
 	b := startMochi(t, nil)
-	cmdr := &fakeCommander{do: func(_ context.Context, req dock.Request) (any, error) {
+	cmdr := &fakeDock{do: func(_ context.Context, req request) (any, error) {
 		switch req.Name {
-		case dock.CmdPatrol:
-			return nil, dock.Errorf(dock.CodeInvalidArgument, "route %q: unknown route", req.Args.(*dock.PatrolArgs).Route)
-		case dock.CmdDispatch:
+		case contract.CmdPatrol:
+			return nil, dock.Errorf(dock.ErrInvalidArgument, "route %q: unknown route", req.Arg.(contract.PatrolArgs).Route)
+		case contract.CmdDispatch:
 			return nil, &dock.GateError{Gates: []dock.Gate{{Name: "wind", Unit: "mps", Value: 14.2, Limit: 12}}}
-		case dock.CmdLid:
+		case contract.CmdLid:
 			return nil, dock.ErrNotMaintenance
-		case dock.CmdReset:
+		case contract.CmdReset:
 			return nil, fmt.Errorf("boom")
 		}
 		return nil, nil
@@ -141,24 +155,24 @@ func TestCommandErrors(t *testing.T) {
 	tooLate := now.Add(25 * time.Hour).Format(time.RFC3339Nano) // beyond the dedupe window
 	tests := []struct {
 		name, cmd, payload string
-		code               dock.Code
+		code               contract.Code
 		msg                string
 		executed           bool
 	}{
-		{"ts older than the dedupe window", "status", `{"id":"a1","ts":"` + old + `"}`, dock.CodeStale, "older than the dedupe window", false},
-		{"ts ahead", "status", `{"id":"a2","ts":"` + ahead + `"}`, dock.CodeInvalidArgument, "ahead of the agent's clock", false},
-		{"expires beyond the dedupe window", "status", `{"id":"a3","expires":"` + tooLate + `"}`, dock.CodeOutOfRange, "more than the dedupe window", false},
-		{"malformed", "status", `{"id":`, dock.CodeBadRequest, "not a JSON object", false},
-		{"missing id", "status", `{}`, dock.CodeBadRequest, "id: missing", false},
-		{"unknown command", "fly", `{"id":"e1"}`, dock.CodeUnknownCommand, `unknown command "fly"`, false},
-		{"unknown field", "dispatch", `{"id":"e2","lat":1,"lon":2,"spd":1}`, dock.CodeInvalidArgument, "spd: unknown field", false},
-		{"wrong type", "dispatch", `{"id":"e3","lat":"x","lon":2}`, dock.CodeInvalidArgument, "lat: want number, got string", false},
-		{"out of range", "dispatch", `{"id":"e4","lat":91,"lon":2}`, dock.CodeOutOfRange, "lat: 91 outside", false},
-		{"expired", "status", `{"id":"e5","expires":"2020-01-01T00:00:00Z"}`, dock.CodeExpired, "expired at 2020-01-01T00:00:00.000Z", false},
-		{"unknown route (dock)", "patrol", `{"id":"e6","route":"nowhere"}`, dock.CodeInvalidArgument, `route "nowhere": unknown route`, true},
-		{"gates (dock)", "dispatch", `{"id":"e7","lat":1,"lon":2}`, dock.CodePreconditionFailed, "preflight blocked: wind", true},
-		{"maintenance only (dock)", "lid", `{"id":"e8","action":"open"}`, dock.CodePreconditionFailed, "maintenance mode only", true},
-		{"internal (dock)", "reset", `{"id":"e9"}`, dock.CodeInternal, "boom", true},
+		{"ts older than the dedupe window", "status", `{"id":"a1","ts":"` + old + `"}`, contract.CodeStale, "older than the dedupe window", false},
+		{"ts ahead", "status", `{"id":"a2","ts":"` + ahead + `"}`, contract.CodeInvalidArgument, "ahead of the agent's clock", false},
+		{"expires beyond the dedupe window", "status", `{"id":"a3","expires":"` + tooLate + `"}`, contract.CodeOutOfRange, "more than the dedupe window", false},
+		{"malformed", "status", `{"id":`, contract.CodeBadRequest, "not a JSON object", false},
+		{"missing id", "status", `{}`, contract.CodeBadRequest, "id: missing", false},
+		{"unknown command", "fly", `{"id":"e1"}`, contract.CodeUnknownCommand, `unknown command "fly"`, false},
+		{"unknown field", "dispatch", `{"id":"e2","lat":1,"lon":2,"spd":1}`, contract.CodeInvalidArgument, "spd: unknown field", false},
+		{"wrong type", "dispatch", `{"id":"e3","lat":"x","lon":2}`, contract.CodeInvalidArgument, "lat: want number, got string", false},
+		{"out of range", "dispatch", `{"id":"e4","lat":91,"lon":2}`, contract.CodeOutOfRange, "lat: 91 outside", false},
+		{"expired", "status", `{"id":"e5","expires":"2020-01-01T00:00:00Z"}`, contract.CodeExpired, "expired at 2020-01-01T00:00:00.000Z", false},
+		{"unknown route (dock)", "patrol", `{"id":"e6","route":"nowhere"}`, contract.CodeInvalidArgument, `route "nowhere": unknown route`, true},
+		{"gates (dock)", "dispatch", `{"id":"e7","lat":1,"lon":2}`, contract.CodePreconditionFailed, "preflight blocked: wind", true},
+		{"maintenance only (dock)", "lid", `{"id":"e8","action":"open"}`, contract.CodePreconditionFailed, "maintenance mode only", true},
+		{"internal (dock)", "reset", `{"id":"e9"}`, contract.CodeInternal, "boom", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,7 +182,7 @@ func TestCommandErrors(t *testing.T) {
 				t.Fatalf("%s %s reply = %+v %+v, want code %s with %q", tt.cmd, tt.payload, r, r.Error, tt.code, tt.msg)
 			}
 			if got := len(cmdr.requests()) - n; got != map[bool]int{true: 1, false: 0}[tt.executed] {
-				t.Errorf("Commander called %d times, want executed=%v", got, tt.executed)
+				t.Errorf("dock called %d times, want executed=%v", got, tt.executed)
 			}
 		})
 	}
@@ -197,7 +211,7 @@ func TestRepeatedID(t *testing.T) {
 	dir := t.TempDir()
 	release := make(chan struct{})
 	var once sync.Once
-	cmdr := &fakeCommander{do: func(ctx context.Context, req dock.Request) (any, error) {
+	cmdr := &fakeDock{do: func(ctx context.Context, req request) (any, error) {
 		if req.ID == "slow" {
 			select {
 			case <-release:
@@ -239,7 +253,7 @@ func TestRepeatedID(t *testing.T) {
 		t.Errorf("reply after restart = %s, want %s", after.Result, first.Result)
 	}
 	if n := len(cmdr.requests()); n != 3 {
-		t.Errorf("Commander called %d times, want 3 (p1, slow, after)", n)
+		t.Errorf("dock called %d times, want 3 (p1, slow, after)", n)
 	}
 	_ = s2
 }
@@ -249,23 +263,28 @@ func TestRepeatedID(t *testing.T) {
 func TestInterruptedCommand(t *testing.T) {
 	b := startMochi(t, nil)
 	dir := t.TempDir()
-	s, err := NewService(Options{Prefix: "dock/d1/", BrokerURLs: []string{b.url()}, ClientID: "x", StateDir: dir}, &fakeCommander{}, nil, nil)
+	o := Options{Prefix: "dock/d1/", BrokerURLs: []string{b.url()}, ClientID: "x", StateDir: dir}
+	ob, err := OpenOutbox(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewService(o, ob, (&fakeDock{}).dock(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.dd.store("lid-1", dedupeRecord{At: time.Now()}); err != nil { // marked started, then kill -9
 		t.Fatal(err)
 	}
-	s.Close()
-	cmdr := &fakeCommander{}
+	ob.Close()
+	cmdr := &fakeDock{}
 	startService(t, b.url(), dir, cmdr, nil, nil)
 	c := newCC(t, b.url())
 	r := c.call("lid", `{"id":"lid-1","action":"open"}`)
-	if r.OK || r.Error.Code != dock.CodeInternal || !strings.Contains(r.Error.Message, "interrupted") {
+	if r.OK || r.Error.Code != contract.CodeInternal || !strings.Contains(r.Error.Message, "interrupted") {
 		t.Errorf("reply = %+v, want internal: interrupted", r.Error)
 	}
 	if n := len(cmdr.requests()); n != 0 {
-		t.Errorf("Commander called %d times, want 0", n)
+		t.Errorf("dock called %d times, want 0", n)
 	}
 }
 
@@ -274,7 +293,7 @@ func TestInterruptedCommand(t *testing.T) {
 func TestBusy(t *testing.T) {
 	b := startMochi(t, nil)
 	release := make(chan struct{})
-	cmdr := &fakeCommander{do: func(ctx context.Context, req dock.Request) (any, error) {
+	cmdr := &fakeDock{do: func(ctx context.Context, req request) (any, error) {
 		if req.ID == "block" {
 			select {
 			case <-release:
@@ -285,12 +304,12 @@ func TestBusy(t *testing.T) {
 	}}
 	s := startService(t, b.url(), t.TempDir(), cmdr, nil, func(o *Options) { o.QueueSize = 1 })
 	c := newCC(t, b.url())
-	c.w.send("dock/d1/cmd/status", []byte(`{"id":"block"}`))
+	c.w.send("dock/d1/cmd/lid", []byte(`{"id":"block","action":"open"}`))
 	waitFor(t, "worker busy", 15*time.Second, func() bool { return len(cmdr.requests()) == 1 })
 	c.w.send("dock/d1/cmd/status", []byte(`{"id":"queued"}`))
 	waitFor(t, "queue full", 15*time.Second, func() bool { return len(s.intake.queue) == 1 })
 	r := c.call("status", `{"id":"x"}`)
-	if r.OK || r.Error.Code != dock.CodeBusy {
+	if r.OK || r.Error.Code != contract.CodeBusy {
 		t.Fatalf("reply with a full queue = %+v, want busy", r.Error)
 	}
 	close(release)
@@ -304,13 +323,13 @@ func TestBusy(t *testing.T) {
 func TestSignedCommands(t *testing.T) {
 	b := startMochi(t, nil)
 	key := []byte("shared-secret")
-	cmdr := &fakeCommander{}
+	cmdr := &fakeDock{}
 	startService(t, b.url(), t.TempDir(), cmdr, nil, func(o *Options) { o.SigningKey = key })
 	c := newCC(t, b.url())
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	old := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano)
 	sign := func(k []byte, cmd string) string {
-		b, err := Sign(k, []byte(cmd))
+		b, err := contract.Sign(k, []byte(cmd))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,13 +337,13 @@ func TestSignedCommands(t *testing.T) {
 	}
 	tests := []struct {
 		name, payload string
-		code          dock.Code
+		code          contract.Code
 	}{
-		{"unsigned", `{"id":"s1"}`, dock.CodeUnauthorized},
-		{"wrong key", sign([]byte("other"), `{"id":"s2","ts":"`+now+`"}`), dock.CodeUnauthorized},
-		{"tampered", strings.Replace(sign(key, `{"id":"s3","ts":"`+now+`"}`), `"s3"`, `"s4"`, 1), dock.CodeUnauthorized},
-		{"no ts", sign(key, `{"id":"s5"}`), dock.CodeUnauthorized},
-		{"stale ts", sign(key, `{"id":"s6","ts":"`+old+`"}`), dock.CodeUnauthorized},
+		{"unsigned", `{"id":"s1"}`, contract.CodeUnauthorized},
+		{"wrong key", sign([]byte("other"), `{"id":"s2","ts":"`+now+`"}`), contract.CodeUnauthorized},
+		{"tampered", strings.Replace(sign(key, `{"id":"s3","ts":"`+now+`"}`), `"s3"`, `"s4"`, 1), contract.CodeUnauthorized},
+		{"no ts", sign(key, `{"id":"s5"}`), contract.CodeUnauthorized},
+		{"stale ts", sign(key, `{"id":"s6","ts":"`+old+`"}`), contract.CodeUnauthorized},
 		{"good", sign(key, `{"id":"s7","ts":"`+now+`"}`), ""},
 	}
 	for _, tt := range tests {
@@ -342,6 +361,6 @@ func TestSignedCommands(t *testing.T) {
 		})
 	}
 	if n := len(cmdr.requests()); n != 1 {
-		t.Errorf("Commander called %d times, want 1", n)
+		t.Errorf("dock called %d times, want 1", n)
 	}
 }

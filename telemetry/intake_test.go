@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
 // repliesWith counts the replies on topic with id and error code code ("" for ok).
-func repliesWith(w *watcher, topic, id string, code dock.Code) int {
+func repliesWith(w *watcher, topic, id string, code contract.Code) int {
 	n := 0
 	for _, m := range w.messages(topic) {
 		var r reply
@@ -40,10 +40,10 @@ func purgeSession(t *testing.T, url string) {
 	c.Disconnect(50)
 }
 
-func dispatchCount(c *fakeCommander) int {
+func dispatchCount(c *fakeDock) int {
 	n := 0
 	for _, r := range c.requests() {
-		if r.Name == dock.CmdDispatch {
+		if r.Name == contract.CmdDispatch {
 			n++
 		}
 	}
@@ -68,7 +68,7 @@ func TestRetainedCommandNeverExecuted(t *testing.T) {
 				b = startMosquittoPersistent(t)
 			}
 			dir := t.TempDir()
-			cmdr := &fakeCommander{}
+			cmdr := &fakeDock{}
 			s := startService(t, b.url(), dir, cmdr, nil, nil)
 			c := newCC(t, b.url())
 			const topic, replies = "dock/d1/cmd/dispatch", "dock/d1/cmd/dispatch/reply"
@@ -83,7 +83,7 @@ func TestRetainedCommandNeverExecuted(t *testing.T) {
 			expectStale := func(what string) {
 				t.Helper()
 				stale++
-				waitFor(t, "a stale reply after "+what, 15*time.Second, func() bool { return repliesWith(c.w, replies, "r1", dock.CodeStale) >= stale })
+				waitFor(t, "a stale reply after "+what, 15*time.Second, func() bool { return repliesWith(c.w, replies, "r1", contract.CodeStale) >= stale })
 				if n := dispatchCount(cmdr); n != 1 {
 					t.Fatalf("dispatches executed after %s = %d, want 1", what, n)
 				}
@@ -100,7 +100,7 @@ func TestRetainedCommandNeverExecuted(t *testing.T) {
 // broker: every one is answered (ok or busy), none is lost.
 func TestBurstAllAnswered(t *testing.T) {
 	forEachBroker(t, func(t *testing.T, b testBroker) {
-		s := startService(t, b.url(), t.TempDir(), &fakeCommander{}, nil, nil)
+		s := startService(t, b.url(), t.TempDir(), &fakeDock{}, nil, nil)
 		c := newCC(t, b.url())
 		const n = 1000
 		start := time.Now()
@@ -113,7 +113,7 @@ func TestBurstAllAnswered(t *testing.T) {
 				t.Fatalf("publish command %d: %v", i, tok.Error())
 			}
 		}
-		answered := map[string]dock.Code{}
+		answered := map[string]contract.Code{}
 		waitFor(t, fmt.Sprintf("%d replies", n), 60*time.Second, func() bool {
 			for _, m := range c.w.messages("dock/d1/cmd/status/reply") {
 				var r reply
@@ -128,13 +128,13 @@ func TestBurstAllAnswered(t *testing.T) {
 			}
 			return len(answered) == n
 		})
-		codes := map[dock.Code]int{}
+		codes := map[contract.Code]int{}
 		for _, code := range answered {
 			codes[code]++
 		}
 		t.Logf("%d commands answered in %s: %v", n, time.Since(start).Round(time.Millisecond), codes)
 		for code := range codes {
-			if code != "ok" && code != dock.CodeBusy {
+			if code != "ok" && code != contract.CodeBusy {
 				t.Errorf("replies with code %s: %d, want only ok and busy", code, codes[code])
 			}
 		}
@@ -149,14 +149,14 @@ func TestBurstAllAnswered(t *testing.T) {
 // on a reply topic is not answered (that would loop).
 func TestMalformedTopicAnswered(t *testing.T) {
 	forEachBroker(t, func(t *testing.T, b testBroker) {
-		cmdr := &fakeCommander{}
+		cmdr := &fakeDock{}
 		startService(t, b.url(), t.TempDir(), cmdr, nil, nil)
 		c := newCC(t, b.url())
 		const errTopic = "dock/d1/cmd/_error/reply"
 		for i, topic := range []string{"dock/d1/cmd/", "dock/d1/cmd/lid/open", "dock/d1/cmd/a/b/c"} {
 			id := fmt.Sprintf("m%d", i)
 			c.w.send(topic, fmt.Appendf(nil, `{"id":%q,"action":"open"}`, id))
-			waitFor(t, "an error reply for "+topic, 15*time.Second, func() bool { return repliesWith(c.w, errTopic, id, dock.CodeBadRequest) == 1 })
+			waitFor(t, "an error reply for "+topic, 15*time.Second, func() bool { return repliesWith(c.w, errTopic, id, contract.CodeBadRequest) == 1 })
 		}
 		c.w.send("dock/d1/cmd/status/reply", []byte(`{"id":"loop"}`))
 		r := c.call("status", `{"id":"after"}`) // replies are in order: the reply to "loop" would be here by now
@@ -180,7 +180,7 @@ func TestMalformedTopicAnswered(t *testing.T) {
 			t.Errorf("%d messages with id loop on status/reply, want only the one sent", n)
 		}
 		if n := len(cmdr.requests()); n != 1 {
-			t.Errorf("Commander called %d times, want 1 (only the status)", n)
+			t.Errorf("dock called %d times, want 1 (only the status)", n)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -77,7 +78,11 @@ type Options struct {
 	// SigningWindow is how far a signed command's ts may be from now; zero
 	// means 5 min.
 	SigningWindow time.Duration
-	// CommandTimeout bounds one Commander.Do; zero means 15 s.
+	// CommandDone, when set, is called once for every command executed
+	// (after its reply is made), with its result code: "" when it
+	// succeeded. Refusals before execution are counted in Health.
+	CommandDone func(name contract.Command, code contract.Code)
+	// CommandTimeout bounds one command's call of the dock; zero means 15 s.
 	CommandTimeout time.Duration
 	// QueueSize is the number of accepted commands waiting for the worker;
 	// zero means 16. A command arriving with the queue full gets `busy`.
@@ -182,7 +187,6 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// timestamp formats t as the contract's RFC 3339 UTC with milliseconds.
-func timestamp(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
-}
+// timestamp is the contract's one time format (RFC 3339, UTC,
+// milliseconds), under the short name telemetry's files use.
+var timestamp = contract.FormatTime

@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/jonboulle/clockwork"
 	bolt "go.etcd.io/bbolt"
 )
@@ -128,7 +130,7 @@ func (ob *Outbox) EmitAll(events ...dock.Event) error {
 		if e.Time.IsZero() {
 			e.Time = ob.clock.Now()
 		}
-		fields, err := json.Marshal(e.Fields)
+		fields, err := contract.Marshal(wireFields(e.Fields))
 		if err != nil {
 			return fmt.Errorf("emit %s event: marshal fields: %w", e.Type, err)
 		}
@@ -150,7 +152,7 @@ func (ob *Outbox) EmitAll(events ...dock.Event) error {
 				}
 				overflows = append(overflows, ev)
 				seq++
-				of, err := json.Marshal(ev.Fields)
+				of, err := contract.Marshal(ev.Fields)
 				if err != nil {
 					return fmt.Errorf("marshal overflow fields: %w", err)
 				}
@@ -213,6 +215,31 @@ func (ob *Outbox) dropOldest(b *bolt.Bucket) (*dock.Event, error) {
 	}, nil
 }
 
+// wireFields returns f with every error value written as its message and,
+// for an "error" field, the contract's "code" beside it (dock.Event: dock
+// says what went wrong, telemetry how it is spelled). f itself is not
+// changed; without error values it is returned as is.
+func wireFields(f map[string]any) map[string]any {
+	var out map[string]any
+	for k, v := range f {
+		err, ok := v.(error)
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(f)
+		}
+		out[k] = err.Error()
+		if _, has := f["code"]; k == "error" && !has {
+			out["code"] = string(codeOf(err))
+		}
+	}
+	if out == nil {
+		return f
+	}
+	return out
+}
+
 // encodeEvent writes {"seq":N,"ts":...,"type":...,<fields>} with the three
 // contract keys first. fields is a JSON object.
 func encodeEvent(seq uint64, e dock.Event, fields []byte) []byte {
@@ -231,6 +258,15 @@ func encodeEvent(seq uint64, e dock.Event, fields []byte) []byte {
 	}
 	buf.Write(inner)
 	return buf.Bytes()
+}
+
+// Close closes the bbolt file. Call it after the Service's Run returned
+// (or when it never ran); Emit fails afterwards.
+func (ob *Outbox) Close() error {
+	if err := ob.db.Close(); err != nil {
+		return fmt.Errorf("close outbox %s: %w", ob.db.Path(), err)
+	}
+	return nil
 }
 
 // Depth is the number of events stored and not yet acknowledged.

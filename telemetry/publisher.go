@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -26,51 +27,14 @@ type StateSource interface {
 // VehicleSource returns the latest vehicle state; it must not block.
 type VehicleSource func() dock.VehicleState
 
-// telemetryMsg is the `telemetry` payload (DESIGN.md §5). Battery pct is
-// null while unknown.
-type telemetryMsg struct {
-	TS             string     `json:"ts"`
-	Lat            float64    `json:"lat"`
-	Lon            float64    `json:"lon"`
-	AltM           float64    `json:"alt_m"`
-	RelAltM        float64    `json:"rel_alt_m"`
-	HeadingDeg     float64    `json:"heading_deg"`
-	GroundSpeedMPS float64    `json:"ground_speed_mps"`
-	ClimbMPS       float64    `json:"climb_mps"`
-	RollDeg        float64    `json:"roll_deg"`
-	PitchDeg       float64    `json:"pitch_deg"`
-	Mode           string     `json:"mode"`
-	Armed          bool       `json:"armed"`
-	Battery        batteryMsg `json:"battery"`
-	GPS            gpsMsg     `json:"gps"`
-	Link           linkMsg    `json:"link"`
-}
-
-type batteryMsg struct {
-	Pct      *float64 `json:"pct"`
-	VoltageV float64  `json:"voltage_v"`
-	CurrentA float64  `json:"current_a"`
-}
-
-type gpsMsg struct {
-	Fix  int     `json:"fix"`
-	Sats int     `json:"sats"`
-	HDOP float64 `json:"hdop"`
-}
-
-type linkMsg struct {
-	LossPct float64 `json:"loss_pct"`
-	RSSI    int     `json:"rssi"`
-}
-
 func telemetryPayload(v dock.VehicleState, now time.Time) ([]byte, error) {
-	m := telemetryMsg{
+	m := contract.Telemetry{
 		TS: timestamp(now), Lat: v.Lat, Lon: v.Lon, AltM: v.AltM, RelAltM: v.RelAltM,
 		HeadingDeg: v.HeadingDeg, GroundSpeedMPS: v.GroundSpeedMPS, ClimbMPS: v.ClimbMPS,
 		RollDeg: v.RollDeg, PitchDeg: v.PitchDeg, Mode: v.Mode, Armed: v.Armed,
-		Battery: batteryMsg{VoltageV: v.VoltageV, CurrentA: v.CurrentA},
-		GPS:     gpsMsg{Fix: v.GPSFix, Sats: v.Sats, HDOP: v.HDOP},
-		Link:    linkMsg{LossPct: v.LossPct, RSSI: v.RSSI},
+		Battery: contract.Battery{VoltageV: v.VoltageV, CurrentA: v.CurrentA},
+		GPS:     contract.GPS{Fix: v.GPSFix, Sats: v.Sats, HDOP: v.HDOP},
+		Link:    contract.Link{LossPct: v.LossPct, RSSI: v.RSSI},
 	}
 	if v.BatteryPct >= 0 {
 		pct := v.BatteryPct
@@ -134,7 +98,7 @@ func (p *publisher) runState(ctx context.Context, src StateSource) {
 			key, err := json.Marshal(stateKey(st))
 			var b []byte
 			if err == nil {
-				b, err = json.Marshal(st)
+				b, err = contract.Marshal(st)
 			}
 			switch {
 			case err != nil:
@@ -180,7 +144,7 @@ func (p *publisher) publishCircles(c dock.Circles, last []byte) []byte {
 	if c.GeoJSON == nil {
 		return last
 	}
-	b, err := json.Marshal(c.GeoJSON)
+	b, err := contract.Marshal(c.GeoJSON)
 	if err != nil {
 		p.log.Error("circles not published: encode", "err", err)
 		return last

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/jonboulle/clockwork"
 )
@@ -71,7 +71,7 @@ func retainedOn(t *testing.T, url, topic string) string {
 // a clockwork fake-clock context whose Err (clockwork v0.5.0) blocks until
 // the context is done, i.e. until FlushTimeout has passed on that clock;
 // so stop moves the clock on in the background while the service stops.
-func startServiceAt(t *testing.T, url, dir string, cmdr dock.Commander, clk *clockwork.FakeClock) *runningService {
+func startServiceAt(t *testing.T, url, dir string, cmdr *fakeDock, clk *clockwork.FakeClock) *runningService {
 	t.Helper()
 	s := startService(t, url, dir, cmdr, nil, func(o *Options) { o.Clock = clk })
 	stop := s.stop
@@ -112,7 +112,7 @@ func TestRetainedDispatchAfterRestartsAndDedupeWindow(t *testing.T) {
 	// before the agent's resubscription brings the retained message back.
 	p := startProxy(t, b.url()[len("tcp://"):])
 	dir := t.TempDir()
-	cmdr := &fakeCommander{}
+	cmdr := &fakeDock{}
 	const topic, replies = "dock/d1/cmd/dispatch", "dock/d1/cmd/dispatch/reply"
 	const dispatch = `{"id":"r1","lat":53.55,"lon":9.99,"priority":"alarm"}`
 
@@ -138,7 +138,7 @@ func TestRetainedDispatchAfterRestartsAndDedupeWindow(t *testing.T) {
 	// the agent's will) until the agent is back.
 	c = cc{t, newWatcher(t, b.url(), "dock/d1/#", nil)}
 	p.setDown(false)
-	waitFor(t, "a stale reply after the broker restart", 30*time.Second, func() bool { return repliesWith(c.w, replies, "r1", dock.CodeStale) == 1 })
+	waitFor(t, "a stale reply after the broker restart", 30*time.Second, func() bool { return repliesWith(c.w, replies, "r1", contract.CodeStale) == 1 })
 	if n := dispatchCount(cmdr); n != 1 {
 		t.Fatalf("dispatches executed after the broker restart = %d, want 1", n)
 	}
@@ -148,7 +148,7 @@ func TestRetainedDispatchAfterRestartsAndDedupeWindow(t *testing.T) {
 	purgeSession(t, b.url())
 	clockB := clockwork.NewFakeClockAt(testStart.Add(DefaultDedupeWindow + maxClockSkew + time.Minute))
 	startServiceAt(t, b.url(), dir, cmdr, clockB)
-	waitFor(t, "a stale reply after the agent restart", 30*time.Second, func() bool { return repliesWith(c.w, replies, "r1", dock.CodeStale) == 2 })
+	waitFor(t, "a stale reply after the agent restart", 30*time.Second, func() bool { return repliesWith(c.w, replies, "r1", contract.CodeStale) == 2 })
 	if n := dispatchCount(cmdr); n != 1 {
 		t.Fatalf("dispatches executed after the agent restart past the dedupe window = %d, want 1", n)
 	}

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dockagent/dock-agent/dock"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/jonboulle/clockwork"
 	bolt "go.etcd.io/bbolt"
@@ -21,9 +20,10 @@ import (
 const prunePeriod = time.Hour
 
 // Service is the MQTT side of the agent: connection, state and telemetry
-// publishing, the durable event outbox, command intake and the optional
-// MAVLink bridge. Build it with NewService, take its Events sink for the
-// dock, call Run once, then Close.
+// publishing, publishing the durable event outbox, command intake and the
+// optional MAVLink bridge. Open the Outbox first (the dock emits into it),
+// build the dock, then the Service with NewService; call Run once, then
+// Close the Outbox.
 type Service struct {
 	o       Options
 	log     *slog.Logger
@@ -47,20 +47,13 @@ type Service struct {
 	subscribedOnce sync.Once
 }
 
-// NewService checks o, opens (or creates) the bbolt file in o.StateDir and
-// builds the paho client without connecting. cmdr executes commands (it is
-// required); state and vehicle may be nil to publish no `state` or no
-// `telemetry`. The returned Service's Events sink works at once, before Run.
-func NewService(o Options, cmdr dock.Commander, state StateSource, vehicle VehicleSource) (*Service, error) {
+// OpenOutbox checks o and opens (or creates) the bbolt file in o.StateDir
+// that holds the event outbox and the command dedupe records. The Outbox
+// takes events at once, before the Service runs; Close it last.
+func OpenOutbox(o Options) (*Outbox, error) {
 	o, err := o.withDefaults()
 	if err != nil {
 		return nil, err
-	}
-	if cmdr == nil {
-		return nil, errors.New("new telemetry service: nil commander")
-	}
-	if len(o.SigningKey) > 0 && o.DedupeWindow < 2*o.SigningWindow {
-		return nil, fmt.Errorf("telemetry options: dedupe window %s must be at least twice the signing window %s (replay protection)", o.DedupeWindow, o.SigningWindow)
 	}
 	if err := os.MkdirAll(filepath.Dir(o.DBPath), 0o750); err != nil {
 		return nil, fmt.Errorf("create state dir for %s: %w", o.DBPath, err)
@@ -69,21 +62,41 @@ func NewService(o Options, cmdr dock.Commander, state StateSource, vehicle Vehic
 	if err != nil {
 		return nil, fmt.Errorf("open outbox %s (is another agent running?): %w", o.DBPath, err)
 	}
-	s := &Service{o: o, log: o.Logger.With("component", "telemetry"), db: db, state: state, vehicle: vehicle,
-		announce: make(chan struct{}, 1), subscribed: make(chan struct{})}
-	s.outbox, err = openOutbox(db, o.MaxEvents, o.Clock, o.Logger)
+	ob, err := openOutbox(db, o.MaxEvents, o.Clock, o.Logger)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	s.dd = &dedupe{db: db, clock: o.Clock, window: o.DedupeWindow}
+	return ob, nil
+}
+
+// NewService checks o and builds the paho client without connecting, over
+// the outbox from OpenOutbox (with the same o) and the dock that commands
+// act on (both parts required); state and vehicle may be nil to publish no
+// `state` or no `telemetry`.
+func NewService(o Options, outbox *Outbox, d Dock, state StateSource, vehicle VehicleSource) (*Service, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if outbox == nil {
+		return nil, errors.New("new telemetry service: nil outbox (open it with OpenOutbox)")
+	}
+	if d.Sorties == nil || d.Maintenance == nil {
+		return nil, errors.New("new telemetry service: the dock's Sorties and Maintenance are both required")
+	}
+	if len(o.SigningKey) > 0 && o.DedupeWindow < 2*o.SigningWindow {
+		return nil, fmt.Errorf("telemetry options: dedupe window %s must be at least twice the signing window %s (replay protection)", o.DedupeWindow, o.SigningWindow)
+	}
+	s := &Service{o: o, log: o.Logger.With("component", "telemetry"), db: outbox.db, outbox: outbox, state: state, vehicle: vehicle,
+		announce: make(chan struct{}, 1), subscribed: make(chan struct{})}
+	s.dd = &dedupe{db: outbox.db, clock: o.Clock, window: o.DedupeWindow}
 	s.conn, err = newConn(o, s.route)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	s.pub = newPublisher(o, s.conn)
-	s.intake = newIntake(o, cmdr, s.outbox, s.dd, func(topic string, payload []byte) {
+	s.intake = newIntake(o, d, s.outbox, s.dd, func(topic string, payload []byte) {
 		s.conn.publish(topic, 1, false, payload)
 	})
 	if o.Bridge != nil {
@@ -95,9 +108,6 @@ func NewService(o Options, cmdr dock.Commander, state StateSource, vehicle Vehic
 	}
 	return s, nil
 }
-
-// Events is the durable event sink to give the dock (dock.EventSink).
-func (s *Service) Events() *Outbox { return s.outbox }
 
 // PublishFrame queues one raw MAVLink frame for `mavlink/out` (QoS 0). It
 // never blocks: with the bridge off, the broker away or the queue full the
@@ -298,15 +308,6 @@ func (s *Service) pruneLoop(ctx context.Context) {
 	}
 }
 
-// Close closes the bbolt file. Call it after Run returned (or instead of
-// Run); Emit fails afterwards.
-func (s *Service) Close() error {
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("close outbox %s: %w", s.o.DBPath, err)
-	}
-	return nil
-}
-
 // Health is a snapshot of the service for metrics and health checks.
 // Counters count since NewService.
 type Health struct {
@@ -319,7 +320,7 @@ type Health struct {
 	EventsDropped    uint64 // dropped by the overflow policy
 	// Commands.
 	CommandsReceived  uint64
-	CommandsAccepted  uint64 // handed to the Commander
+	CommandsAccepted  uint64 // handed to the dock
 	CommandsRejected  uint64 // answered with an error before execution
 	CommandsBusy      uint64
 	CommandsDuplicate uint64 // repeated ids answered from the dedupe store

@@ -23,11 +23,16 @@ func TestMain(m *testing.M) {
 // runningService is a Service running in the background of a test.
 type runningService struct {
 	*Service
-	stop func() // cancel Run, wait, check its error, close the file
+	outbox *Outbox
+	stop   func() // cancel Run, wait, check its error, close the file
 }
 
+// Events is the outbox the service publishes, as the app hands it to the
+// dock.
+func (rs *runningService) Events() *Outbox { return rs.outbox }
+
 // startService runs a Service on url with dir as state dir.
-func startService(t *testing.T, url, dir string, cmdr dock.Commander, state StateSource, tweak func(*Options)) *runningService {
+func startService(t *testing.T, url, dir string, fd *fakeDock, state StateSource, tweak func(*Options)) *runningService {
 	t.Helper()
 	o := Options{
 		Prefix: "dock/d1/", BrokerURLs: []string{url}, ClientID: "dock-agent-d1", StateDir: dir,
@@ -36,11 +41,16 @@ func startService(t *testing.T, url, dir string, cmdr dock.Commander, state Stat
 	if tweak != nil {
 		tweak(&o)
 	}
-	if cmdr == nil {
-		cmdr = &fakeCommander{}
+	if fd == nil {
+		fd = &fakeDock{}
 	}
-	s, err := NewService(o, cmdr, state, nil)
+	ob, err := OpenOutbox(o)
 	if err != nil {
+		t.Fatalf("OpenOutbox() = %v", err)
+	}
+	s, err := NewService(o, ob, fd.dock(), state, nil)
+	if err != nil {
+		ob.Close()
 		t.Fatalf("NewService() = %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -48,7 +58,7 @@ func startService(t *testing.T, url, dir string, cmdr dock.Commander, state Stat
 	var runErr error
 	wg.Go(func() { runErr = s.Run(ctx) })
 	stopped := false
-	rs := &runningService{Service: s}
+	rs := &runningService{Service: s, outbox: ob}
 	rs.stop = func() {
 		if stopped {
 			return
@@ -59,7 +69,7 @@ func startService(t *testing.T, url, dir string, cmdr dock.Commander, state Stat
 		if runErr != nil {
 			t.Errorf("Run() = %v, want nil after cancel", runErr)
 		}
-		if err := s.Close(); err != nil {
+		if err := ob.Close(); err != nil {
 			t.Errorf("Close() = %v", err)
 		}
 	}
@@ -215,14 +225,14 @@ func TestRestartContinuesSeq(t *testing.T) {
 	waitFor(t, "events acknowledged", 15*time.Second, func() bool { return s1.Events().Depth() == 0 })
 	s1.stop()
 	// Events stored with no Run at all (e.g. emitted before a kill -9).
-	s2, err := NewService(Options{Prefix: "dock/d1/", BrokerURLs: []string{b.url()}, ClientID: "dock-agent-d1", StateDir: dir}, &fakeCommander{}, nil, nil)
+	ob2, err := OpenOutbox(Options{Prefix: "dock/d1/", BrokerURLs: []string{b.url()}, ClientID: "dock-agent-d1", StateDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s2.Events().Emit(dock.Event{Type: dock.EventStartup}); err != nil {
+	if err := ob2.Emit(dock.Event{Type: dock.EventStartup}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s2.Close(); err != nil {
+	if err := ob2.Close(); err != nil {
 		t.Fatal(err)
 	}
 	s3 := startService(t, b.url(), dir, nil, nil, nil)

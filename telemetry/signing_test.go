@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -13,7 +13,7 @@ func TestSignOpen(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(testStart)
 	s := &signer{key: []byte("k"), window: 5 * time.Minute, clock: clock}
 	cmd := []byte(`{"id":"a","ts":"2026-12-05T19:00:00.000Z"}`)
-	env, err := Sign([]byte("k"), cmd)
+	env, err := contract.Sign([]byte("k"), cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,27 +33,27 @@ func TestSignOpen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := s.open([]byte(tt.payload)); dock.CodeOf(err) != dock.CodeUnauthorized {
+			if _, err := s.open([]byte(tt.payload)); codeOf(err) != contract.CodeUnauthorized {
 				t.Errorf("open(%s) = %v, want unauthorized", tt.payload, err)
 			}
 		})
 	}
 	for _, d := range []time.Duration{-6 * time.Minute, 6 * time.Minute} {
-		if err := s.checkTS(testStart.Add(d)); dock.CodeOf(err) != dock.CodeUnauthorized {
+		if err := s.checkTS(testStart.Add(d)); codeOf(err) != contract.CodeUnauthorized {
 			t.Errorf("checkTS(now%+v) = %v, want unauthorized", d, err)
 		}
 	}
 	if err := s.checkTS(testStart.Add(4 * time.Minute)); err != nil {
 		t.Errorf("checkTS(now+4m) = %v, want nil", err)
 	}
-	if _, err := Sign([]byte("k"), []byte(`[1]`)); err == nil {
+	if _, err := contract.Sign([]byte("k"), []byte(`[1]`)); err == nil {
 		t.Error("Sign(array) = nil error, want refusal")
 	}
 }
 
 func FuzzSignedOpen(f *testing.F) {
 	key := []byte("fuzz-key")
-	good, _ := Sign(key, []byte(`{"id":"a","ts":"2026-12-05T19:00:00Z"}`))
+	good, _ := contract.Sign(key, []byte(`{"id":"a","ts":"2026-12-05T19:00:00Z"}`))
 	f.Add(good)
 	f.Add([]byte(`{"cmd":{"id":"a"},"sig":"00"}`))
 	f.Add([]byte(`{"id":"a"}`))
@@ -61,14 +61,14 @@ func FuzzSignedOpen(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		inner, err := s.open(payload)
 		if err != nil {
-			if dock.CodeOf(err) != dock.CodeUnauthorized {
+			if codeOf(err) != contract.CodeUnauthorized {
 				t.Fatalf("open() = %v, want unauthorized", err)
 			}
 			return
 		}
 		// Accepted: the MAC must match the inner bytes, so re-signing them
 		// gives an envelope that opens to the same bytes.
-		env, err := Sign(key, inner)
+		env, err := contract.Sign(key, inner)
 		if err != nil {
 			return // a MAC over a non-object was forged only if the fuzzer found the key
 		}

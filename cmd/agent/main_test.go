@@ -80,7 +80,7 @@ func TestCheckCron(t *testing.T) {
 	}{
 		{"0 12 * * MON-FRI,SUN", 0, "valid"},
 		{"0 12 * * MON-FRI,SUNDAY", 1, `.cron: parse "0 12 * * MON-FRI,SUNDAY": failed to parse int from SUNDAY`},
-		{"@every 1h", 1, `.cron: "@every 1h": use every_s for fixed intervals`},
+		{"@every 1h", 1, `.cron: "@every 1h": use every for fixed intervals`},
 	} {
 		t.Run(tc.cron, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "agent.yaml")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 )
 
 // The live features of "dockctl map -live": the vehicle orange, the active
@@ -20,28 +21,11 @@ var (
 	styleTarget  = mapStyle{id: "target", stroke: color.NRGBA{0xc6, 0x28, 0x28, 0xff}, width: 2}
 )
 
-// liveTelemetry is the part of the `telemetry` message (docs/mqtt-api.md)
-// the map draws.
-type liveTelemetry struct {
-	TS             string  `json:"ts"`
-	Lat            float64 `json:"lat"`
-	Lon            float64 `json:"lon"`
-	AltM           float64 `json:"alt_m"`
-	RelAltM        float64 `json:"rel_alt_m"`
-	HeadingDeg     float64 `json:"heading_deg"`
-	GroundSpeedMPS float64 `json:"ground_speed_mps"`
-	Mode           string  `json:"mode"`
-	Armed          bool    `json:"armed"`
-	Battery        struct {
-		Pct *float64 `json:"pct"`
-	} `json:"battery"`
-}
-
 // live is what -live read from the broker: the retained state, and the
 // vehicle's telemetry when a message came within the wait (nil if not).
 type live struct {
 	state   dock.State
-	vehicle *liveTelemetry
+	vehicle *contract.Telemetry
 }
 
 // decodeLiveState decodes a retained `state` payload and checks the
@@ -61,8 +45,8 @@ func decodeLiveState(b []byte) (dock.State, error) {
 
 // decodeLiveTelemetry decodes a `telemetry` payload and checks its
 // position.
-func decodeLiveTelemetry(b []byte) (*liveTelemetry, error) {
-	var t liveTelemetry
+func decodeLiveTelemetry(b []byte) (*contract.Telemetry, error) {
+	var t contract.Telemetry
 	if err := json.Unmarshal(b, &t); err != nil {
 		return nil, fmt.Errorf("telemetry is not the dock's telemetry JSON: %w", err)
 	}

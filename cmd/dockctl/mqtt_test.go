@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/telemetry"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/jonboulle/clockwork"
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
@@ -69,59 +71,149 @@ func (f *testState) Snapshot() dock.State {
 	return f.s
 }
 
-// testCommander answers like a dock: dispatch north of 80° is blocked by
-// wind, lid needs maintenance mode, everything else succeeds. It records
-// every request it executed.
-type testCommander struct {
+// testDock answers like a dock: dispatch north of 80° is blocked by wind,
+// lid needs maintenance mode, arms and charger run long jobs that report
+// progress, everything else succeeds. It records every call.
+type testDock struct {
 	mu     sync.Mutex
-	reqs   []dock.Request
+	reqs   []testRequest
 	events dock.EventSink // set before the service runs
 }
 
-// progress emits a command.progress event for req as the dock would.
-func (c *testCommander) progress(req dock.Request, status dock.ProgressStatus, step string, pct int) {
-	_ = c.events.Emit(dock.Event{Type: dock.EventCommandProgress, Time: time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC),
-		Fields: map[string]any{"id": req.ID, "status": string(status), "step": step, "percent": pct}})
+// testRequest is one call: the command it stands for, the request id
+// where the method takes one, and its argument.
+type testRequest struct {
+	Name contract.Command
+	ID   string
+	Arg  any
 }
 
-func (c *testCommander) Do(_ context.Context, req dock.Request) (any, error) {
+func (c *testDock) record(name contract.Command, id string, arg any) {
 	c.mu.Lock()
-	c.reqs = append(c.reqs, req)
-	c.mu.Unlock()
-	switch req.Name {
-	case dock.CmdDispatch:
-		a := req.Args.(*dock.DispatchArgs)
-		if a.Lat > 80 {
-			return nil, &dock.GateError{Gates: []dock.Gate{{Name: "wind", Unit: "mps", Value: 14.2, Limit: 12}}}
-		}
-		three := 3
-		return dock.DispatchResult{SortieID: "s-20261205-1900", ETAS: 74, DistanceM: 1830, CircleMin: &three}, nil
-	case dock.CmdLid:
-		return nil, dock.ErrNotMaintenance
-	case dock.CmdArms: // a long job that ends well
-		c.progress(req, dock.ProgressInProgress, "arms_release", 0)
-		c.progress(req, dock.ProgressInProgress, "arms_release", 50)
-		c.progress(req, dock.ProgressOK, "arms_release", 100)
-	case dock.CmdCharger: // a long job that times out
-		c.progress(req, dock.ProgressInProgress, "charger_on", 0)
-		c.progress(req, dock.ProgressTimeout, "charger_on", 0)
+	defer c.mu.Unlock()
+	c.reqs = append(c.reqs, testRequest{name, id, arg})
+}
+
+// progress emits a command.progress event for the job id as the dock would.
+func (c *testDock) progress(id string, status dock.ProgressStatus, step string, pct int) {
+	_ = c.events.Emit(dock.Event{Type: dock.EventCommandProgress, Time: time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC),
+		Fields: map[string]any{"id": id, "status": string(status), "step": step, "percent": pct}})
+}
+
+func (c *testDock) Dispatch(_ context.Context, id string, a dock.DispatchRequest) (dock.DispatchResult, error) {
+	c.record(contract.CmdDispatch, id, a)
+	if a.Lat > 80 {
+		return dock.DispatchResult{}, &dock.GateError{Gates: []dock.Gate{{Name: "wind", Unit: "mps", Value: 14.2, Limit: 12}}}
 	}
+	three := 3
+	return dock.DispatchResult{SortieID: "s-20261205-1900", ETAS: 74, DistanceM: 1830, CircleMin: &three}, nil
+}
+
+// Patrol is a long job that times out.
+func (c *testDock) Patrol(_ context.Context, id, route string, dry bool) (dock.PatrolResult, error) {
+	c.record(contract.CmdPatrol, id, contract.PatrolArgs{Route: route, DryRun: dry})
+	c.progress(id, dock.ProgressInProgress, "launch", 0)
+	c.progress(id, dock.ProgressTimeout, "launch", 0)
+	return dock.PatrolResult{SortieID: "p-1"}, nil
+}
+
+func (c *testDock) Recall(_ context.Context, reason string) error {
+	c.record(contract.CmdRecall, "", reason)
+	return nil
+}
+
+func (c *testDock) Abort(context.Context) error { c.record(contract.CmdAbort, "", nil); return nil }
+
+func (c *testDock) SetBattery(_ context.Context, mode string) error {
+	c.record(contract.CmdBattery, "", mode)
+	return nil
+}
+
+func (c *testDock) PutRoute(_ context.Context, name string, wps, plan json.RawMessage) (any, error) {
+	c.record(contract.CmdRoutePut, "", contract.RoutePutArgs{Name: name, Waypoints: wps, Plan: plan})
 	return map[string]any{}, nil
 }
 
-func (c *testCommander) requests() []dock.Request {
+func (c *testDock) DeleteRoute(_ context.Context, name string) error {
+	c.record(contract.CmdRouteDelete, "", name)
+	return nil
+}
+
+func (c *testDock) Routes(context.Context) (any, error) {
+	c.record(contract.CmdRouteList, "", nil)
+	return map[string]any{"routes": []any{}}, nil
+}
+
+func (c *testDock) PutSchedule(_ context.Context, entries json.RawMessage) (any, error) {
+	c.record(contract.CmdSchedulePut, "", entries)
+	return map[string]any{}, nil
+}
+
+func (c *testDock) Schedules(context.Context) (any, error) {
+	c.record(contract.CmdScheduleList, "", nil)
+	return map[string]any{}, nil
+}
+
+func (c *testDock) Status(context.Context) (any, error) {
+	c.record(contract.CmdStatus, "", nil)
+	return map[string]any{}, nil
+}
+
+func (c *testDock) Quote(_ context.Context, lat, lon float64, altM *float64) (dock.QuoteResult, error) {
+	c.record(contract.CmdQuote, "", contract.QuoteArgs{Lat: lat, Lon: lon, AltM: altM})
+	return dock.QuoteResult{ETAS: 61, DistanceM: 880, CircleMin: new(3), Ready: true}, nil
+}
+
+func (c *testDock) Retarget(_ context.Context, id string, lat, lon float64, altM *float64) (dock.RetargetResult, error) {
+	c.record(contract.CmdRetarget, "", contract.RetargetArgs{SortieID: id, Lat: lat, Lon: lon, AltM: altM})
+	return dock.RetargetResult{SortieID: "d-1", Phase: dock.PhaseAirborne, ETAS: 48}, nil
+}
+
+func (c *testDock) Alert(_ context.Context, ref string, lat, lon *float64, window time.Duration) (dock.AlertResult, error) {
+	c.record(contract.CmdAlert, "", contract.AlertArgs{Ref: ref, Lat: lat, Lon: lon})
+	return dock.AlertResult{Until: time.Now().Add(90 * time.Second), Window: 90 * time.Second}, nil
+}
+
+func (c *testDock) ManualLid(_ context.Context, id string, a dock.LidAction) error {
+	c.record(contract.CmdLid, id, a)
+	return dock.ErrNotMaintenance
+}
+
+// ManualArms is a long job that ends well.
+func (c *testDock) ManualArms(_ context.Context, id string, a dock.ArmsAction) error {
+	c.record(contract.CmdArms, id, a)
+	c.progress(id, dock.ProgressInProgress, "arms_release", 0)
+	c.progress(id, dock.ProgressInProgress, "arms_release", 50)
+	c.progress(id, dock.ProgressOK, "arms_release", 100)
+	return nil
+}
+
+func (c *testDock) ManualCharger(_ context.Context, on bool) error {
+	c.record(contract.CmdCharger, "", on)
+	return nil
+}
+
+func (c *testDock) SetMode(_ context.Context, mode dock.Mode) error {
+	c.record(contract.CmdMode, "", mode)
+	return nil
+}
+
+func (c *testDock) Reset(context.Context) error { c.record(contract.CmdReset, "", nil); return nil }
+
+func (c *testDock) requests() []testRequest {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]dock.Request(nil), c.reqs...)
+	return append([]testRequest(nil), c.reqs...)
 }
 
 // rig is an embedded mochi-mqtt broker with a real telemetry.Service of
 // dock d1 on it, as the agent runs it.
 type rig struct {
-	url   string
-	svc   *telemetry.Service
-	cmdr  *testCommander
-	state *testState
+	url    string
+	svc    *telemetry.Service
+	outbox *telemetry.Outbox // the dock's event sink
+	cmdr   *testDock
+	state  *testState
 }
 
 func startBroker(t *testing.T) string {
@@ -144,7 +236,7 @@ func startBroker(t *testing.T) string {
 // newRig starts the rig; tweak, when not nil, edits the initial state.
 func newRig(t *testing.T, signingKey []byte, tweak func(*dock.State)) *rig {
 	t.Helper()
-	r := &rig{url: startBroker(t), cmdr: &testCommander{}, state: &testState{s: dock.State{
+	r := &rig{url: startBroker(t), cmdr: &testDock{}, state: &testState{s: dock.State{
 		Lid: dock.LidClosed, Arms: dock.ArmsClamped, Charger: true, Power: true, Mode: dock.ModeAuto,
 		Weather: dock.Weather{WindMPS: 4.2, GustMPS: 6.1, TempC: 7.5, At: time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)},
 		Vehicle: dock.VehicleSummary{Link: true, Landed: true, Docked: true, BatteryPct: 96},
@@ -153,16 +245,21 @@ func newRig(t *testing.T, signingKey []byte, tweak func(*dock.State)) *rig {
 	if tweak != nil {
 		tweak(&r.state.s)
 	}
-	svc, err := telemetry.NewService(telemetry.Options{
+	o := telemetry.Options{
 		Prefix: "dock/d1/", BrokerURLs: []string{r.url}, ClientID: "dock-agent-d1", StateDir: t.TempDir(),
 		Version: "1.2.3", SigningKey: signingKey, Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
 		Clock: clockwork.NewRealClock(),
-	}, r.cmdr, r.state, nil)
+	}
+	outbox, err := telemetry.OpenOutbox(o)
+	if err != nil {
+		t.Fatalf("OpenOutbox() = %v", err)
+	}
+	r.cmdr.events, r.outbox = outbox, outbox
+	svc, err := telemetry.NewService(o, outbox, telemetry.Dock{Sorties: r.cmdr, Maintenance: r.cmdr}, r.state, nil)
 	if err != nil {
 		t.Fatalf("NewService() = %v", err)
 	}
 	r.svc = svc
-	r.cmdr.events = svc.Events()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var runErr error
@@ -173,7 +270,7 @@ func newRig(t *testing.T, signingKey []byte, tweak func(*dock.State)) *rig {
 		if runErr != nil {
 			t.Errorf("telemetry Run() = %v", runErr)
 		}
-		svc.Close()
+		outbox.Close()
 	})
 	waitFor(t, "the agent's first state", func() bool { return svc.Health().StatePublished > 0 })
 	return r

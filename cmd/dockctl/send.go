@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dockagent/dock-agent/telemetry"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -147,11 +147,11 @@ func send(ctx context.Context, s *session, r sendRequest, clock clockwork.Clock,
 	now := clock.Now().UTC()
 	r.args["id"] = r.id
 	if r.expires > 0 {
-		r.args["expires"] = now.Add(r.expires).Format("2006-01-02T15:04:05.000Z07:00")
+		r.args["expires"] = contract.FormatTime(now.Add(r.expires))
 	}
 	if len(s.signKey) > 0 {
 		if _, ok := r.args["ts"]; !ok {
-			r.args["ts"] = now.Format("2006-01-02T15:04:05.000Z07:00")
+			r.args["ts"] = contract.FormatTime(now)
 		}
 	}
 	payload, err := json.Marshal(r.args)
@@ -160,7 +160,7 @@ func send(ctx context.Context, s *session, r sendRequest, clock clockwork.Clock,
 		return 2
 	}
 	if len(s.signKey) > 0 {
-		if payload, err = telemetry.Sign(s.signKey, payload); err != nil {
+		if payload, err = contract.Sign(s.signKey, payload); err != nil {
 			fmt.Fprintf(stderr, "dockctl send: %v\n", err)
 			return 2
 		}
@@ -171,10 +171,10 @@ func send(ctx context.Context, s *session, r sendRequest, clock clockwork.Clock,
 		return 1
 	}
 	defer c.close()
-	topic := s.prefix + "cmd/" + r.name
+	topic := contract.CommandTopic(s.prefix, contract.Command(r.name))
 	// Subscribe before sending so neither the reply nor an early progress
 	// event can slip past.
-	topics := []string{topic + "/reply"}
+	topics := []string{contract.ReplyTopic(s.prefix, contract.Command(r.name))}
 	if r.follow > 0 {
 		topics = append(topics, s.prefix+"events")
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -20,9 +21,9 @@ func TestSend(t *testing.T) {
 			t.Fatalf("dockctl send dispatch = %d, want 0", code)
 		}
 		var rep struct {
-			ID     string              `json:"id"`
-			OK     bool                `json:"ok"`
-			Result dock.DispatchResult `json:"result"`
+			ID     string                  `json:"id"`
+			OK     bool                    `json:"ok"`
+			Result contract.DispatchResult `json:"result"`
 		}
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
 			t.Fatalf("reply %q: %v", out, err)
@@ -32,8 +33,8 @@ func TestSend(t *testing.T) {
 		}
 		reqs := r.cmdr.requests()
 		last := reqs[len(reqs)-1]
-		want := &dock.DispatchArgs{Lat: 53.5511, Lon: 9.9937, Priority: dock.PriorityAlarm, Ref: "INC-2026-4411", DryRun: true}
-		if diff := cmp.Diff(want, last.Args); diff != "" || last.ID != rep.ID {
+		want := dock.DispatchRequest{Lat: 53.5511, Lon: 9.9937, Priority: dock.PriorityAlarm, Ref: "INC-2026-4411", DryRun: true}
+		if diff := cmp.Diff(want, last.Arg); diff != "" || last.ID != rep.ID {
 			t.Errorf("executed %s %v (-want +got):\n%s", last.ID, last.Name, diff)
 		}
 	})
@@ -66,9 +67,9 @@ func TestSend(t *testing.T) {
 			t.Fatalf("dockctl send -json = %d, want 0", code)
 		}
 		reqs := r.cmdr.requests()
-		a, ok := reqs[len(reqs)-1].Args.(*dock.RoutePutArgs)
+		a, ok := reqs[len(reqs)-1].Arg.(contract.RoutePutArgs)
 		if !ok || a.Name != "oldtown" || len(a.Waypoints) == 0 {
-			t.Errorf("executed args %#v, want route.put oldtown with waypoints", reqs[len(reqs)-1].Args)
+			t.Errorf("executed args %#v, want route.put oldtown with waypoints", reqs[len(reqs)-1].Arg)
 		}
 	})
 
@@ -95,9 +96,9 @@ func TestSend(t *testing.T) {
 				t.Errorf("follow output lacks %q", w)
 			}
 		}
-		code, out, errb := dockctl(t, "", append([]string{"send"}, append(broker, "-follow", "10s", "charger", "action=on")...)...)
+		code, out, errb := dockctl(t, "", append([]string{"send"}, append(broker, "-follow", "10s", "patrol", "route=square")...)...)
 		if code != 1 || !strings.Contains(out, "timeout") || !strings.Contains(errb, "ended timeout") {
-			t.Errorf("dockctl send -follow charger = %d %q %q, want 1 after status timeout", code, out, errb)
+			t.Errorf("dockctl send -follow patrol = %d %q %q, want 1 after status timeout", code, out, errb)
 		}
 		// A job whose end never comes: bounded by -follow.
 		code, _, errb = dockctl(t, "", append([]string{"send"}, append(broker, "-follow", "300ms", "reset")...)...)
@@ -137,7 +138,7 @@ func TestSendSigned(t *testing.T) {
 		t.Errorf("signed send = %d %q, want 0 and ok", code, out)
 	}
 	reqs := r.cmdr.requests()
-	if len(reqs) != 1 || reqs[0].Name != dock.CmdMode {
+	if len(reqs) != 1 || reqs[0].Name != contract.CmdMode {
 		t.Fatalf("executed %v, want one mode command", reqs)
 	}
 	code, _, errb := dockctl(t, "", "send", "-config", "", "-broker", r.url, "-dock", "d1", "mode", "mode=auto")

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 )
 
 // TestSendSignedKeyForms: dockctl reads -sign-key with the agent's decoder
@@ -29,7 +29,7 @@ func TestSendSignedKeyForms(t *testing.T) {
 			if code != 0 || !strings.Contains(out, `"ok": true`) {
 				t.Fatalf("signed send with a %s key file = %d %q %q, want 0 and ok", tc.name, code, out, errb)
 			}
-			if reqs := r.cmdr.requests(); len(reqs) != i+1 || reqs[i].Name != dock.CmdMode {
+			if reqs := r.cmdr.requests(); len(reqs) != i+1 || reqs[i].Name != contract.CmdMode {
 				t.Fatalf("executed %v, want %d mode commands", reqs, i+1)
 			}
 		})

@@ -66,7 +66,7 @@ func TestSortiesListen(t *testing.T) {
 	out, errb, wait := background(t, "sorties", "-config", "", "-broker", r.url, "-dock", "d1", "-n", "1", "-wait", "10s")
 	waitFor(t, "sorties to subscribe", func() bool { return strings.Contains(errb.String(), "listening") })
 	ev := func(typ dock.EventType, f map[string]any) {
-		if err := r.svc.Events().Emit(dock.Event{Type: typ, Time: time.Date(2026, 12, 5, 19, 30, 0, 0, time.UTC), Fields: f}); err != nil {
+		if err := r.outbox.Emit(dock.Event{Type: typ, Time: time.Date(2026, 12, 5, 19, 30, 0, 0, time.UTC), Fields: f}); err != nil {
 			t.Fatalf("Emit() = %v", err)
 		}
 	}

@@ -23,7 +23,7 @@ func TestWatch(t *testing.T) {
 	r := newRig(t, nil, nil)
 	out, errb, wait := background(t, "watch", "-config", "", "-broker", r.url, "-dock", "d1", "-n", "3", "-no-telemetry")
 	waitFor(t, "watch to subscribe", func() bool { return strings.Contains(errb.String(), "watching dock/d1/") })
-	if err := r.svc.Events().Emit(dock.Event{Type: dock.EventSortiePhase, Time: time.Date(2026, 12, 5, 19, 0, 3, 112e6, time.UTC),
+	if err := r.outbox.Emit(dock.Event{Type: dock.EventSortiePhase, Time: time.Date(2026, 12, 5, 19, 0, 3, 112e6, time.UTC),
 		Fields: map[string]any{"sortie_id": "s-1", "phase": "airborne"}}); err != nil {
 		t.Fatalf("Emit() = %v", err)
 	}

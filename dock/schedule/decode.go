@@ -6,25 +6,35 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"time"
 )
 
 // entryJSON is the wire form of an Entry in `schedule.put` and
-// `schedule.list`.
+// `schedule.list`: the field names and duration form of the YAML config's
+// schedules (time_zone, every, grace as "2h", "10m").
 type entryJSON struct {
-	Name    string      `json:"name"`
-	Route   string      `json:"route"`
-	When    string      `json:"when,omitempty"`
-	Cron    string      `json:"cron,omitempty"`
-	Zone    string      `json:"zone,omitempty"`
-	EveryS  *float64    `json:"every_s,omitempty"`
-	Between string      `json:"between,omitempty"`
-	At      []string    `json:"at,omitempty"`
-	Active  *activeJSON `json:"active,omitempty"`
-	GraceS  *float64    `json:"grace_s,omitempty"`
+	Name     string      `json:"name"`
+	Route    string      `json:"route"`
+	When     string      `json:"when,omitempty"`
+	Cron     string      `json:"cron,omitempty"`
+	TimeZone string      `json:"time_zone,omitempty"`
+	Every    string      `json:"every,omitempty"`
+	Between  string      `json:"between,omitempty"`
+	At       []string    `json:"at,omitempty"`
+	Active   *activeJSON `json:"active,omitempty"`
+	Grace    string      `json:"grace,omitempty"`
+
+	// The old names (zone, every_s, grace_s): refused in
+	// schedule.put with the new name; read in a stored file written by an
+	// earlier agent (DecodeStoredEntries).
+	OldZone   *string  `json:"zone,omitempty"`
+	OldEveryS *float64 `json:"every_s,omitempty"`
+	OldGraceS *float64 `json:"grace_s,omitempty"`
 }
+
+// renamed lists the old field names and their new ones.
+var renamed = [...]struct{ old, now string }{{"zone", "time_zone"}, {"every_s", "every"}, {"grace_s", "grace"}}
 
 type activeJSON struct {
 	From string `json:"from,omitempty"`
@@ -35,20 +45,29 @@ type activeJSON struct {
 const MaxEntries = 200
 
 // DecodeEntries decodes and compiles the `entries` array of
-// `schedule.put`. Each entry is an object:
+// `schedule.put`. Each entry is an object with the names of the YAML
+// config's schedules:
 //
-//	{"name":"oldtown-night","route":"oldtown","zone":"Europe/Berlin",
-//	 "cron":"0 */2 * * *" | "every_s":7200,"between":"20:00-05:00" |
+//	{"name":"oldtown-night","route":"oldtown","time_zone":"Europe/Berlin",
+//	 "cron":"0 */2 * * *" | "every":"2h","between":"20:00-05:00" |
 //	 "at":["2026-12-05T16:00:00+01:00","2026-12-05 18:00"] |
 //	 "when":"every 2h between 20:00 and 05:00",
 //	 "active":{"from":"2026-12-05 16:00","to":"2026-12-05 23:00"},
-//	 "grace_s":600}
+//	 "grace":"10m"}
 //
-// Times are RFC 3339 or "YYYY-MM-DD HH:MM" in the entry's zone. "when" is
-// the human form of ParseWhen and excludes every_s, between and active.
-// Decoding is strict: unknown fields, trailing data, duplicate names and
-// invalid values are errors naming the entry and field (*FieldError).
-func DecodeEntries(raw json.RawMessage) ([]Entry, error) {
+// Times are RFC 3339 or "YYYY-MM-DD HH:MM" in the entry's zone; every and
+// grace are Go durations ("90m", "1h30m"). "when" is the human form of
+// ParseWhen and excludes every, between and active. Decoding is strict:
+// unknown fields, the old names (zone, every_s, grace_s), trailing data,
+// duplicate names and invalid values are errors naming the entry and field
+// (*FieldError).
+func DecodeEntries(raw json.RawMessage) ([]Entry, error) { return decodeEntries(raw, false) }
+
+// DecodeStoredEntries is DecodeEntries for a file the agent stored itself,
+// which an earlier version wrote with the old names: it reads those too.
+func DecodeStoredEntries(raw json.RawMessage) ([]Entry, error) { return decodeEntries(raw, true) }
+
+func decodeEntries(raw json.RawMessage, old bool) ([]Entry, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	var in []entryJSON
@@ -67,7 +86,7 @@ func DecodeEntries(raw json.RawMessage) ([]Entry, error) {
 	out := make([]Entry, len(in))
 	names := make(map[string]int, len(in))
 	for i, ej := range in {
-		e, err := ej.entry()
+		e, err := ej.entry(old)
 		if err != nil {
 			var fe *FieldError
 			if errors.As(err, &fe) {
@@ -85,18 +104,36 @@ func DecodeEntries(raw json.RawMessage) ([]Entry, error) {
 	return out, nil
 }
 
-func (ej entryJSON) entry() (Entry, error) {
+func (ej entryJSON) entry(old bool) (Entry, error) {
 	bad := func(field string, err error) (Entry, error) {
 		return Entry{}, &FieldError{Index: -1, Field: field, Err: err}
 	}
-	e := Entry{Name: ej.Name, Route: ej.Route, Cron: ej.Cron, Zone: ej.Zone}
-	loc, err := time.LoadLocation(ej.Zone)
-	if err != nil || ej.Zone == "Local" {
-		return bad("zone", fmt.Errorf("unknown time zone %q (want an IANA name such as Europe/Berlin)", ej.Zone))
+	if !old {
+		for i, set := range [...]bool{ej.OldZone != nil, ej.OldEveryS != nil, ej.OldGraceS != nil} {
+			if set {
+				r := renamed[i]
+				return bad(r.old, fmt.Errorf("renamed %s (the name in the YAML config; every and grace are durations like \"2h\" or \"10m\")", r.now))
+			}
+		}
+	} else {
+		if ej.OldZone != nil && ej.TimeZone == "" {
+			ej.TimeZone = *ej.OldZone
+		}
+		if ej.OldEveryS != nil && ej.Every == "" {
+			ej.Every = (time.Duration(*ej.OldEveryS) * time.Second).String()
+		}
+		if ej.OldGraceS != nil && ej.Grace == "" {
+			ej.Grace = time.Duration(*ej.OldGraceS * float64(time.Second)).Round(time.Millisecond).String()
+		}
+	}
+	e := Entry{Name: ej.Name, Route: ej.Route, Cron: ej.Cron, Zone: ej.TimeZone}
+	loc, err := time.LoadLocation(ej.TimeZone)
+	if err != nil || ej.TimeZone == "Local" {
+		return bad("time_zone", fmt.Errorf("unknown time zone %q (want an IANA name such as Europe/Berlin)", ej.TimeZone))
 	}
 	if ej.When != "" {
-		if ej.EveryS != nil || ej.Between != "" || ej.Active != nil || ej.Cron != "" || len(ej.At) > 0 {
-			return bad("when", errors.New("excludes cron, every_s, between, at and active"))
+		if ej.Every != "" || ej.Between != "" || ej.Active != nil || ej.Cron != "" || len(ej.At) > 0 {
+			return bad("when", errors.New("excludes cron, every, between, at and active"))
 		}
 		w, err := ParseWhen(ej.When, loc)
 		if err != nil {
@@ -104,15 +141,18 @@ func (ej entryJSON) entry() (Entry, error) {
 		}
 		e.Every, e.Between, e.Active = w.Every, w.Between, w.Active
 	}
-	if ej.EveryS != nil {
-		v := *ej.EveryS
-		if math.IsNaN(v) || v < MinEvery.Seconds() || v > 86400 {
-			return bad("every_s", fmt.Errorf("%g out of range %g..86400", v, MinEvery.Seconds()))
+	if ej.Every != "" {
+		d, err := time.ParseDuration(ej.Every)
+		if err != nil {
+			return bad("every", fmt.Errorf("%q is not a duration (like \"2h\" or \"90m\")", ej.Every))
 		}
-		e.Every = time.Duration(v) * time.Second
-		if float64(int64(v)) != v {
-			return bad("every_s", fmt.Errorf("%g is not whole seconds", v))
+		if d < MinEvery || d > 24*time.Hour {
+			return bad("every", fmt.Errorf("%s out of range %s..24h", d, MinEvery))
 		}
+		if d%time.Second != 0 {
+			return bad("every", fmt.Errorf("%s is not whole seconds", d))
+		}
+		e.Every = d
 	}
 	if ej.Between != "" {
 		w, err := ParseWindow(ej.Between)
@@ -140,12 +180,15 @@ func (ej entryJSON) entry() (Entry, error) {
 			}
 		}
 	}
-	if ej.GraceS != nil {
-		v := *ej.GraceS
-		if math.IsNaN(v) || v < 0 || v > 86400 {
-			return bad("grace_s", fmt.Errorf("%g out of range 0..86400", v))
+	if ej.Grace != "" {
+		d, err := time.ParseDuration(ej.Grace)
+		if err != nil {
+			return bad("grace", fmt.Errorf("%q is not a duration (like \"10m\")", ej.Grace))
 		}
-		e.Grace = time.Duration(v * float64(time.Second)).Round(time.Millisecond)
+		if d < 0 || d > 24*time.Hour {
+			return bad("grace", fmt.Errorf("%s out of range 0..24h", d))
+		}
+		e.Grace = d.Round(time.Millisecond)
 	}
 	if err := e.Compile(); err != nil {
 		return Entry{}, err
@@ -166,14 +209,13 @@ func parseTime(s string, loc *time.Location) (time.Time, error) {
 	return instant(t, loc), nil
 }
 
-// MarshalJSON writes the entry in the form DecodeEntries reads (every_s,
-// between, at in RFC 3339, active, grace_s), so schedule.list and the store
+// MarshalJSON writes the entry in the form DecodeEntries reads (every,
+// between, at in RFC 3339, active, grace), so schedule.list and the store
 // round-trip.
 func (e Entry) MarshalJSON() ([]byte, error) {
-	ej := entryJSON{Name: e.Name, Route: e.Route, Cron: e.Cron, Zone: e.Zone}
+	ej := entryJSON{Name: e.Name, Route: e.Route, Cron: e.Cron, TimeZone: e.Zone}
 	if e.Every != 0 {
-		v := e.Every.Seconds()
-		ej.EveryS = &v
+		ej.Every = e.Every.String()
 	}
 	if e.Between != (Window{}) {
 		ej.Between = e.Between.String()
@@ -191,8 +233,7 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 		}
 	}
 	if e.Grace != 0 {
-		v := e.Grace.Seconds()
-		ej.GraceS = &v
+		ej.Grace = e.Grace.String()
 	}
 	return json.Marshal(ej)
 }

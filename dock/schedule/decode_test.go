@@ -15,17 +15,17 @@ func TestDecodeEntries(t *testing.T) {
 		in    string
 		check func(t *testing.T, es []Entry)
 	}{
-		{"cron", `[{"name":"a","route":"r","cron":"0 */2 * * *","zone":"Europe/Berlin","grace_s":600}]`, func(t *testing.T, es []Entry) {
+		{"cron", `[{"name":"a","route":"r","cron":"0 */2 * * *","time_zone":"Europe/Berlin","grace":"10m"}]`, func(t *testing.T, es []Entry) {
 			if es[0].Cron != "0 */2 * * *" || es[0].Grace != 10*time.Minute || es[0].Location().String() != "Europe/Berlin" {
 				t.Errorf("entry = %+v", es[0])
 			}
 		}},
-		{"window", `[{"name":"a","route":"r","every_s":7200,"between":"20:00-05:00","zone":"Europe/Berlin"}]`, func(t *testing.T, es []Entry) {
+		{"window", `[{"name":"a","route":"r","every":"2h","between":"20:00-05:00","time_zone":"Europe/Berlin"}]`, func(t *testing.T, es []Entry) {
 			if es[0].Every != 2*time.Hour || es[0].Between != (Window{20 * time.Hour, 5 * time.Hour}) {
 				t.Errorf("entry = %+v", es[0])
 			}
 		}},
-		{"when event day", `[{"name":"match","route":"stadium","when":"2026-12-05 16:00 to 2026-12-05 23:00 every 30m","zone":"Europe/Berlin"}]`, func(t *testing.T, es []Entry) {
+		{"when event day", `[{"name":"match","route":"stadium","when":"2026-12-05 16:00 to 2026-12-05 23:00 every 30m","time_zone":"Europe/Berlin"}]`, func(t *testing.T, es []Entry) {
 			want := Range{time.Date(2026, 12, 5, 16, 0, 0, 0, loc), time.Date(2026, 12, 5, 23, 0, 0, 0, loc)}
 			if es[0].Every != 30*time.Minute || !es[0].Active.From.Equal(want.From) || !es[0].Active.To.Equal(want.To) {
 				t.Errorf("entry = %+v", es[0])
@@ -34,7 +34,7 @@ func TestDecodeEntries(t *testing.T) {
 				t.Errorf("%d fire times on the event day, want 15 (16:00..23:00 every 30m)", n)
 			}
 		}},
-		{"at local and rfc3339", `[{"name":"a","route":"r","at":["2026-12-05 18:00","2026-12-05T16:00:00Z"],"zone":"Europe/Berlin","active":{"to":"2026-12-31 00:00"}}]`, func(t *testing.T, es []Entry) {
+		{"at local and rfc3339", `[{"name":"a","route":"r","at":["2026-12-05 18:00","2026-12-05T16:00:00Z"],"time_zone":"Europe/Berlin","active":{"to":"2026-12-31 00:00"}}]`, func(t *testing.T, es []Entry) {
 			if len(es[0].At) != 2 || !es[0].At[0].Equal(time.Date(2026, 12, 5, 16, 0, 0, 0, time.UTC)) || !es[0].At[1].Equal(time.Date(2026, 12, 5, 17, 0, 0, 0, time.UTC)) {
 				t.Errorf("at = %v", es[0].At)
 			}
@@ -77,21 +77,26 @@ func TestDecodeEntriesErrors(t *testing.T) {
 		wantField string
 		wantText  string
 	}{
-		{"unknown field", `[{"name":"a","route":"r","cron":"@daily","every":"2h"}]`, -1, "", `unknown field "every"`},
+		{"unknown field", `[{"name":"a","route":"r","cron":"@daily","evry":"2h"}]`, -1, "", `unknown field "evry"`},
 		{"not an array", `{"name":"a"}`, -1, "", "cannot unmarshal"},
 		{"null", `null`, -1, "", "want an array"},
 		{"trailing", `[] []`, -1, "", "trailing data"},
-		{"bad zone second", `[{"name":"a","route":"r","cron":"@daily"},{"name":"b","route":"r","cron":"@daily","zone":"Europe/Berln"}]`, 1, "zone", `unknown time zone "Europe/Berln"`},
+		{"bad zone second", `[{"name":"a","route":"r","cron":"@daily"},{"name":"b","route":"r","cron":"@daily","time_zone":"Europe/Berln"}]`, 1, "time_zone", `unknown time zone "Europe/Berln"`},
 		{"duplicate name", `[{"name":"a","route":"r","cron":"@daily"},{"name":"a","route":"r","cron":"@hourly"}]`, 1, "name", "already used by entries[0]"},
 		{"bad cron", `[{"name":"a","route":"r","cron":"0 25 * * *"}]`, 0, "cron", "parse"},
-		{"every fractional", `[{"name":"a","route":"r","every_s":90.5}]`, 0, "every_s", "whole seconds"},
-		{"every not minutes", `[{"name":"a","route":"r","every_s":90}]`, 0, "every_s", "whole minutes"},
-		{"bad window", `[{"name":"a","route":"r","every_s":600,"between":"20:00"}]`, 0, "between", "HH:MM-HH:MM"},
+		{"every fractional", `[{"name":"a","route":"r","every":"90.5s"}]`, 0, "every", "whole seconds"},
+		{"every not minutes", `[{"name":"a","route":"r","every":"90s"}]`, 0, "every", "whole minutes"},
+		{"every not a duration", `[{"name":"a","route":"r","every":7200}]`, -1, "", "cannot unmarshal number"},
+		{"every words", `[{"name":"a","route":"r","every":"2 hours"}]`, 0, "every", "not a duration"},
+		{"old zone", `[{"name":"a","route":"r","cron":"@daily","zone":"UTC"}]`, 0, "zone", "renamed time_zone"},
+		{"old every_s", `[{"name":"a","route":"r","every_s":7200}]`, 0, "every_s", "renamed every"},
+		{"old grace_s", `[{"name":"a","route":"r","cron":"@daily","grace_s":600}]`, 0, "grace_s", "renamed grace"},
+		{"bad window", `[{"name":"a","route":"r","every":"10m","between":"20:00"}]`, 0, "between", "HH:MM-HH:MM"},
 		{"bad at", `[{"name":"a","route":"r","at":["tomorrow"]}]`, 0, "at[0]", "RFC 3339"},
 		{"bad active", `[{"name":"a","route":"r","cron":"@daily","active":{"from":"x"}}]`, 0, "active.from", "RFC 3339"},
-		{"when with every", `[{"name":"a","route":"r","when":"every 1h","every_s":600}]`, 0, "when", "excludes"},
+		{"when with every", `[{"name":"a","route":"r","when":"every 1h","every":"10m"}]`, 0, "when", "excludes"},
 		{"bad when", `[{"name":"a","route":"r","when":"every 2 hours"}]`, 0, "when", "whole minutes"},
-		{"negative grace", `[{"name":"a","route":"r","cron":"@daily","grace_s":-1}]`, 0, "grace_s", "out of range"},
+		{"negative grace", `[{"name":"a","route":"r","cron":"@daily","grace":"-1s"}]`, 0, "grace", "out of range"},
 		{"no kind", `[{"name":"a","route":"r"}]`, 0, "cron", "exactly one"},
 		{"missing route", `[{"name":"a","cron":"@daily"}]`, 0, "route", "missing"},
 	}
@@ -155,9 +160,9 @@ func TestParseWhen(t *testing.T) {
 
 func TestUpcoming(t *testing.T) {
 	es, err := DecodeEntries([]byte(`[
-		{"name":"night","route":"oldtown","when":"every 2h between 20:00 and 05:00","zone":"Europe/Berlin"},
-		{"name":"market","route":"market","cron":"0 12 * * 1-5","zone":"Europe/Berlin"},
-		{"name":"same","route":"x","cron":"0 20 * * *","zone":"Europe/Berlin"}]`))
+		{"name":"night","route":"oldtown","when":"every 2h between 20:00 and 05:00","time_zone":"Europe/Berlin"},
+		{"name":"market","route":"market","cron":"0 12 * * 1-5","time_zone":"Europe/Berlin"},
+		{"name":"same","route":"x","cron":"0 20 * * *","time_zone":"Europe/Berlin"}]`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,10 +183,10 @@ func TestUpcoming(t *testing.T) {
 }
 
 func FuzzDecodeEntries(f *testing.F) {
-	f.Add([]byte(`[{"name":"a","route":"r","cron":"0 */2 * * *","zone":"Europe/Berlin","grace_s":600}]`))
-	f.Add([]byte(`[{"name":"a","route":"r","every_s":7200,"between":"20:00-05:00","zone":"Europe/Berlin"}]`))
-	f.Add([]byte(`[{"name":"m","route":"s","when":"2026-12-05 16:00 to 2026-12-05 23:00 every 30m","zone":"Europe/Berlin"}]`))
-	f.Add([]byte(`[{"name":"a","route":"r","at":["2026-03-29 02:30"],"zone":"Europe/Berlin","active":{"from":"2026-01-01 00:00"}}]`))
+	f.Add([]byte(`[{"name":"a","route":"r","cron":"0 */2 * * *","time_zone":"Europe/Berlin","grace":"10m"}]`))
+	f.Add([]byte(`[{"name":"a","route":"r","every":"2h","between":"20:00-05:00","time_zone":"Europe/Berlin"}]`))
+	f.Add([]byte(`[{"name":"m","route":"s","when":"2026-12-05 16:00 to 2026-12-05 23:00 every 30m","time_zone":"Europe/Berlin"}]`))
+	f.Add([]byte(`[{"name":"a","route":"r","at":["2026-03-29 02:30"],"time_zone":"Europe/Berlin","active":{"from":"2026-01-01 00:00"}}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		es, err := DecodeEntries(data)
 		if err != nil {
@@ -215,4 +220,34 @@ func FuzzDecodeEntries(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeStoredEntriesOldNames: a schedule file an earlier agent stored
+// with zone, every_s and grace_s still loads, to the same entries as the
+// new names give.
+func TestDecodeStoredEntriesOldNames(t *testing.T) {
+	old, err := DecodeStoredEntries(json.RawMessage(`[{"name":"n","route":"r","every_s":7200,"between":"20:00-05:00","zone":"Europe/Berlin","grace_s":600}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := DecodeEntries(json.RawMessage(`[{"name":"n","route":"r","every":"2h","between":"20:00-05:00","time_zone":"Europe/Berlin","grace":"10m"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(old)
+	b, _ := json.Marshal(now)
+	if string(a) != string(b) || old[0].Every != 2*time.Hour || old[0].Grace != 10*time.Minute || old[0].Zone != "Europe/Berlin" {
+		t.Errorf("stored old names = %s, new names = %s", a, b)
+	}
+	if _, err := DecodeEntries(json.RawMessage(`[{"name":"n","route":"r","cron":"@daily","zone":"UTC"}]`)); err == nil {
+		t.Error("DecodeEntries accepted the old name zone")
+	}
+}
+
+// TestDefaultGraceMatchesConfig: an entry without grace waits as long as
+// the YAML config's default.
+func TestDefaultGraceIsFiveMinutes(t *testing.T) {
+	if DefaultGrace != 5*time.Minute {
+		t.Errorf("DefaultGrace = %s, want the config's 5m", DefaultGrace)
+	}
 }

@@ -11,8 +11,10 @@ import (
 )
 
 // DefaultGrace is the grace window of an entry whose Grace is zero: how long
-// after its due time a firing may still fly.
-const DefaultGrace = 15 * time.Minute
+// after its due time a firing may still fly. It is the YAML config's
+// default too (config.Schedule.Grace), so a schedule means the same
+// whether it came from the file or over MQTT.
+const DefaultGrace = 5 * time.Minute
 
 // MinEvery is the shortest interval an entry may repeat at.
 const MinEvery = time.Minute
@@ -151,7 +153,7 @@ func CheckCron(expr string) error {
 func parseCron(expr string) (*cron.SpecSchedule, error) {
 	c := strings.TrimSpace(expr)
 	if strings.HasPrefix(c, "TZ=") || strings.HasPrefix(c, "CRON_TZ=") {
-		return nil, errors.New("give the time zone in zone, not in the expression")
+		return nil, errors.New("give the time zone in time_zone, not in the expression")
 	}
 	s, err := cronParser.Parse(c)
 	if err != nil {
@@ -160,7 +162,7 @@ func parseCron(expr string) (*cron.SpecSchedule, error) {
 	}
 	ss, ok := s.(*cron.SpecSchedule)
 	if !ok {
-		return nil, fmt.Errorf("%q: use every_s for fixed intervals", expr)
+		return nil, fmt.Errorf("%q: use every for fixed intervals", expr)
 	}
 	cp := *ss
 	cp.Location = time.UTC
@@ -179,7 +181,7 @@ func (e *Entry) Compile() error {
 	}
 	loc, err := time.LoadLocation(e.Zone)
 	if err != nil || e.Zone == "Local" {
-		return bad("zone", fmt.Errorf("unknown time zone %q (want an IANA name such as Europe/Berlin)", e.Zone))
+		return bad("time_zone", fmt.Errorf("unknown time zone %q (want an IANA name such as Europe/Berlin)", e.Zone))
 	}
 	kinds := 0
 	for _, set := range []bool{e.Cron != "", e.Every != 0, len(e.At) > 0} {
@@ -188,7 +190,7 @@ func (e *Entry) Compile() error {
 		}
 	}
 	if kinds != 1 {
-		return bad("cron", errors.New("exactly one of cron, every_s and at must be given"))
+		return bad("cron", errors.New("exactly one of cron, every and at must be given"))
 	}
 	var spec *cron.SpecSchedule
 	switch {
@@ -200,7 +202,7 @@ func (e *Entry) Compile() error {
 		spec = s
 	case e.Every != 0:
 		if e.Every < MinEvery || e.Every > 24*time.Hour || e.Every%time.Minute != 0 {
-			return bad("every_s", fmt.Errorf("%v: want whole minutes from 1m to 24h", e.Every))
+			return bad("every", fmt.Errorf("%v: want whole minutes from 1m to 24h", e.Every))
 		}
 	default:
 		for i, t := range e.At {
@@ -210,7 +212,7 @@ func (e *Entry) Compile() error {
 		}
 	}
 	if e.Between != (Window{}) && e.Every == 0 {
-		return bad("between", errors.New("only with every_s"))
+		return bad("between", errors.New("only with every"))
 	}
 	for _, d := range []time.Duration{e.Between.Start, e.Between.End} {
 		if d < 0 || d >= 24*time.Hour {
@@ -221,7 +223,7 @@ func (e *Entry) Compile() error {
 		return bad("active", errors.New("to is before from"))
 	}
 	if e.Grace < 0 {
-		return bad("grace_s", errors.New("negative"))
+		return bad("grace", errors.New("negative"))
 	}
 	e.loc, e.spec = loc, spec
 	e.At = slices.Clone(e.At)

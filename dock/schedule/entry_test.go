@@ -152,17 +152,17 @@ func TestCompileErrors(t *testing.T) {
 	}{
 		{"no name", Entry{Route: "r", Cron: "@daily"}, "name"},
 		{"no route", Entry{Name: "n", Cron: "@daily"}, "route"},
-		{"bad zone", Entry{Name: "n", Route: "r", Cron: "@daily", Zone: "Europe/Berln"}, "zone"},
+		{"bad zone", Entry{Name: "n", Route: "r", Cron: "@daily", Zone: "Europe/Berln"}, "time_zone"},
 		{"two kinds", Entry{Name: "n", Route: "r", Cron: "@daily", Every: time.Hour}, "cron"},
 		{"no kind", Entry{Name: "n", Route: "r"}, "cron"},
 		{"bad cron", Entry{Name: "n", Route: "r", Cron: "61 * * * *"}, "cron"},
 		{"seconds field", Entry{Name: "n", Route: "r", Cron: "0 0 * * * *"}, "cron"},
 		{"@every", Entry{Name: "n", Route: "r", Cron: "@every 1h"}, "cron"},
 		{"tz in cron", Entry{Name: "n", Route: "r", Cron: "CRON_TZ=UTC 0 * * * *"}, "cron"},
-		{"every too short", Entry{Name: "n", Route: "r", Every: 30 * time.Second}, "every_s"},
+		{"every too short", Entry{Name: "n", Route: "r", Every: 30 * time.Second}, "every"},
 		{"between without every", Entry{Name: "n", Route: "r", Cron: "@daily", Between: Window{time.Hour, 2 * time.Hour}}, "between"},
 		{"active reversed", Entry{Name: "n", Route: "r", Cron: "@daily", Active: Range{time.Unix(2, 0), time.Unix(1, 0)}}, "active"},
-		{"negative grace", Entry{Name: "n", Route: "r", Cron: "@daily", Grace: -1}, "grace_s"},
+		{"negative grace", Entry{Name: "n", Route: "r", Cron: "@daily", Grace: -1}, "grace"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 
 func ExampleUpcoming() {
 	entries, err := schedule.DecodeEntries([]byte(`[
-		{"name":"old-town-night","route":"oldtown","when":"every 2h between 20:00 and 05:00","zone":"Europe/Berlin"},
-		{"name":"match","route":"stadium","when":"2026-12-05 18:30 to 2026-12-05 21:30 every 30m","zone":"Europe/Berlin"}]`))
+		{"name":"old-town-night","route":"oldtown","when":"every 2h between 20:00 and 05:00","time_zone":"Europe/Berlin"},
+		{"name":"match","route":"stadium","when":"2026-12-05 18:30 to 2026-12-05 21:30 every 30m","time_zone":"Europe/Berlin"}]`))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -132,7 +132,7 @@ func equal(a, b []string) bool {
 }
 
 func TestSchedulerCronInZone(t *testing.T) {
-	entries := mustEntries(t, `[{"name":"oldtown","route":"oldtown","cron":"0 */2 * * *","zone":"Europe/Berlin"}]`)
+	entries := mustEntries(t, `[{"name":"oldtown","route":"oldtown","cron":"0 */2 * * *","time_zone":"Europe/Berlin"}]`)
 	h := start(t, time.Date(2026, 12, 5, 18, 30, 0, 0, time.UTC), Options{Entries: entries}, nil)
 	defer h.stop()
 	h.advanceTo(time.Date(2026, 12, 5, 23, 30, 0, 0, time.UTC), time.Minute)
@@ -148,7 +148,7 @@ func TestSchedulerCronInZone(t *testing.T) {
 func TestSchedulerWindowAcrossMidnightAndSpringForward(t *testing.T) {
 	// Night of the spring change in Berlin: 01:00, 02:00 (does not exist:
 	// fires at the change, 03:00 CEST), 03:00 (same instant: once), 04:00.
-	entries := mustEntries(t, `[{"name":"night","route":"oldtown","when":"every 1h between 23:00 and 04:00","zone":"Europe/Berlin"}]`)
+	entries := mustEntries(t, `[{"name":"night","route":"oldtown","when":"every 1h between 23:00 and 04:00","time_zone":"Europe/Berlin"}]`)
 	h := start(t, time.Date(2026, 3, 28, 21, 30, 0, 0, time.UTC), Options{Entries: entries}, nil)
 	defer h.stop()
 	h.advanceTo(time.Date(2026, 3, 29, 3, 0, 0, 0, time.UTC), time.Minute)
@@ -177,7 +177,7 @@ func TestSchedulerMissedPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			entries := mustEntries(t, `[{"name":"e","route":"r","at":["2026-12-05T19:00:00Z"],"grace_s":300}]`)
+			entries := mustEntries(t, `[{"name":"e","route":"r","at":["2026-12-05T19:00:00Z"],"grace":"5m"}]`)
 			var h *harness
 			h = start(t, due.Add(-time.Minute), Options{Entries: entries}, func(Firing) error {
 				if h.clock.Now().Before(tt.failUntil) {
@@ -223,11 +223,11 @@ func equalMissed(a, b []Missed) bool {
 
 func TestSchedulerRestartCatchUp(t *testing.T) {
 	loc := berlin(t)
-	// Down from 19:30 to 22:10 Berlin: 20:00 is past its 15-minute grace
-	// (missed), 22:00 is inside it (flown at once, marked CatchUp).
-	entries := mustEntries(t, `[{"name":"night","route":"oldtown","every_s":7200,"between":"20:00-05:00","zone":"Europe/Berlin"},
-		{"name":"new","route":"market","cron":"0 12 * * *","zone":"Europe/Berlin"}]`)
-	now := time.Date(2026, 12, 5, 22, 10, 0, 0, loc)
+	// Down from 19:30 to 22:04 Berlin: 20:00 is past its 5-minute default
+	// grace (missed), 22:00 is inside it (flown at once, marked CatchUp).
+	entries := mustEntries(t, `[{"name":"night","route":"oldtown","every":"2h","between":"20:00-05:00","time_zone":"Europe/Berlin"},
+		{"name":"new","route":"market","cron":"0 12 * * *","time_zone":"Europe/Berlin"}]`)
+	now := time.Date(2026, 12, 5, 22, 4, 0, 0, loc)
 	last := map[string]time.Time{"night": time.Date(2026, 12, 5, 4, 0, 0, 0, loc)}
 	h := start(t, now, Options{Entries: entries, LastRun: last}, nil)
 	defer h.stop()
@@ -242,7 +242,7 @@ func TestSchedulerRestartCatchUp(t *testing.T) {
 }
 
 func TestSchedulerCatchUpSummary(t *testing.T) {
-	entries := mustEntries(t, `[{"name":"e","route":"r","every_s":600,"grace_s":60}]`)
+	entries := mustEntries(t, `[{"name":"e","route":"r","every":"10m","grace":"1m"}]`)
 	now := time.Date(2026, 12, 5, 12, 5, 0, 0, time.UTC)
 	last := map[string]time.Time{"e": now.Add(-24*time.Hour - 5*time.Minute)} // 144 firings passed
 	h := start(t, now, Options{Entries: entries, LastRun: last, MaxCatchUp: 10}, nil)
@@ -259,7 +259,7 @@ func TestSchedulerCatchUpSummary(t *testing.T) {
 
 func TestSchedulerSupersededRemovedRestarted(t *testing.T) {
 	busy := errors.New("dock busy")
-	entries := mustEntries(t, `[{"name":"a","route":"r","every_s":3600,"grace_s":7200},{"name":"b","route":"r","every_s":3600,"grace_s":7200}]`)
+	entries := mustEntries(t, `[{"name":"a","route":"r","every":"1h","grace":"2h"},{"name":"b","route":"r","every":"1h","grace":"2h"}]`)
 	now := time.Date(2026, 12, 5, 9, 30, 0, 0, time.UTC)
 	h := start(t, now, Options{Entries: entries, Retry: 10 * time.Minute}, func(Firing) error { return busy })
 	h.advanceTo(time.Date(2026, 12, 5, 11, 5, 0, 0, time.UTC), time.Minute)

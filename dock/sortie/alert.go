@@ -3,8 +3,6 @@ package sortie
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math"
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
@@ -13,15 +11,6 @@ import (
 // MaxAlertWindow bounds an alert's window: a dock is not left open
 // longer for a dispatch that may never come.
 const MaxAlertWindow = 10 * time.Minute
-
-// AlertResult is the reply of an alert.
-type AlertResult struct {
-	// Until is when the dock secures itself again without a dispatch.
-	Until   time.Time `json:"until"`
-	WindowS float64   `json:"window_s"`
-	// Extended says an alert was already staged and only its window moved.
-	Extended bool `json:"extended"`
-}
 
 // staging is a dock pre-staged by an alert.
 type staging struct {
@@ -38,34 +27,34 @@ type staging struct {
 // which launches from there, and secures itself when none came. An alert
 // is refused, moving nothing, while a launch would be (the gates) or a
 // sortie runs.
-func (e *Engine) Alert(ctx context.Context, ref string, lat, lon *float64, window time.Duration) (AlertResult, error) {
-	var res AlertResult
+func (e *Engine) Alert(ctx context.Context, ref string, lat, lon *float64, window time.Duration) (dock.AlertResult, error) {
+	var res dock.AlertResult
 	var err error
 	if derr := e.do(ctx, func(now time.Time) { res, err = e.alert(now, ref, lat, lon, window) }); derr != nil {
-		return AlertResult{}, derr
+		return dock.AlertResult{}, derr
 	}
 	return res, err
 }
 
-func (e *Engine) alert(now time.Time, ref string, lat, lon *float64, window time.Duration) (AlertResult, error) {
+func (e *Engine) alert(now time.Time, ref string, lat, lon *float64, window time.Duration) (dock.AlertResult, error) {
 	if window == 0 {
 		window = e.opts.Flight.AlertWindow
 	}
 	if window < 0 || window > MaxAlertWindow {
-		return AlertResult{}, dock.Errorf(dock.CodeOutOfRange, "alert: window_s %g outside (0, %g]", window.Seconds(), MaxAlertWindow.Seconds())
+		return dock.AlertResult{}, dock.Errorf(dock.ErrOutOfRange, "alert: window_s %g outside (0, %g]", window.Seconds(), MaxAlertWindow.Seconds())
 	}
 	if (lat == nil) != (lon == nil) {
-		return AlertResult{}, dock.Errorf(dock.CodeInvalidArgument, "alert: lat and lon go together")
+		return dock.AlertResult{}, dock.Errorf(dock.ErrInvalidArgument, "alert: lat and lon go together")
 	}
 	var t *Target
 	if lat != nil {
 		x, err := e.target("alert", *lat, *lon, nil)
 		if err != nil {
-			return AlertResult{}, err
+			return dock.AlertResult{}, err
 		}
 		t = &x
 	}
-	res := AlertResult{Until: now.Add(window), WindowS: math.Round(window.Seconds())}
+	res := dock.AlertResult{Until: now.Add(window), Window: window}
 	if e.staged != nil {
 		e.staged.until, res.Extended = res.Until, true
 		e.secureAt = res.Until
@@ -76,21 +65,21 @@ func (e *Engine) alert(now time.Time, ref string, lat, lon *float64, window time
 		return res, nil
 	}
 	if b, busy := e.busyGate(); busy {
-		return AlertResult{}, &dock.GateError{Gates: []dock.Gate{b}}
+		return dock.AlertResult{}, &dock.GateError{Gates: []dock.Gate{b}}
 	}
 	var g []dock.Gate
 	if t != nil {
 		p := e.circleParams()
 		p.PatrolAltM = t.AltM
 		if _, dist, circ, ok := p.ETA(t.Point(), windOf(e.hw.Snapshot())); !ok || circ == nil {
-			return AlertResult{}, dock.Errorf(dock.CodeOutOfRange, "alert: %.0f m from the dock is outside the 5-minute circle", dist)
+			return dock.AlertResult{}, dock.Errorf(dock.ErrOutOfRange, "alert: %.0f m from the dock is outside the 5-minute circle", dist)
 		}
 		g, _ = e.gates(now, dispatchRoute("alert", *t, e.opts.Flight.DefaultLoiter))
 	} else {
 		g = withoutGate(e.refGates(now), "geofence")
 	}
 	if len(g) > 0 {
-		return AlertResult{}, &dock.GateError{Gates: g}
+		return dock.AlertResult{}, &dock.GateError{Gates: g}
 	}
 	e.staged = &staging{ref: ref, until: res.Until, target: t}
 	// The idle securing closes the dock when the window passes without a
@@ -127,14 +116,9 @@ func (e *Engine) alert(now time.Time, ref string, lat, lon *float64, window time
 // stageSteps opens the dock and prepares the vehicle as a launch does,
 // up to (not including) arming.
 func (e *Engine) stageSteps(ctx context.Context, mission []dock.MissionItem) error {
-	accept := context.WithoutCancel(ctx)
-	lid, err := e.hw.StartMotion(accept, dock.MotionOpenLid, "")
+	lid, arms, err := e.openDock(ctx)
 	if err != nil {
-		return fmt.Errorf("open lid: %w", err)
-	}
-	arms, err := e.hw.StartMotion(accept, dock.MotionReleaseArms, "")
-	if err != nil {
-		return fmt.Errorf("release arms: %w", err)
+		return err
 	}
 	prep := make(chan error, 1)
 	go func() { prep <- e.prepareVehicle(ctx, mission) }()
@@ -162,11 +146,14 @@ func (e *Engine) alertTick(now time.Time) {
 	e.staged = nil
 }
 
-// alertUsed hands a staged dock to the dispatch that came for it.
-func (e *Engine) alertUsed(now time.Time, sortieID string) {
+// alertUsed hands a staged dock to the dispatch s that came for it: s
+// launches without preparing the vehicle again when the staging was done.
+func (e *Engine) alertUsed(now time.Time, s *sortie) {
 	if e.staged == nil {
 		return
 	}
+	s.staged = e.staged.ready
+	sortieID := s.rec.ID
 	e.alertEvent(now, "used", map[string]any{"sortie_id": sortieID})
 	e.staged = nil
 	e.unsecured = false // the sortie secures the dock after it

@@ -12,16 +12,15 @@ import (
 	"github.com/dockagent/dock-agent/dock/route"
 )
 
-func codeOf(err error) dock.Code {
-	var de *dock.Error
-	if errors.As(err, &de) {
-		return de.Code
+// kindOf is the kind of a typed dock error (dock.ErrOutOfRange ...), with
+// gate errors as preconditions.
+func kindOf(err error) error {
+	for _, k := range []error{dock.ErrInvalidArgument, dock.ErrOutOfRange, dock.ErrPrecondition, dock.ErrBusy} {
+		if errors.Is(err, k) {
+			return k
+		}
 	}
-	var ge *dock.GateError
-	if errors.As(err, &ge) {
-		return dock.CodePreconditionFailed
-	}
-	return ""
+	return nil
 }
 
 func hasGateNamed(g []dock.Gate, name string) bool {
@@ -50,7 +49,7 @@ func TestQuote(t *testing.T) {
 	if q.DistanceM < 1090 || q.DistanceM > 1110 || q.ETAS < 60 || q.ETAS > 120 {
 		t.Errorf("quote distance %v eta %v, want 1100 m and what a dispatch promises", q.DistanceM, q.ETAS)
 	}
-	d, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.DryRun = true })
+	d, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.DryRun = true })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,13 +90,13 @@ func TestQuote(t *testing.T) {
 	for _, c := range []struct {
 		lat, lon float64
 		alt      *float64
-		code     dock.Code
+		code     error
 	}{
-		{far.Lat, far.Lon, nil, dock.CodeOutOfRange},
-		{91, 0, nil, dock.CodeInvalidArgument},
-		{target.Lat, target.Lon, ptr(900.0), dock.CodeOutOfRange},
+		{far.Lat, far.Lon, nil, dock.ErrOutOfRange},
+		{91, 0, nil, dock.ErrInvalidArgument},
+		{target.Lat, target.Lon, ptr(900.0), dock.ErrOutOfRange},
 	} {
-		if _, err := r.eng.Quote(t.Context(), c.lat, c.lon, c.alt); codeOf(err) != c.code {
+		if _, err := r.eng.Quote(t.Context(), c.lat, c.lon, c.alt); kindOf(err) != c.code {
 			t.Errorf("quote %v,%v = %v, want %s", c.lat, c.lon, err, c.code)
 		}
 	}
@@ -126,14 +125,22 @@ func TestRetargetInFlight(t *testing.T) {
 		t.Fatalf("retarget = %+v, want %s airborne with an ETA", rt, res.SortieID)
 	}
 	at := r.clock.Now()
-	var last []any
-	for _, c := range r.veh.Calls() {
-		if c.Name == "GoTo" {
-			last = c.Args
+	lastGoTo := func() []any {
+		var last []any
+		for _, c := range r.veh.Calls() {
+			if c.Name == "GoTo" {
+				last = c.Args
+			}
 		}
+		return last
 	}
-	if last == nil || last[0].(float64) != moved.Lat || last[1].(float64) != moved.Lon {
-		t.Fatalf("last GoTo %v, want the new point %v", last, moved)
+	// The go-to is a vehicle command job: wait for it in real time.
+	deadline := time.Now().Add(10 * time.Second)
+	for last := lastGoTo(); last == nil || last[0].(float64) != moved.Lat || last[1].(float64) != moved.Lon; last = lastGoTo() {
+		if time.Now().After(deadline) {
+			t.Fatalf("last GoTo %v 10 s (real time) after the retarget, want the new point %v", last, moved)
+		}
+		runtime.Gosched()
 	}
 	if n := len(r.ev.of(dock.EventRetargeted)); n != 1 {
 		t.Errorf("%d dispatch.retargeted events, want 1", n)
@@ -159,18 +166,18 @@ func TestRetargetInFlight(t *testing.T) {
 // geofence, a battery that cannot cover it: typed errors, nothing moves.
 func TestRetargetRefused(t *testing.T) {
 	r := newRig(t, nil)
-	if _, err := r.eng.Retarget(t.Context(), "", target.Lat, target.Lon, nil); codeOf(err) != dock.CodePreconditionFailed ||
+	if _, err := r.eng.Retarget(t.Context(), "", target.Lat, target.Lon, nil); kindOf(err) != dock.ErrPrecondition ||
 		!strings.Contains(err.Error(), "no active sortie") {
 		t.Errorf("retarget with no sortie = %v, want precondition_failed naming it", err)
 	}
-	if _, err := r.do(dock.CmdPatrol, &dock.PatrolArgs{Route: "square"}); err != nil {
+	if _, err := r.eng.Patrol(t.Context(), "req-patrol", "square", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.eng.Retarget(t.Context(), "", target.Lat, target.Lon, nil); codeOf(err) != dock.CodePreconditionFailed ||
+	if _, err := r.eng.Retarget(t.Context(), "", target.Lat, target.Lon, nil); kindOf(err) != dock.ErrPrecondition ||
 		!strings.Contains(err.Error(), "patrol") {
 		t.Errorf("retarget of a patrol = %v, want precondition_failed naming it", err)
 	}
-	if _, err := r.do(dock.CmdAbort, nil); err != nil {
+	if err := r.eng.Abort(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	r.until("idle", time.Second, 2*time.Minute, func() bool { return r.sync().Sortie == nil })
@@ -192,7 +199,7 @@ func TestRetargetRefused(t *testing.T) {
 	if _, err := r.eng.Retarget(t.Context(), res.SortieID, far.Lat, far.Lon, nil); !errors.As(err, &ge) || !hasGateNamed(ge.Gates, "battery") {
 		t.Errorf("retarget beyond the battery = %v, want the battery gate", err)
 	}
-	if _, err := r.eng.Retarget(t.Context(), "d-nope", far.Lat, far.Lon, nil); codeOf(err) != dock.CodeInvalidArgument {
+	if _, err := r.eng.Retarget(t.Context(), "d-nope", far.Lat, far.Lon, nil); kindOf(err) != dock.ErrInvalidArgument {
 		t.Errorf("retarget of an unknown sortie = %v, want invalid_argument", err)
 	}
 	if n := r.callCount("GoTo"); n != gotos {
@@ -207,17 +214,18 @@ func TestRetargetRefused(t *testing.T) {
 // without arming it; the dispatch that follows takes off at once.
 func TestAlertThenDispatch(t *testing.T) {
 	r := newRig(t, nil)
+	cold, err := r.eng.Quote(t.Context(), target.Lat, target.Lon, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	a, err := r.eng.Alert(t.Context(), "CALL-7", &target.Lat, &target.Lon, 0)
 	if err != nil {
 		t.Fatalf("alert = %v", err)
 	}
-	if a.WindowS != 90 || !a.Until.Equal(r.clock.Now().Add(90*time.Second)) {
+	if a.Window != 90*time.Second || !a.Until.Equal(r.clock.Now().Add(90*time.Second)) {
 		t.Errorf("alert = %+v, want the default 90 s window", a)
 	}
-	r.until("staged", 200*time.Millisecond, time.Minute, func() bool {
-		st := r.refresh()
-		return st.Lid == dock.LidOpen && st.Arms == dock.ArmsReleased && r.alertState() == "staged"
-	})
+	r.awaitStaged()
 	if r.veh.State().Armed || r.callCount("Arm") != 0 || r.callCount("UploadMission") != 1 {
 		t.Errorf("staged: armed %v, %d Arm, %d UploadMission; want disarmed, none, one", r.veh.State().Armed, r.callCount("Arm"), r.callCount("UploadMission"))
 	}
@@ -242,6 +250,14 @@ func TestAlertThenDispatch(t *testing.T) {
 	if r.alertState() != "used" {
 		t.Errorf("alert state %q, want used", r.alertState())
 	}
+	// The staging prepared the vehicle: the launch only sent the mission
+	// again, and promised no lid time.
+	if n, h := r.callCount("Streams"), r.callCount("SetHomeHere"); n != 1 || h != 1 {
+		t.Errorf("Streams %d, SetHomeHere %d times; want once each, at the staging", n, h)
+	}
+	if res.ETAS > cold.ETAS-10 {
+		t.Errorf("eta_s %v on a staged dock, %v from a closed one: want the 15 s launch replaced by about 2 s", res.ETAS, cold.ETAS)
+	}
 	r.until("complete", time.Second, 10*time.Minute, r.phaseIs(res.SortieID, dock.PhaseComplete))
 }
 
@@ -251,7 +267,7 @@ func TestAlertExpires(t *testing.T) {
 	if _, err := r.eng.Alert(t.Context(), "", nil, nil, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	r.until("staged", 200*time.Millisecond, time.Minute, func() bool { return r.alertState() == "staged" })
+	r.awaitStaged()
 	r.until("expired and secured", time.Second, 2*time.Minute, func() bool {
 		st := r.refresh()
 		return r.alertState() == "expired" && st.Lid == dock.LidClosed && st.Arms == dock.ArmsClamped
@@ -265,10 +281,10 @@ func TestAlertExpires(t *testing.T) {
 // an alert is refused and nothing moves.
 func TestAlertRefused(t *testing.T) {
 	r := newRig(t, nil)
-	if _, err := r.eng.Alert(t.Context(), "", nil, nil, time.Hour); codeOf(err) != dock.CodeOutOfRange {
+	if _, err := r.eng.Alert(t.Context(), "", nil, nil, time.Hour); kindOf(err) != dock.ErrOutOfRange {
 		t.Errorf("alert for an hour = %v, want out_of_range", err)
 	}
-	if _, err := r.eng.Alert(t.Context(), "", &target.Lat, nil, 0); codeOf(err) != dock.CodeInvalidArgument {
+	if _, err := r.eng.Alert(t.Context(), "", &target.Lat, nil, 0); kindOf(err) != dock.ErrInvalidArgument {
 		t.Errorf("alert with lat and no lon = %v, want invalid_argument", err)
 	}
 	r.hw.Set(r.hw.EStop, true)
@@ -281,7 +297,7 @@ func TestAlertRefused(t *testing.T) {
 	if err := r.ctrl.Reset(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.do(dock.CmdMode, &dock.ModeArgs{Mode: dock.ModeMaintenance}); err != nil {
+	if err := r.ctrl.SetMode(t.Context(), dock.ModeMaintenance); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.eng.Alert(t.Context(), "", nil, nil, 0); !errors.As(err, &ge) || !hasGateNamed(ge.Gates, "maintenance") {
@@ -308,4 +324,23 @@ func (e *events) all() []dock.Event {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]dock.Event(nil), e.ev...)
+}
+
+// awaitStaged steps until the lid is open and the arms released, then
+// waits in real time (the clock standing still) for the staging job's
+// result to reach the engine's loop: a job left in the run queue must not
+// let the alert's window run out in simulated time.
+func (r *rig) awaitStaged() {
+	r.t.Helper()
+	r.until("dock open", 200*time.Millisecond, time.Minute, func() bool {
+		st := r.refresh()
+		return st.Lid == dock.LidOpen && st.Arms == dock.ArmsReleased
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for r.sync(); r.alertState() != "staged"; r.sync() {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("alert state %q 10 s (real time) after the dock opened, want staged", r.alertState())
+		}
+		runtime.Gosched()
+	}
 }

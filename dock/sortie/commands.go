@@ -2,6 +2,7 @@ package sortie
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -11,141 +12,123 @@ import (
 	"github.com/dockagent/dock-agent/dock/schedule"
 )
 
-// Do executes one validated command of the MQTT contract (DESIGN.md §5)
-// and returns the reply's result or an error carrying its contract code
-// (dock.CodeOf). Sortie commands reply once accepted; the sortie then
-// reports sortie.phase and command.progress events carrying req.ID. lid,
-// arms and charger go to the controller (maintenance mode only), as do
-// mode and reset. Do never waits for a flight; it is safe for concurrent
-// use.
-func (e *Engine) Do(ctx context.Context, req dock.Request) (any, error) {
-	if !req.Expires.IsZero() && !e.clock.Now().Before(req.Expires) {
-		return nil, dock.Errorf(dock.CodeExpired, "%s: expired at %s", req.Name, req.Expires.Format(time.RFC3339))
-	}
-	switch req.Name {
-	case dock.CmdLid, dock.CmdArms, dock.CmdCharger:
-		a, ok := req.Args.(*dock.ActuatorArgs)
-		if !ok || a == nil {
-			return nil, badArgs(req)
-		}
-		if err := e.hw.Actuate(ctx, req.ID, req.Name, a.Action); err != nil {
-			return nil, err
-		}
-		return struct{}{}, nil
-	case dock.CmdMode:
-		a, ok := req.Args.(*dock.ModeArgs)
-		if !ok || a == nil {
-			return nil, badArgs(req)
-		}
-		if err := e.hw.SetMode(ctx, a.Mode); err != nil {
-			return nil, err
-		}
-		return struct{}{}, nil
-	case dock.CmdReset:
-		if err := e.hw.Reset(ctx); err != nil {
-			return nil, err
-		}
-		return struct{}{}, nil
-	case dock.CmdSchedulePut:
-		a, ok := req.Args.(*dock.SchedulePutArgs)
-		if !ok || a == nil {
-			return nil, badArgs(req)
-		}
-		return e.schedulePut(ctx, a)
-	case dock.CmdScheduleList:
-		return e.scheduleList(e.clock.Now()), nil
-	case dock.CmdQuote:
-		a, ok := req.Args.(*dock.QuoteArgs)
-		if !ok || a == nil {
-			return nil, badArgs(req)
-		}
-		return e.Quote(ctx, a.Lat, a.Lon, a.AltM)
-	case dock.CmdRetarget:
-		a, ok := req.Args.(*dock.RetargetArgs)
-		if !ok || a == nil {
-			return nil, badArgs(req)
-		}
-		return e.Retarget(ctx, a.SortieID, a.Lat, a.Lon, a.AltM)
-	case dock.CmdAlert:
-		a, ok := req.Args.(*dock.AlertArgs)
-		if !ok || a == nil {
-			return nil, badArgs(req)
-		}
-		var w time.Duration
-		if a.WindowS != nil {
-			w = time.Duration(*a.WindowS * float64(time.Second))
-		}
-		return e.Alert(ctx, a.Ref, a.Lat, a.Lon, w)
-	}
-	var res any
-	var err error
-	derr := e.do(ctx, func(now time.Time) { res, err = e.loopCommand(now, req) })
-	if derr != nil {
-		return nil, fmt.Errorf("%s: %w", req.Name, derr)
-	}
+// The engine's commands (docs/mqtt-api.md). Each runs its work on the
+// engine's loop and returns once the command is accepted or refused:
+// sorties then report sortie.phase and command.progress events carrying
+// the request id. None waits for a flight; all are safe for concurrent use.
+// Shapes were checked by the caller (telemetry); limits that depend on the
+// dock (altitude, loiter, the 5-minute circle, the geofence) are checked
+// here. Refusals are dock's typed errors (dock.ErrInvalidArgument,
+// dock.ErrOutOfRange, dock.ErrPrecondition, dock.ErrBusy, *dock.GateError).
+
+// Dispatch sends the vehicle to a point: launched now, queued behind the
+// active sortie, or diverting a patrol in the air (an alarm).
+func (e *Engine) Dispatch(ctx context.Context, reqID string, a dock.DispatchRequest) (dock.DispatchResult, error) {
+	var res dock.DispatchResult
+	err := e.onLoop(ctx, "dispatch", func(now time.Time) (err error) {
+		res, err = e.dispatch(now, reqID, a)
+		return err
+	})
 	return res, err
 }
 
-func badArgs(req dock.Request) error {
-	return dock.Errorf(dock.CodeInvalidArgument, "%s: arguments of type %T", req.Name, req.Args)
+// Patrol flies the stored route now.
+func (e *Engine) Patrol(ctx context.Context, reqID, routeName string, dryRun bool) (dock.PatrolResult, error) {
+	var res dock.PatrolResult
+	err := e.onLoop(ctx, "patrol", func(now time.Time) (err error) {
+		res, err = e.startPatrol(now, reqID, routeName, "", dryRun)
+		return err
+	})
+	return res, err
 }
 
-// loopCommand runs the commands that touch sortie state, on the loop.
-func (e *Engine) loopCommand(now time.Time, req dock.Request) (any, error) {
-	switch req.Name {
-	case dock.CmdDispatch:
-		a, ok := req.Args.(*dock.DispatchArgs)
-		if !ok || a == nil {
-			return nil, badArgs(req)
-		}
-		return e.dispatch(now, req.ID, a)
-	case dock.CmdPatrol:
-		a, ok := req.Args.(*dock.PatrolArgs)
-		if !ok || a == nil {
-			return nil, badArgs(req)
-		}
-		return e.startPatrol(now, req.ID, a.Route, "", a.DryRun)
-	case dock.CmdRecall:
-		why := "recall command"
-		if a, ok := req.Args.(*dock.RecallArgs); ok && a != nil && a.Reason != "" {
-			why = "recall: " + a.Reason
-		}
-		return e.recallCmd(now, why)
-	case dock.CmdAbort:
-		return e.abortCmd(now)
-	case dock.CmdBattery:
-		a, ok := req.Args.(*dock.BatteryArgs)
-		if !ok || a == nil {
-			return nil, badArgs(req)
-		}
-		return e.setBattery(a.Mode)
-	case dock.CmdRoutePut:
-		a, ok := req.Args.(*dock.RoutePutArgs)
-		if !ok || a == nil {
-			return nil, badArgs(req)
-		}
-		return e.routePut(a)
-	case dock.CmdRouteDelete:
-		a, ok := req.Args.(*dock.RouteNameArgs)
-		if !ok || a == nil {
-			return nil, badArgs(req)
-		}
-		return e.routeDelete(a.Name)
-	case dock.CmdRouteList:
-		return e.routeList(), nil
-	case dock.CmdStatus:
-		return e.status(now), nil
+// Recall brings the sortie in flight home (or aborts one not yet off the
+// pad). reason, when given, is carried into the sortie's report.
+func (e *Engine) Recall(ctx context.Context, reason string) error {
+	why := "recall command"
+	if reason != "" {
+		why = "recall: " + reason
 	}
-	return nil, dock.Errorf(dock.CodeUnknownCommand, "unknown command %q", req.Name)
+	return e.onLoop(ctx, "recall", func(now time.Time) error { return e.recallCmd(now, why) })
+}
+
+// Abort stops the sortie before take-off, else the first queued dispatch,
+// else recalls the sortie in flight.
+func (e *Engine) Abort(ctx context.Context) error {
+	return e.onLoop(ctx, "abort", e.abortCmd)
+}
+
+// SetBattery sets the battery mode: "ready" or "storage".
+func (e *Engine) SetBattery(ctx context.Context, mode string) error {
+	return e.onLoop(ctx, "battery", func(time.Time) error { return e.setBattery(mode) })
+}
+
+// PutRoute decodes, checks and stores a route given as waypoints or as a
+// QGroundControl .plan (exactly one); it returns the stored route's
+// RouteInfo.
+func (e *Engine) PutRoute(ctx context.Context, name string, waypoints, plan json.RawMessage) (any, error) {
+	var res any
+	err := e.onLoop(ctx, "route.put", func(time.Time) (err error) {
+		res, err = e.routePut(name, waypoints, plan)
+		return err
+	})
+	return res, err
+}
+
+// DeleteRoute deletes a stored route no schedule entry or sortie uses.
+func (e *Engine) DeleteRoute(ctx context.Context, name string) error {
+	return e.onLoop(ctx, "route.delete", func(time.Time) error { return e.routeDelete(name) })
+}
+
+// Routes lists the routes: {"routes":[RouteInfo...]}.
+func (e *Engine) Routes(ctx context.Context) (any, error) {
+	var res any
+	err := e.onLoop(ctx, "route.list", func(time.Time) error {
+		res = e.routeList()
+		return nil
+	})
+	return res, err
+}
+
+// PutSchedule replaces the schedule with entries (JSON, decoded by
+// dock/schedule) and returns the new ScheduleList.
+func (e *Engine) PutSchedule(ctx context.Context, entries json.RawMessage) (any, error) {
+	return e.schedulePut(ctx, entries)
+}
+
+// Schedules is the ScheduleList: the entries and their next firings.
+func (e *Engine) Schedules(context.Context) (any, error) {
+	return e.scheduleList(e.clock.Now()), nil
+}
+
+// Status is the engine's Status: sortie, queue, battery mode, estimates and
+// the dock's state.
+func (e *Engine) Status(ctx context.Context) (any, error) {
+	var res Status
+	err := e.onLoop(ctx, "status", func(now time.Time) error {
+		res = e.status(now)
+		return nil
+	})
+	return res, err
+}
+
+// onLoop runs fn on the engine's loop and returns its error, or why it
+// could not run (ctx ended, engine stopped) prefixed with the command.
+func (e *Engine) onLoop(ctx context.Context, what string, fn func(now time.Time) error) error {
+	var err error
+	if derr := e.do(ctx, func(now time.Time) { err = fn(now) }); derr != nil {
+		return fmt.Errorf("%s: %w", what, derr)
+	}
+	return err
 }
 
 // startPatrol checks the gates and launches a patrol of routeName now, or
 // refuses (busy, unknown route, gates). entry names the schedule entry of
 // a scheduled patrol.
-func (e *Engine) startPatrol(now time.Time, reqID, routeName, entry string, dry bool) (any, error) {
+func (e *Engine) startPatrol(now time.Time, reqID, routeName, entry string, dry bool) (dock.PatrolResult, error) {
 	r, ok := e.routes[routeName]
 	if !ok {
-		return nil, dock.Errorf(dock.CodeInvalidArgument, "patrol: no route %q", routeName)
+		return dock.PatrolResult{}, dock.Errorf(dock.ErrInvalidArgument, "patrol: no route %q", routeName)
 	}
 	s := &sortie{rec: Record{Kind: dock.KindPatrol, Priority: dock.PriorityRoutine, RequestID: reqID, Route: routeName, Schedule: entry, DryRun: dry, CommandAt: now}}
 	s.rt = r
@@ -156,7 +139,7 @@ func (e *Engine) startPatrol(now time.Time, reqID, routeName, entry string, dry 
 		g = append([]dock.Gate{{Name: "busy", Note: "dock staged by an alert for a dispatch"}}, g...)
 	}
 	if len(g) > 0 {
-		return nil, e.blocked(now, s, g)
+		return dock.PatrolResult{}, e.blocked(now, s, g)
 	}
 	s.rec.ID = e.newID(dock.KindPatrol, now)
 	s.mission = missionOf(r, e.opts.Flight.CruiseSpeedMPS)
@@ -166,21 +149,22 @@ func (e *Engine) startPatrol(now time.Time, reqID, routeName, entry string, dry 
 
 // dispatch answers a dispatch: the ETA and circle from the dock, refusal
 // outside the 5-minute circle, then launch, queue or divert.
-func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (any, error) {
+func (e *Engine) dispatch(now time.Time, reqID string, a dock.DispatchRequest) (dock.DispatchResult, error) {
+	var none dock.DispatchResult
 	t, err := e.target("dispatch", a.Lat, a.Lon, a.AltM)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	target, alt := route.Point{Lat: t.Lat, Lon: t.Lon}, t.AltM
 	loiter := e.opts.Flight.DefaultLoiter
 	if a.LoiterS != nil {
 		if !(*a.LoiterS >= 0 && *a.LoiterS <= 3600) {
-			return nil, dock.Errorf(dock.CodeOutOfRange, "dispatch: loiter_s %g outside [0, 3600]", *a.LoiterS)
+			return none, dock.Errorf(dock.ErrOutOfRange, "dispatch: loiter_s %g outside [0, 3600]", *a.LoiterS)
 		}
 		loiter = time.Duration(*a.LoiterS * float64(time.Second))
 	}
 	if a.Priority != "" && a.Priority != dock.PriorityAlarm && a.Priority != dock.PriorityRoutine {
-		return nil, dock.Errorf(dock.CodeInvalidArgument, "dispatch: priority %q is not alarm or routine", a.Priority)
+		return none, dock.Errorf(dock.ErrInvalidArgument, "dispatch: priority %q is not alarm or routine", a.Priority)
 	}
 	prio := a.Priority
 	if prio == "" {
@@ -200,10 +184,10 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 			g = append(g, dock.Gate{Name: "wind", Unit: "mps", Value: st.Weather.WindMPS, Limit: sp,
 				Note: "wind at least the vehicle's planned speed"})
 		}
-		return nil, e.blocked(now, s, g)
+		return none, e.blocked(now, s, g)
 	}
 	if !ok || circ == nil {
-		return nil, &dock.Error{Code: dock.CodeOutOfRange,
+		return none, &dock.Error{Kind: dock.ErrOutOfRange,
 			Message: fmt.Sprintf("dispatch: %.0f m from the dock is outside the 5-minute circle (eta %.0f s)", dist, eta.Seconds()),
 			Details: map[string]any{"distance_m": res.DistanceM, "eta_s": res.ETAS, "circle_min": nil}}
 	}
@@ -215,19 +199,19 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 	if e.active == nil && len(e.queue) == 0 && !e.idleJob {
 		g, _ := e.gates(now, s.rt)
 		if len(g) > 0 {
-			return nil, e.blocked(now, s, g)
+			return none, e.blocked(now, s, g)
 		}
 		s.rec.ID = e.newID(dock.KindDispatch, now)
 		res.SortieID = s.rec.ID
-		e.alertUsed(now, s.rec.ID)
+		e.alertUsed(now, s)
 		e.begin(now, s)
 		return res, nil
 	}
 	if a.DryRun {
-		return nil, dock.Errorf(dock.CodeBusy, "dispatch dry run: dock busy")
+		return none, dock.Errorf(dock.ErrBusy, "dispatch dry run: dock busy")
 	}
 	if len(e.queue) >= maxQueue {
-		return nil, dock.Errorf(dock.CodeBusy, "dispatch: %d dispatches already queued", len(e.queue))
+		return none, dock.Errorf(dock.ErrBusy, "dispatch: %d dispatches already queued", len(e.queue))
 	}
 	s.rec.ID = e.newID(dock.KindDispatch, now)
 	res.SortieID = s.rec.ID
@@ -243,7 +227,7 @@ func (e *Engine) dispatch(now time.Time, reqID string, a *dock.DispatchArgs) (an
 		}
 	}
 	e.enqueue(now, s, prio == dock.PriorityAlarm)
-	e.alertUsed(now, s.rec.ID)
+	e.alertUsed(now, s)
 	e.preempt(now)
 	res.Queued = true
 	return res, nil
@@ -306,23 +290,23 @@ func dispatchMission(t Target, loiter time.Duration) []dock.MissionItem {
 	}
 }
 
-func (e *Engine) recallCmd(now time.Time, why string) (any, error) {
+func (e *Engine) recallCmd(now time.Time, why string) error {
 	s := e.active
 	if s == nil {
-		return nil, dock.Errorf(dock.CodePreconditionFailed, "recall: no sortie in flight")
+		return dock.Errorf(dock.ErrPrecondition, "recall: no sortie in flight")
 	}
 	if s.beforeTakeoff() {
 		e.abort(now, s, why)
-		return struct{}{}, nil
+		return nil
 	}
 	if !s.inFlight() {
-		return nil, dock.Errorf(dock.CodePreconditionFailed, "recall: sortie %s is %s", s.rec.ID, s.rec.Phase)
+		return dock.Errorf(dock.ErrPrecondition, "recall: sortie %s is %s", s.rec.ID, s.rec.Phase)
 	}
 	e.recall(now, s, why)
-	return struct{}{}, nil
+	return nil
 }
 
-func (e *Engine) abortCmd(now time.Time) (any, error) {
+func (e *Engine) abortCmd(now time.Time) error {
 	s := e.active
 	if s == nil || !s.beforeTakeoff() {
 		if len(e.queue) > 0 {
@@ -330,24 +314,24 @@ func (e *Engine) abortCmd(now time.Time) (any, error) {
 			e.queue = e.queue[1:]
 			q.reason("abort command")
 			e.finish(now, q, dock.PhaseAborted, OutcomeAborted)
-			return struct{}{}, nil
+			return nil
 		}
 		if s != nil && s.inFlight() {
 			// In the air an abort is a recall: the vehicle comes home and a
 			// dispatch short of the scene ends not_reached.
 			e.recall(now, s, "abort command")
-			return struct{}{}, nil
+			return nil
 		}
 		if s != nil {
-			return nil, dock.Errorf(dock.CodePreconditionFailed, "abort: sortie %s is %s", s.rec.ID, s.rec.Phase)
+			return dock.Errorf(dock.ErrPrecondition, "abort: sortie %s is %s", s.rec.ID, s.rec.Phase)
 		}
 		if e.cancelAlert(now) {
-			return struct{}{}, nil
+			return nil
 		}
-		return nil, dock.Errorf(dock.CodePreconditionFailed, "abort: no sortie before take-off")
+		return dock.Errorf(dock.ErrPrecondition, "abort: no sortie before take-off")
 	}
 	e.abort(now, s, "abort command")
-	return struct{}{}, nil
+	return nil
 }
 
 // Status is the engine's view for the status command.
@@ -375,14 +359,14 @@ func (e *Engine) status(now time.Time) Status {
 	return st
 }
 
-func (e *Engine) setBattery(mode string) (any, error) {
+func (e *Engine) setBattery(mode string) error {
 	if mode != "ready" && mode != "storage" {
-		return nil, dock.Errorf(dock.CodeInvalidArgument, "battery: mode %q is not ready or storage", mode)
+		return dock.Errorf(dock.ErrInvalidArgument, "battery: mode %q is not ready or storage", mode)
 	}
 	if err := e.store.write(fileBattery, map[string]string{"mode": mode}); err != nil {
-		return nil, &dock.Error{Code: dock.CodeInternal, Message: "battery", Err: err}
+		return fmt.Errorf("battery: %w", err)
 	}
 	e.battery = mode
 	e.log.Info("battery mode", "mode", mode)
-	return struct{}{}, nil
+	return nil
 }

@@ -41,7 +41,7 @@ func TestDispatchFromIdleToComplete(t *testing.T) {
 	fl := &flightLog{}
 	r := newRig(t, func(s rigSetup) { s.opts.FlightLog = fl })
 	start := r.clock.Now()
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.Ref = "INC-1" })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.Ref = "INC-1" })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -125,7 +125,7 @@ func TestPreflightBlockedForWind(t *testing.T) {
 	r.setWeather(func(w *dock.Weather) { w.WindMPS, w.GustMPS = 14.2, 16 })
 	r.step(fine)
 	_, err := r.dispatch(target.Lat, target.Lon, nil)
-	if dock.CodeOf(err) != dock.CodePreconditionFailed {
+	if !errors.Is(err, dock.ErrPrecondition) {
 		t.Fatalf("dispatch in wind = %v, want precondition_failed", err)
 	}
 	var ge *dock.GateError
@@ -151,10 +151,14 @@ func TestDispatchOutOfRange(t *testing.T) {
 	r := newRig(t, nil)
 	far := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 270, 4800) // upwind
 	_, err := r.dispatch(far.Lat, far.Lon, nil)
-	if dock.CodeOf(err) != dock.CodeOutOfRange {
+	if !errors.Is(err, dock.ErrOutOfRange) {
 		t.Fatalf("dispatch 4.8 km away = %v, want out_of_range", err)
 	}
-	d := dock.DetailsOf(err).(map[string]any)
+	de, ok := errors.AsType[*dock.Error](err)
+	if !ok {
+		t.Fatalf("dispatch 4.8 km away = %T, want *dock.Error with details", err)
+	}
+	d := de.Details.(map[string]any)
 	if d["circle_min"] != nil || d["distance_m"].(float64) < 4790 {
 		t.Errorf("details = %v, want circle_min null and distance_m 4800", d)
 	}
@@ -271,7 +275,7 @@ func TestLaunchLatencyDistribution(t *testing.T) {
 	for i := range 20 {
 		r.veh.Set(func(s *dock.VehicleState) { s.BatteryPct = 100 })
 		loiter := 0.0
-		res, err := r.dispatch(near.Lat, near.Lon, func(a *dock.DispatchArgs) { a.LoiterS = &loiter })
+		res, err := r.dispatch(near.Lat, near.Lon, func(a *dock.DispatchRequest) { a.LoiterS = &loiter })
 		if err != nil {
 			t.Fatalf("dispatch %d = %v", i, err)
 		}

@@ -4,9 +4,11 @@
 // on_station, returning, landing, landed, securing, complete, or aborted /
 // failed with a reason).
 //
-// The Engine is the agent's dock.Commander for every command of the MQTT
-// contract: sortie commands run here, the dock's own commands (lid, arms,
-// charger, mode, reset) pass to the hardware controller. One goroutine, the
+// The Engine runs the sortie commands of the MQTT contract through typed
+// methods (Dispatch, Patrol, Recall, Abort, SetBattery, the route and
+// schedule commands, Status; commands.go), which telemetry calls; the
+// dock's own commands (lid, arms, charger, mode, reset) go from telemetry
+// straight to the controller. One goroutine, the
 // one running Engine.Run, owns all sortie state; vehicle commands and
 // motions that wait run in helper goroutines of Run that report back to it.
 //

@@ -17,12 +17,12 @@ import (
 	"github.com/dockagent/dock-agent/dock/schedule"
 )
 
-// ErrNotRunning is returned by Do for sortie commands while Run is not
+// ErrNotRunning is returned by the command methods while Run is not
 // running.
 var ErrNotRunning = errors.New("sortie engine not running")
 
-// Engine runs sorties. Create it with New and call Run once; Do is safe
-// for concurrent use from any goroutine and is the agent's dock.Commander.
+// Engine runs sorties. Create it with New and call Run once; its command
+// methods (commands.go) are safe for concurrent use from any goroutine.
 type Engine struct {
 	opts   Options
 	clock  clockwork.Clock

@@ -33,7 +33,7 @@ func (r *rig) phaseEvent(id string, p dock.Phase) map[string]any {
 func TestLowBatteryRecall(t *testing.T) {
 	r := newRig(t, nil)
 	loiter := 600.0
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.LoiterS = &loiter })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.LoiterS = &loiter })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -57,11 +57,11 @@ func TestLowBatteryRecall(t *testing.T) {
 // startPatrol flies the square route until the vehicle is on its way.
 func (r *rig) startPatrol() string {
 	r.t.Helper()
-	res, err := r.do(dock.CmdPatrol, &dock.PatrolArgs{Route: "square"})
+	res, err := r.eng.Patrol(r.t.Context(), "req-patrol", "square", false)
 	if err != nil {
 		r.t.Fatalf("patrol = %v", err)
 	}
-	id := res.(dock.PatrolResult).SortieID
+	id := res.SortieID
 	r.until("patrol on station", coarse, 3*time.Minute, r.phaseIs(id, dock.PhaseOnStation))
 	if ref := r.refresh().Sortie; ref == nil || ref.Route != "square" || ref.Target != nil {
 		r.t.Errorf("state.sortie of the patrol = %+v, want route square and no target", ref)
@@ -72,7 +72,7 @@ func (r *rig) startPatrol() string {
 func TestDispatchDivertsPatrolInTheAir(t *testing.T) {
 	r := newRig(t, nil)
 	pid := r.startPatrol()
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.Ref = "INC-7" })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.Ref = "INC-7" })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -158,11 +158,11 @@ func TestTurnaroundWaitsForCharge(t *testing.T) {
 
 func TestAlarmDuringPatrolLaunchDivertsOnceAirborne(t *testing.T) {
 	r := newRig(t, nil)
-	res, err := r.do(dock.CmdPatrol, &dock.PatrolArgs{Route: "square"})
+	res, err := r.eng.Patrol(r.t.Context(), "req-patrol", "square", false)
 	if err != nil {
 		t.Fatalf("patrol = %v", err)
 	}
-	pid := res.(dock.PatrolResult).SortieID
+	pid := res.SortieID
 	r.step(time.Second)
 	d, err := r.dispatch(target.Lat, target.Lon, nil)
 	if err != nil || !d.Queued {
@@ -186,7 +186,7 @@ func TestSecondAlarmQueued(t *testing.T) {
 	}
 	r.step(fine)
 	other := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 180, 800)
-	second, err := r.dispatch(other.Lat, other.Lon, func(a *dock.DispatchArgs) { a.Ref = "INC-2" })
+	second, err := r.dispatch(other.Lat, other.Lon, func(a *dock.DispatchRequest) { a.Ref = "INC-2" })
 	if err != nil {
 		t.Fatalf("second dispatch = %v", err)
 	}

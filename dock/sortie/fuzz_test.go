@@ -1,6 +1,7 @@
 package sortie_test
 
 import (
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,7 +12,7 @@ import (
 )
 
 // FuzzDispatch feeds the engine dispatch arguments: it must answer every
-// one with a result or a contract error, never panic, and never promise a
+// one with a result or a typed refusal, never panic, and never promise a
 // non-finite ETA.
 func FuzzDispatch(f *testing.F) {
 	f.Add(target.Lat, target.Lon, 60.0, 30.0, "alarm")
@@ -22,15 +23,15 @@ func FuzzDispatch(f *testing.F) {
 	f.Add(math.NaN(), math.Inf(1), math.NaN(), -1.0, "urgent")
 	f.Fuzz(func(t *testing.T, lat, lon, alt, loiter float64, prio string) {
 		r := newRig(t, nil)
-		res, err := r.dispatch(lat, lon, func(a *dock.DispatchArgs) {
+		res, err := r.dispatch(lat, lon, func(a *dock.DispatchRequest) {
 			a.AltM, a.LoiterS, a.Priority = &alt, &loiter, dock.Priority(prio)
 		})
-		switch dock.CodeOf(err) {
-		case "":
+		switch {
+		case err == nil:
 			if res.SortieID == "" || math.IsNaN(res.ETAS) || math.IsInf(res.ETAS, 0) || res.CircleMin == nil {
 				t.Fatalf("accepted dispatch %+v", res)
 			}
-		case dock.CodeInvalidArgument, dock.CodeOutOfRange, dock.CodePreconditionFailed:
+		case errors.Is(err, dock.ErrInvalidArgument), errors.Is(err, dock.ErrOutOfRange), errors.Is(err, dock.ErrPrecondition):
 		default:
 			t.Fatalf("dispatch(%g, %g, alt %g, loiter %g, %q) = %v", lat, lon, alt, loiter, prio, err)
 		}

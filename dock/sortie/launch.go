@@ -25,12 +25,13 @@ type launchResult struct {
 // ArmPermitted agrees (invariant 2); take-off at once.
 func (e *Engine) startLaunch(s *sortie) {
 	p := struct {
-		id      string
-		dry     bool
-		patrol  bool
-		mission []dock.MissionItem
-		altM    float64
-	}{s.rec.ID, s.rec.DryRun, s.rec.Kind == dock.KindPatrol, s.mission, e.opts.Flight.PatrolAltM}
+		id       string
+		dry      bool
+		patrol   bool
+		mission  []dock.MissionItem
+		altM     float64
+		prepared bool
+	}{s.rec.ID, s.rec.DryRun, s.rec.Kind == dock.KindPatrol, s.mission, e.opts.Flight.PatrolAltM, s.staged}
 	if s.rec.Target != nil {
 		p.altM = s.rec.Target.AltM
 	}
@@ -47,34 +48,33 @@ func (e *Engine) startLaunch(s *sortie) {
 			}
 			r.tlog = f
 		}
-		r.err = e.launchSteps(ctx, p.mission, p.dry, p.patrol, p.altM, &r)
+		r.err = e.launchSteps(ctx, p.mission, p.dry, p.patrol, p.altM, p.prepared, &r)
 		return func(now time.Time) { e.launched(now, s, r) }
 	})
 }
 
-func (e *Engine) launchSteps(ctx context.Context, mission []dock.MissionItem, dry, patrol bool, altM float64, r *launchResult) error {
+// launchSteps opens the dock and prepares the vehicle at once, then arms
+// and takes off. On a dock an alert staged (prepared), the lid and arms
+// are already at their ends (the motions return at once) and the vehicle
+// has its streams, home and GUIDED: only the mission is sent again.
+func (e *Engine) launchSteps(ctx context.Context, mission []dock.MissionItem, dry, patrol bool, altM float64, prepared bool, r *launchResult) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
 
-	// Motions are asked for with a ctx that is not canceled: the request
-	// only waits for the controller to accept it, and the motion itself is
-	// bounded by its timeout (invariant 6) and ended by securing.
-	// They carry no request id: a dispatch's command.progress is its
-	// sortie's phases, and the lid's own "ok" would read as the request's
-	// end to a client following it.
-	accept := context.WithoutCancel(ctx)
-	lid, err := e.hw.StartMotion(accept, dock.MotionOpenLid, "")
+	lid, arms, err := e.openDock(ctx)
 	if err != nil {
-		return fmt.Errorf("open lid: %w", err)
-	}
-	arms, err := e.hw.StartMotion(accept, dock.MotionReleaseArms, "")
-	if err != nil {
-		return fmt.Errorf("release arms: %w", err)
+		return err
 	}
 	prep := make(chan error, 1)
-	wg.Go(func() { prep <- e.prepareVehicle(ctx, mission) })
+	wg.Go(func() {
+		if prepared {
+			prep <- e.veh.UploadMission(ctx, mission)
+			return
+		}
+		prep <- e.prepareVehicle(ctx, mission)
+	})
 	for pending := 3; pending > 0; pending-- {
 		select {
 		case err := <-lid:
@@ -168,9 +168,12 @@ func (e *Engine) launched(now time.Time, s *sortie, r launchResult) {
 		lat := r.takeoffAt.Sub(s.rec.CommandAt)
 		s.rec.LaunchLatencyS = lat.Seconds()
 		// The estimator plans dispatches from idle: it learns the launch
-		// itself, not the time a sortie waited in the queue.
-		e.launch.Add(r.takeoffAt.Sub(s.launchAt))
-		e.storeLaunchTimes()
+		// itself, not the time a sortie waited in the queue, nor one from
+		// a dock an alert had opened.
+		if !s.staged {
+			e.launch.Add(r.takeoffAt.Sub(s.launchAt))
+			e.storeLaunchTimes()
+		}
 		e.log.Info("take-off", "sortie_id", s.rec.ID, "launch_latency", lat)
 		e.setPhase(now, s, dock.PhaseAirborne, "")
 		e.updateCircles(false)
@@ -247,4 +250,24 @@ func (e *Engine) secureSteps(ctx context.Context, disarm bool) error {
 		}
 	}
 	return nil
+}
+
+// openDock starts the lid opening and the arms releasing, and returns
+// when each motion ends. Motions are asked for with a ctx that is not
+// canceled: the request only waits for the controller to accept it, and
+// the motion itself is bounded by its timeout (invariant 6) and ended by
+// securing. They carry no request id: a dispatch's command.progress is its
+// sortie's phases, and the lid's own "ok" would read as the request's end
+// to a client following it.
+func (e *Engine) openDock(ctx context.Context) (lid, arms <-chan error, err error) {
+	accept := context.WithoutCancel(ctx)
+	lid, err = e.hw.StartMotion(accept, dock.MotionOpenLid, "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("open lid: %w", err)
+	}
+	arms, err = e.hw.StartMotion(accept, dock.MotionReleaseArms, "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("release arms: %w", err)
+	}
+	return lid, arms, nil
 }

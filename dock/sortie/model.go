@@ -113,7 +113,7 @@ func (e *Engine) circleParams() circle.Params {
 		PatrolAltM:  e.opts.Flight.PatrolAltM,
 		DepartAltM:  e.opts.Limits.ClearanceAltM,
 		AccelMPS2:   vehicleAccel,
-		Launch:      e.launch.Estimate(),
+		Launch:      e.launchEstimate(),
 		// A multicopter's position controller holds its ground speed.
 		HoldsGroundSpeed: true,
 	}
@@ -177,4 +177,18 @@ func (e *Engine) storeModel() {
 		e.log.Warn("learned flight model not stored", "err", err)
 	}
 	e.updateCircles(true)
+}
+
+// stagedLaunch is the launch time of a dock an alert has opened and
+// prepared: the mission sent again, arming and take-off (0.3-0.9 s on
+// the bench and against ArduCopter SITL; docs/performance.md).
+const stagedLaunch = 2 * time.Second
+
+// launchEstimate is the launch time a dispatch now would take: the
+// learned one, or stagedLaunch on a staged dock.
+func (e *Engine) launchEstimate() time.Duration {
+	if e.staged != nil && e.staged.ready {
+		return stagedLaunch
+	}
+	return e.launch.Estimate()
 }

@@ -1,6 +1,7 @@
 package sortie_test
 
 import (
+	"errors"
 	"fmt"
 	"github.com/dockagent/dock-agent/dock/route"
 	"math"
@@ -14,7 +15,7 @@ import (
 func TestWeatherWorseningRecalls(t *testing.T) {
 	r := newRig(t, nil)
 	loiter := 600.0
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.LoiterS = &loiter })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.LoiterS = &loiter })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -31,16 +32,16 @@ func TestWeatherWorseningRecalls(t *testing.T) {
 
 func TestRecallCommand(t *testing.T) {
 	r := newRig(t, nil)
-	if _, err := r.do(dock.CmdRecall, &dock.RecallArgs{}); dock.CodeOf(err) != dock.CodePreconditionFailed {
+	if err := r.eng.Recall(r.t.Context(), ""); !errors.Is(err, dock.ErrPrecondition) {
 		t.Errorf("recall with nothing flying = %v, want precondition_failed", err)
 	}
 	loiter := 600.0
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.LoiterS = &loiter })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.LoiterS = &loiter })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
 	r.until("on station", coarse, 3*time.Minute, r.phaseIs(res.SortieID, dock.PhaseOnStation))
-	if _, err := r.do(dock.CmdRecall, &dock.RecallArgs{Reason: "suspect caught"}); err != nil {
+	if err := r.eng.Recall(r.t.Context(), "suspect caught"); err != nil {
 		t.Fatalf("recall = %v", err)
 	}
 	r.until("complete", coarse, 5*time.Minute, r.phaseIs(res.SortieID, dock.PhaseComplete))
@@ -58,45 +59,41 @@ func TestDispatchArgumentsRefused(t *testing.T) {
 	nan := math.NaN()
 	for _, tc := range []struct {
 		name string
-		mod  func(a *dock.DispatchArgs)
-		code dock.Code
+		mod  func(a *dock.DispatchRequest)
+		kind error
 	}{
-		{"altitude", func(a *dock.DispatchArgs) { a.AltM = &alt }, dock.CodeOutOfRange},
-		{"loiter", func(a *dock.DispatchArgs) { a.LoiterS = &loiter }, dock.CodeOutOfRange},
-		{"nan latitude", func(a *dock.DispatchArgs) { a.Lat = nan }, dock.CodeInvalidArgument},
-		{"priority", func(a *dock.DispatchArgs) { a.Priority = "urgent" }, dock.CodeInvalidArgument},
+		{"altitude", func(a *dock.DispatchRequest) { a.AltM = &alt }, dock.ErrOutOfRange},
+		{"loiter", func(a *dock.DispatchRequest) { a.LoiterS = &loiter }, dock.ErrOutOfRange},
+		{"nan latitude", func(a *dock.DispatchRequest) { a.Lat = nan }, dock.ErrInvalidArgument},
+		{"priority", func(a *dock.DispatchRequest) { a.Priority = "urgent" }, dock.ErrInvalidArgument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := r.dispatch(target.Lat, target.Lon, tc.mod); dock.CodeOf(err) != tc.code {
-				t.Errorf("dispatch = %v, want %s", err, tc.code)
+			if _, err := r.dispatch(target.Lat, target.Lon, tc.mod); !errors.Is(err, tc.kind) {
+				t.Errorf("dispatch = %v, want %v", err, tc.kind)
 			}
 		})
 	}
-	if _, err := r.do(dock.CmdDispatch, &dock.PatrolArgs{}); dock.CodeOf(err) != dock.CodeInvalidArgument {
-		t.Errorf("dispatch with patrol args = %v, want invalid_argument", err)
-	}
-	if _, err := r.do(dock.CmdPatrol, &dock.PatrolArgs{Route: "nope"}); dock.CodeOf(err) != dock.CodeInvalidArgument {
+	if _, err := r.eng.Patrol(r.t.Context(), "req-patrol", "nope", false); !errors.Is(err, dock.ErrInvalidArgument) {
 		t.Errorf("patrol of an unknown route = %v, want invalid_argument", err)
 	}
 }
 
-func TestMaintenanceCommandsPassThrough(t *testing.T) {
+// TestMaintenanceBlocksSorties: manual commands go to the controller, not
+// the engine; in maintenance mode the engine refuses to launch.
+func TestMaintenanceBlocksSorties(t *testing.T) {
 	r := newRig(t, nil)
-	if _, err := r.do(dock.CmdLid, &dock.ActuatorArgs{Action: "open"}); dock.CodeOf(err) != dock.CodePreconditionFailed {
-		t.Errorf("lid open in auto = %v, want precondition_failed", err)
-	}
-	if _, err := r.do(dock.CmdMode, &dock.ModeArgs{Mode: dock.ModeMaintenance}); err != nil {
+	if err := r.ctrl.SetMode(r.t.Context(), dock.ModeMaintenance); err != nil {
 		t.Fatalf("mode maintenance = %v", err)
 	}
-	if _, err := r.dispatch(target.Lat, target.Lon, nil); dock.CodeOf(err) != dock.CodePreconditionFailed ||
+	if _, err := r.dispatch(target.Lat, target.Lon, nil); !errors.Is(err, dock.ErrPrecondition) ||
 		!strings.Contains(err.Error(), "maintenance") {
 		t.Errorf("dispatch in maintenance = %v, want the maintenance gate", err)
 	}
-	if _, err := r.do(dock.CmdLid, &dock.ActuatorArgs{Action: "open"}); err != nil {
+	if err := r.ctrl.ManualLid(r.t.Context(), "m1", dock.ActionLidOpen); err != nil {
 		t.Fatalf("lid open in maintenance = %v", err)
 	}
 	r.until("lid open", coarse, 20*time.Second, func() bool { return r.refresh().Lid == dock.LidOpen })
-	if _, err := r.do(dock.CmdReset, nil); err != nil {
+	if err := r.ctrl.Reset(r.t.Context()); err != nil {
 		t.Errorf("reset = %v", err)
 	}
 }
@@ -133,7 +130,7 @@ func fmtAny(v any) string { return strings.TrimSpace(fmt.Sprint(v)) }
 func TestGeofenceBreachRecalls(t *testing.T) {
 	r := newRig(t, nil)
 	loiter := 600.0
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.LoiterS = &loiter })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.LoiterS = &loiter })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -149,7 +146,7 @@ func TestLinkLossInFlightOpensLid(t *testing.T) {
 	r := newRig(t, nil)
 	far := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 0, 2000)
 	loiter := 600.0
-	res, err := r.dispatch(far.Lat, far.Lon, func(a *dock.DispatchArgs) { a.LoiterS = &loiter })
+	res, err := r.dispatch(far.Lat, far.Lon, func(a *dock.DispatchRequest) { a.LoiterS = &loiter })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}

@@ -28,9 +28,6 @@ type Hardware interface {
 	SetCircles(c dock.Circles)
 	SetReadiness(r dock.Readiness)
 	Subscribe() (<-chan dock.State, func())
-	Actuate(ctx context.Context, jobID string, cmd dock.CommandName, action string) error
-	SetMode(ctx context.Context, mode dock.Mode) error
-	Reset(ctx context.Context) error
 	RaiseFault(ctx context.Context, code dock.FaultCode, message string) error
 }
 

@@ -1,6 +1,7 @@
 package sortie_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ func TestRecalledDispatchIsNotReached(t *testing.T) {
 	r := newRig(t, nil)
 	res := r.dispatchAirborne(t)
 	r.until("on the way", coarse, time.Minute, func() bool { return r.callCount("GoTo") > 0 })
-	if _, err := r.do(dock.CmdRecall, &dock.RecallArgs{Reason: "battery"}); err != nil {
+	if err := r.eng.Recall(r.t.Context(), "battery"); err != nil {
 		t.Fatalf("recall = %v", err)
 	}
 	if got := r.ev.promisesBroken(res.SortieID); len(got) != 1 || got[0] != sortie.PromiseStation {
@@ -71,7 +72,7 @@ func TestRecalledDispatchIsNotReached(t *testing.T) {
 // landed_away; the dock never says the vehicle is docked and never clamps.
 func TestLandedAwayIsAnAlarm(t *testing.T) {
 	r := newRig(t, nil)
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { s := 600.0; a.LoiterS = &s })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { s := 600.0; a.LoiterS = &s })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -134,7 +135,7 @@ func TestLateDispatchSaysSoAtOnce(t *testing.T) {
 		t.Errorf("report eta_error_pct %v, want the flight's lateness (> 30 %%)", rep["eta_error_pct"])
 	}
 	r.until("secured", coarse, time.Minute, func() bool { return r.sync().Sortie == nil })
-	again, err := r.dispatch(far.Lat, far.Lon, func(a *dock.DispatchArgs) { a.DryRun = true })
+	again, err := r.dispatch(far.Lat, far.Lon, func(a *dock.DispatchRequest) { a.DryRun = true })
 	if err != nil {
 		t.Fatalf("second dispatch = %v", err)
 	}
@@ -151,7 +152,7 @@ func TestHomeGateWhenOffThePad(t *testing.T) {
 	off := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 90, 40)
 	r.veh.Set(func(s *dock.VehicleState) { s.Lat, s.Lon = off.Lat, off.Lon })
 	_, err := r.dispatch(target.Lat, target.Lon, nil)
-	if dock.CodeOf(err) != dock.CodePreconditionFailed || !strings.Contains(err.Error(), "home") {
+	if !errors.Is(err, dock.ErrPrecondition) || !strings.Contains(err.Error(), "home") {
 		t.Fatalf("dispatch off the pad = %v, want precondition_failed with the home gate", err)
 	}
 	if n := r.callCount("SetHomeHere"); n != 0 {
@@ -177,7 +178,7 @@ func (r *rig) dispatchAirborne(t *testing.T) dock.DispatchResult {
 func TestAbortInFlightRecalls(t *testing.T) {
 	r := newRig(t, nil)
 	res := r.dispatchAirborne(t)
-	if _, err := r.do(dock.CmdAbort, nil); err != nil {
+	if err := r.eng.Abort(r.t.Context()); err != nil {
 		t.Fatalf("abort in flight = %v", err)
 	}
 	r.until("returning", coarse, 5*time.Second, r.phaseIs(res.SortieID, dock.PhaseReturning))
@@ -195,7 +196,7 @@ func TestEnergyLearnedRefusesWhatCannotBeFinished(t *testing.T) {
 	r := newRig(t, nil)
 	far := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 0, 2500)
 	loiter := 120.0
-	withLoiter := func(a *dock.DispatchArgs) { a.LoiterS = &loiter }
+	withLoiter := func(a *dock.DispatchRequest) { a.LoiterS = &loiter }
 	r.pilot.drainPerS = 0.15 // three times the 3 %/min hover model
 	res, err := r.dispatch(far.Lat, far.Lon, withLoiter)
 	if err != nil {
@@ -209,7 +210,7 @@ func TestEnergyLearnedRefusesWhatCannotBeFinished(t *testing.T) {
 	// 50 % would pass it; what the first flight drew says it would not.
 	r.veh.Set(func(s *dock.VehicleState) { s.BatteryPct = 50 })
 	_, err = r.dispatch(far.Lat, far.Lon, withLoiter)
-	if dock.CodeOf(err) != dock.CodePreconditionFailed || !strings.Contains(err.Error(), "battery") {
+	if !errors.Is(err, dock.ErrPrecondition) || !strings.Contains(err.Error(), "battery") {
 		t.Fatalf("dispatch at 50 %% after a flight that used %.0f %% = %v, want the battery gate", used, err)
 	}
 }

@@ -10,54 +10,32 @@ import (
 	"github.com/dockagent/dock-agent/dock/route"
 )
 
-// QuoteResult answers "how fast could you be there?" for the dock as it is
-// now: what a dispatch to the point would promise and what would block it.
-type QuoteResult struct {
-	ETAS      float64 `json:"eta_s"`
-	DistanceM float64 `json:"distance_m"`
-	CircleMin *int    `json:"circle_min"`
-	// Energy of the round trip with the default loiter, in percent of the
-	// battery: MarginPct is what is left above the reserve (negative: the
-	// battery gate blocks). Nil while the battery is unknown.
-	Energy *QuoteEnergy `json:"energy"`
-	Ready  bool         `json:"ready"`
-	Gates  []dock.Gate  `json:"gates"`
-}
-
-// QuoteEnergy is a quote's energy budget.
-type QuoteEnergy struct {
-	NeededPct  float64 `json:"needed_pct"`
-	ReservePct float64 `json:"reserve_pct"`
-	BatteryPct float64 `json:"battery_pct"`
-	MarginPct  float64 `json:"margin_pct"`
-}
-
 // Quote answers a quote for the point lat, lon (alt_m above home, or the
 // patrol altitude): ETA, circle, distance, energy margin and the gates that
 // would block a dispatch now. Nothing changes: no event, no motion, no
 // vehicle command. A point outside the 5-minute circle is out_of_range,
 // as a dispatch there would be.
-func (e *Engine) Quote(ctx context.Context, lat, lon float64, altM *float64) (QuoteResult, error) {
-	var res QuoteResult
+func (e *Engine) Quote(ctx context.Context, lat, lon float64, altM *float64) (dock.QuoteResult, error) {
+	var res dock.QuoteResult
 	var err error
 	if derr := e.do(ctx, func(now time.Time) { res, err = e.quote(now, lat, lon, altM) }); derr != nil {
-		return QuoteResult{}, derr
+		return dock.QuoteResult{}, derr
 	}
 	return res, err
 }
 
-func (e *Engine) quote(now time.Time, lat, lon float64, altM *float64) (QuoteResult, error) {
+func (e *Engine) quote(now time.Time, lat, lon float64, altM *float64) (dock.QuoteResult, error) {
 	t, err := e.target("quote", lat, lon, altM)
 	if err != nil {
-		return QuoteResult{}, err
+		return dock.QuoteResult{}, err
 	}
 	st := e.hw.Snapshot()
 	p := e.circleParams()
 	p.PatrolAltM = t.AltM
 	eta, dist, circ, ok := p.ETA(route.Point{Lat: t.Lat, Lon: t.Lon}, windOf(st))
-	res := QuoteResult{ETAS: math.Round(eta.Seconds()), DistanceM: math.Round(dist), CircleMin: circ}
+	res := dock.QuoteResult{ETAS: math.Round(eta.Seconds()), DistanceM: math.Round(dist), CircleMin: circ}
 	if !ok || circ == nil {
-		return QuoteResult{}, &dock.Error{Code: dock.CodeOutOfRange,
+		return dock.QuoteResult{}, &dock.Error{Kind: dock.ErrOutOfRange,
 			Message: fmt.Sprintf("quote: %.0f m from the dock is outside the 5-minute circle", dist),
 			Details: map[string]any{"distance_m": res.DistanceM, "eta_s": res.ETAS, "circle_min": nil}}
 	}
@@ -71,7 +49,7 @@ func (e *Engine) quote(now time.Time, lat, lon float64, altM *float64) (QuoteRes
 	res.Ready, res.Gates = len(g) == 0, g
 	if v := e.veh.State(); v.BatteryPct >= 0 && len(est.Legs) > 0 {
 		r := e.opts.Limits.BatteryReservePct
-		res.Energy = &QuoteEnergy{NeededPct: round1(est.Pct), ReservePct: r, BatteryPct: round1(v.BatteryPct),
+		res.Energy = &dock.QuoteEnergy{NeededPct: round1(est.Pct), ReservePct: r, BatteryPct: round1(v.BatteryPct),
 			MarginPct: round1(v.BatteryPct - est.Pct - r)}
 	}
 	return res, nil
@@ -81,7 +59,7 @@ func (e *Engine) quote(now time.Time, lat, lon float64, altM *float64) (QuoteRes
 // home between 2 m and the ceiling; altM nil is the patrol altitude.
 func (e *Engine) target(cmd string, lat, lon float64, altM *float64) (Target, error) {
 	if !(route.Point{Lat: lat, Lon: lon}).Valid() {
-		return Target{}, dock.Errorf(dock.CodeInvalidArgument, "%s: %g,%g is not a valid position", cmd, lat, lon)
+		return Target{}, dock.Errorf(dock.ErrInvalidArgument, "%s: %g,%g is not a valid position", cmd, lat, lon)
 	}
 	alt := e.opts.Flight.PatrolAltM
 	if altM != nil {
@@ -92,7 +70,7 @@ func (e *Engine) target(cmd string, lat, lon float64, altM *float64) (Target, er
 		maxAlt = route.DefaultMaxAltM
 	}
 	if !(alt >= 2 && alt <= maxAlt) {
-		return Target{}, dock.Errorf(dock.CodeOutOfRange, "%s: alt_m %g outside [2, %g] m above home", cmd, alt, maxAlt)
+		return Target{}, dock.Errorf(dock.ErrOutOfRange, "%s: alt_m %g outside [2, %g] m above home", cmd, alt, maxAlt)
 	}
 	return Target{Lat: lat, Lon: lon, AltM: alt}, nil
 }

@@ -63,11 +63,11 @@ func TestReadinessFollowsEachGate(t *testing.T) {
 	}
 	ready("e-stop reset")
 
-	if _, err := r.do(dock.CmdMode, &dock.ModeArgs{Mode: dock.ModeMaintenance}); err != nil {
+	if err := r.ctrl.SetMode(t.Context(), dock.ModeMaintenance); err != nil {
 		t.Fatalf("mode maintenance: %v", err)
 	}
 	blocked("maintenance", "maintenance")
-	if _, err := r.do(dock.CmdMode, &dock.ModeArgs{Mode: dock.ModeAuto}); err != nil {
+	if err := r.ctrl.SetMode(t.Context(), dock.ModeAuto); err != nil {
 		t.Fatalf("mode auto: %v", err)
 	}
 	ready("auto")

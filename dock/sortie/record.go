@@ -116,10 +116,12 @@ type sortie struct {
 	launchAt    time.Time // the launch began
 	blockedNote string    // last preflight.blocked text, to report changes once
 
-	job       context.CancelFunc // launch or secure job, nil when none
-	aborting  bool               // abort requested before take-off
-	launched  bool               // take-off acknowledged
-	gotoSent  bool
+	job      context.CancelFunc // launch or secure job, nil when none
+	aborting bool               // abort requested before take-off
+	launched bool               // take-off acknowledged
+	gotoSent bool
+	// staged: launched from a dock an alert had opened and prepared.
+	staged    bool
 	legAt     time.Time     // when it was sent
 	legPlan   time.Duration // its planned duration
 	loiterEnd time.Time

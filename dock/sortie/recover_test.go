@@ -1,6 +1,7 @@
 package sortie_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +14,7 @@ import (
 func TestRestartMidFlight(t *testing.T) {
 	r := newRig(t, nil)
 	loiter := 60.0
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.LoiterS = &loiter })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.LoiterS = &loiter })
 	if err != nil {
 		t.Fatalf("dispatch = %v", err)
 	}
@@ -96,7 +97,7 @@ func TestRestartBeforeTakeoffAborts(t *testing.T) {
 
 func TestDryRun(t *testing.T) {
 	r := newRig(t, nil)
-	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchArgs) { a.DryRun = true })
+	res, err := r.dispatch(target.Lat, target.Lon, func(a *dock.DispatchRequest) { a.DryRun = true })
 	if err != nil {
 		t.Fatalf("dispatch dry run = %v", err)
 	}
@@ -128,7 +129,7 @@ func TestAbortBeforeTakeoff(t *testing.T) {
 	for range 50 {
 		r.step(coarse)
 	}
-	if _, err := r.do(dock.CmdAbort, nil); err != nil {
+	if err := r.eng.Abort(r.t.Context()); err != nil {
 		t.Fatalf("abort = %v", err)
 	}
 	r.until("aborted", coarse, time.Minute, r.phaseIs(res.SortieID, dock.PhaseAborted))
@@ -138,7 +139,7 @@ func TestAbortBeforeTakeoff(t *testing.T) {
 	if st := r.refresh(); st.Lid != dock.LidClosed {
 		t.Errorf("lid %s after abort, want closed", st.Lid)
 	}
-	if _, err := r.do(dock.CmdAbort, nil); dock.CodeOf(err) != dock.CodePreconditionFailed {
+	if err := r.eng.Abort(r.t.Context()); !errors.Is(err, dock.ErrPrecondition) {
 		t.Errorf("abort with nothing to abort = %v, want precondition_failed", err)
 	}
 }

@@ -10,17 +10,6 @@ import (
 	"github.com/dockagent/dock-agent/dock/route"
 )
 
-// RetargetResult is the reply of a retarget: the dispatch and its new
-// promise. ETAS counts from now; PromisedETAS from the dispatch command
-// (what sortie reports measure).
-type RetargetResult struct {
-	SortieID     string     `json:"sortie_id"`
-	Phase        dock.Phase `json:"phase"`
-	ETAS         float64    `json:"eta_s"`
-	DistanceM    float64    `json:"distance_m"`
-	PromisedETAS float64    `json:"promised_eta_s"`
-}
-
 // Retarget moves the active dispatch (sortieID, or the active one when
 // empty) to a new point: a moving incident. It is checked like a dispatch
 // from where the vehicle is: inside the geofence, and the battery covering
@@ -28,19 +17,19 @@ type RetargetResult struct {
 // launching dispatch takes the new point when it flies; one in the air
 // is sent there at once; one on station leaves for it. A dispatch coming
 // home, or a patrol, is refused: send a new dispatch.
-func (e *Engine) Retarget(ctx context.Context, sortieID string, lat, lon float64, altM *float64) (RetargetResult, error) {
-	var res RetargetResult
+func (e *Engine) Retarget(ctx context.Context, sortieID string, lat, lon float64, altM *float64) (dock.RetargetResult, error) {
+	var res dock.RetargetResult
 	var err error
 	if derr := e.do(ctx, func(now time.Time) { res, err = e.retarget(now, sortieID, lat, lon, altM) }); derr != nil {
-		return RetargetResult{}, derr
+		return dock.RetargetResult{}, derr
 	}
 	return res, err
 }
 
-func (e *Engine) retarget(now time.Time, sortieID string, lat, lon float64, altM *float64) (RetargetResult, error) {
+func (e *Engine) retarget(now time.Time, sortieID string, lat, lon float64, altM *float64) (dock.RetargetResult, error) {
 	s, err := e.retargetable(sortieID)
 	if err != nil {
-		return RetargetResult{}, err
+		return dock.RetargetResult{}, err
 	}
 	if altM == nil {
 		a := s.rec.Target.AltM
@@ -48,7 +37,7 @@ func (e *Engine) retarget(now time.Time, sortieID string, lat, lon float64, altM
 	}
 	t, err := e.target("retarget", lat, lon, altM)
 	if err != nil {
-		return RetargetResult{}, err
+		return dock.RetargetResult{}, err
 	}
 	st := e.hw.Snapshot()
 	w := windOf(st)
@@ -60,7 +49,7 @@ func (e *Engine) retarget(now time.Time, sortieID string, lat, lon float64, altM
 		from = route.Point{Lat: v.Lat, Lon: v.Lon}
 	}
 	if g := e.retargetGates(s, from, t, loiter, w); len(g) > 0 {
-		return RetargetResult{}, &dock.GateError{Gates: g}
+		return dock.RetargetResult{}, &dock.GateError{Gates: g}
 	}
 
 	var eta time.Duration
@@ -95,7 +84,7 @@ func (e *Engine) retarget(now time.Time, sortieID string, lat, lon float64, altM
 			e.goTo(now, s, from, w)
 		}
 	}
-	res := RetargetResult{SortieID: s.rec.ID, Phase: s.rec.Phase, ETAS: math.Round(eta.Seconds()),
+	res := dock.RetargetResult{SortieID: s.rec.ID, Phase: s.rec.Phase, ETAS: math.Round(eta.Seconds()),
 		DistanceM: math.Round(route.Distance(from, tp)), PromisedETAS: s.rec.ETAS}
 	f := map[string]any{"sortie_id": s.rec.ID, "from": old, "to": t, "eta_s": res.ETAS, "promised_eta_s": s.rec.ETAS,
 		"phase": string(s.rec.Phase), "distance_m": res.DistanceM}
@@ -113,7 +102,7 @@ func (e *Engine) retargetable(id string) (*sortie, error) {
 	var s *sortie
 	switch {
 	case id == "" && e.active == nil:
-		return nil, dock.Errorf(dock.CodePreconditionFailed, "retarget: no active sortie")
+		return nil, dock.Errorf(dock.ErrPrecondition, "retarget: no active sortie")
 	case id == "" || (e.active != nil && e.active.rec.ID == id):
 		s = e.active
 	default:
@@ -123,20 +112,20 @@ func (e *Engine) retargetable(id string) (*sortie, error) {
 			}
 		}
 		if s == nil {
-			return nil, dock.Errorf(dock.CodeInvalidArgument, "retarget: no active or queued sortie %q", id)
+			return nil, dock.Errorf(dock.ErrInvalidArgument, "retarget: no active or queued sortie %q", id)
 		}
 	}
 	if s.rec.Kind != dock.KindDispatch || s.rec.Target == nil {
-		return nil, dock.Errorf(dock.CodePreconditionFailed, "retarget: sortie %s is a %s, not a dispatch", s.rec.ID, s.rec.Kind)
+		return nil, dock.Errorf(dock.ErrPrecondition, "retarget: sortie %s is a %s, not a dispatch", s.rec.ID, s.rec.Kind)
 	}
 	if s.aborting || s.recalled || s.rtlWanted {
-		return nil, dock.Errorf(dock.CodePreconditionFailed, "retarget: dispatch %s is coming home (%s): send a new dispatch", s.rec.ID, s.rec.Phase)
+		return nil, dock.Errorf(dock.ErrPrecondition, "retarget: dispatch %s is coming home (%s): send a new dispatch", s.rec.ID, s.rec.Phase)
 	}
 	switch s.rec.Phase {
 	case dock.PhaseQueued, dock.PhasePreflight, dock.PhaseLaunching, dock.PhaseAirborne, dock.PhaseOnStation:
 		return s, nil
 	}
-	return nil, dock.Errorf(dock.CodePreconditionFailed, "retarget: dispatch %s is %s: send a new dispatch", s.rec.ID, s.rec.Phase)
+	return nil, dock.Errorf(dock.ErrPrecondition, "retarget: dispatch %s is %s: send a new dispatch", s.rec.ID, s.rec.Phase)
 }
 
 // retargetGates checks a new target from where the vehicle is (the dock

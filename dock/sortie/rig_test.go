@@ -227,7 +227,7 @@ func (r *rig) refresh() dock.State {
 // sync waits until the engine's loop has handled what was sent before.
 func (r *rig) sync() sortie.Status {
 	r.t.Helper()
-	res, err := r.eng.Do(r.t.Context(), dock.Request{ID: "sync", Name: dock.CmdStatus})
+	res, err := r.eng.Status(r.t.Context())
 	if err != nil {
 		r.t.Fatalf("status: %v", err)
 	}
@@ -331,22 +331,13 @@ func (r *rig) checkInvariants() {
 	}
 }
 
-func (r *rig) do(name dock.CommandName, args any) (any, error) {
+func (r *rig) dispatch(lat, lon float64, mod func(a *dock.DispatchRequest)) (dock.DispatchResult, error) {
 	r.t.Helper()
-	return r.eng.Do(r.t.Context(), dock.Request{ID: "req-" + string(name), Name: name, Args: args})
-}
-
-func (r *rig) dispatch(lat, lon float64, mod func(a *dock.DispatchArgs)) (dock.DispatchResult, error) {
-	r.t.Helper()
-	a := &dock.DispatchArgs{Lat: lat, Lon: lon}
+	a := dock.DispatchRequest{Lat: lat, Lon: lon}
 	if mod != nil {
-		mod(a)
+		mod(&a)
 	}
-	res, err := r.do(dock.CmdDispatch, a)
-	if err != nil {
-		return dock.DispatchResult{}, err
-	}
-	return res.(dock.DispatchResult), nil
+	return r.eng.Dispatch(r.t.Context(), "req-dispatch", a)
 }
 
 func (r *rig) callCount(name string) int {

@@ -1,6 +1,7 @@
 package sortie
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -95,71 +96,71 @@ func (e *Engine) routeInfo(r route.Route) RouteInfo {
 
 // routePut decodes, checks (geofence, battery model on a full battery in
 // calm air) and stores a route.
-func (e *Engine) routePut(a *dock.RoutePutArgs) (any, error) {
-	if a.Name == "" {
-		return nil, dock.Errorf(dock.CodeInvalidArgument, "route.put: name: required")
+func (e *Engine) routePut(name string, waypoints, plan json.RawMessage) (any, error) {
+	if name == "" {
+		return nil, dock.Errorf(dock.ErrInvalidArgument, "route.put: name: required")
 	}
 	var wps []route.Waypoint
 	var err error
 	switch {
-	case len(a.Waypoints) > 0 && len(a.Plan) > 0:
-		return nil, dock.Errorf(dock.CodeInvalidArgument, "route.put %s: give waypoints or plan, not both", a.Name)
-	case len(a.Waypoints) > 0:
-		wps, err = route.DecodeWaypoints(a.Waypoints, e.lim)
-	case len(a.Plan) > 0:
+	case len(waypoints) > 0 && len(plan) > 0:
+		return nil, dock.Errorf(dock.ErrInvalidArgument, "route.put %s: give waypoints or plan, not both", name)
+	case len(waypoints) > 0:
+		wps, err = route.DecodeWaypoints(waypoints, e.lim)
+	case len(plan) > 0:
 		var p route.Plan
-		p, err = route.DecodePlan(a.Plan, e.lim)
+		p, err = route.DecodePlan(plan, e.lim)
 		wps = p.Waypoints
 	default:
-		return nil, dock.Errorf(dock.CodeInvalidArgument, "route.put %s: waypoints or plan required", a.Name)
+		return nil, dock.Errorf(dock.ErrInvalidArgument, "route.put %s: waypoints or plan required", name)
 	}
 	if err != nil {
-		return nil, &dock.Error{Code: dock.CodeInvalidArgument, Message: "route.put " + a.Name, Err: err}
+		return nil, &dock.Error{Kind: dock.ErrInvalidArgument, Message: "route.put " + name, Err: err}
 	}
-	r := route.Route{Name: a.Name, Waypoints: wps}
+	r := route.Route{Name: name, Waypoints: wps}
 	if _, err := route.Check(r, e.home, e.fence, e.model(), route.Wind{}, 100, e.opts.Limits.BatteryReservePct); err != nil {
-		return nil, &dock.Error{Code: dock.CodeInvalidArgument, Message: "route.put " + a.Name, Err: err}
+		return nil, &dock.Error{Kind: dock.ErrInvalidArgument, Message: "route.put " + name, Err: err}
 	}
-	old, had := e.routes[a.Name]
-	wasConfig := e.fromConfig[a.Name]
-	e.routes[a.Name] = r
-	delete(e.fromConfig, a.Name)
+	old, had := e.routes[name]
+	wasConfig := e.fromConfig[name]
+	e.routes[name] = r
+	delete(e.fromConfig, name)
 	if err := e.store.write(fileRoutes, e.storedRoutes()); err != nil {
 		if had {
-			e.routes[a.Name] = old
+			e.routes[name] = old
 		} else {
-			delete(e.routes, a.Name)
+			delete(e.routes, name)
 		}
 		if wasConfig {
-			e.fromConfig[a.Name] = true
+			e.fromConfig[name] = true
 		}
-		return nil, &dock.Error{Code: dock.CodeInternal, Message: "route.put " + a.Name, Err: err}
+		return nil, fmt.Errorf("route.put %s: %w", name, err)
 	}
-	e.log.Info("route stored", "route", a.Name, "waypoints", len(wps))
+	e.log.Info("route stored", "route", name, "waypoints", len(wps))
 	return e.routeInfo(r), nil
 }
 
-func (e *Engine) routeDelete(name string) (any, error) {
+func (e *Engine) routeDelete(name string) error {
 	if _, ok := e.routes[name]; !ok {
-		return nil, dock.Errorf(dock.CodeInvalidArgument, "route.delete: no route %q", name)
+		return dock.Errorf(dock.ErrInvalidArgument, "route.delete: no route %q", name)
 	}
 	if e.fromConfig[name] {
-		return nil, dock.Errorf(dock.CodePreconditionFailed, "route.delete %s: defined in the config file; remove it there", name)
+		return dock.Errorf(dock.ErrPrecondition, "route.delete %s: defined in the config file; remove it there", name)
 	}
 	if ents := e.entriesUsing(name); len(ents) > 0 {
-		return nil, dock.Errorf(dock.CodePreconditionFailed, "route.delete %s: used by schedule entries %v", name, ents)
+		return dock.Errorf(dock.ErrPrecondition, "route.delete %s: used by schedule entries %v", name, ents)
 	}
 	if e.active != nil && e.active.rec.Route == name {
-		return nil, dock.Errorf(dock.CodeBusy, "route.delete %s: sortie %s flies it", name, e.active.rec.ID)
+		return dock.Errorf(dock.ErrBusy, "route.delete %s: sortie %s flies it", name, e.active.rec.ID)
 	}
 	r := e.routes[name]
 	delete(e.routes, name)
 	if err := e.store.write(fileRoutes, e.storedRoutes()); err != nil {
 		e.routes[name] = r
-		return nil, &dock.Error{Code: dock.CodeInternal, Message: "route.delete " + name, Err: err}
+		return fmt.Errorf("route.delete %s: %w", name, err)
 	}
 	e.log.Info("route deleted", "route", name)
-	return struct{}{}, nil
+	return nil
 }
 
 func (e *Engine) routeList() any {

@@ -194,7 +194,7 @@ func TestQueuedAlarmSurvivesRestart(t *testing.T) {
 	}
 	r.until("on station", coarse, 3*time.Minute, r.phaseIs(first.SortieID, dock.PhaseOnStation))
 	other := route.Destination(route.Point{Lat: home.Lat, Lon: home.Lon}, 180, 800)
-	second, err := r.dispatch(other.Lat, other.Lon, func(a *dock.DispatchArgs) { a.Ref = "INC-2" })
+	second, err := r.dispatch(other.Lat, other.Lon, func(a *dock.DispatchRequest) { a.Ref = "INC-2" })
 	if err != nil || !second.Queued {
 		t.Fatalf("second dispatch = %+v, %v; want queued", second, err)
 	}

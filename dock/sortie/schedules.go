@@ -19,7 +19,7 @@ func (e *Engine) loadSchedules() error {
 	var raw json.RawMessage
 	ok := e.readState(fileSchedules, &raw)
 	if ok {
-		ents, err := schedule.DecodeEntries(raw)
+		ents, err := schedule.DecodeStoredEntries(raw) // maybe written by an earlier agent, with the old names
 		if err != nil {
 			e.log.Error("stored schedule unusable: moved aside, using the config's", "err", err)
 			if qerr := e.store.quarantine(fileSchedules); qerr != nil {
@@ -132,10 +132,10 @@ func (e *Engine) scheduleList(now time.Time) ScheduleList {
 // schedulePut runs in the caller's goroutine, not the loop: the scheduler
 // may be waiting on the loop in a launch, so the loop must never wait on
 // the scheduler.
-func (e *Engine) schedulePut(ctx context.Context, a *dock.SchedulePutArgs) (any, error) {
-	ents, err := schedule.DecodeEntries(a.Entries)
+func (e *Engine) schedulePut(ctx context.Context, entries json.RawMessage) (any, error) {
+	ents, err := schedule.DecodeEntries(entries)
 	if err != nil {
-		return nil, &dock.Error{Code: dock.CodeInvalidArgument, Message: "schedule.put", Err: err}
+		return nil, &dock.Error{Kind: dock.ErrInvalidArgument, Message: "schedule.put", Err: err}
 	}
 	var missing []string
 	if err := e.do(ctx, func(time.Time) {
@@ -148,13 +148,13 @@ func (e *Engine) schedulePut(ctx context.Context, a *dock.SchedulePutArgs) (any,
 		return nil, fmt.Errorf("schedule.put: %w", err)
 	}
 	if len(missing) > 0 {
-		return nil, dock.Errorf(dock.CodeInvalidArgument, "schedule.put: %v", missing)
+		return nil, dock.Errorf(dock.ErrInvalidArgument, "schedule.put: %v", missing)
 	}
 	if err := e.store.write(fileSchedules, ents); err != nil {
-		return nil, &dock.Error{Code: dock.CodeInternal, Message: "schedule.put", Err: err}
+		return nil, fmt.Errorf("schedule.put: %w", err)
 	}
 	if err := e.sched.SetEntries(ctx, ents); err != nil {
-		return nil, &dock.Error{Code: dock.CodeInternal, Message: "schedule.put", Err: err}
+		return nil, fmt.Errorf("schedule.put: %w", err)
 	}
 	e.schedMu.Lock()
 	e.entries = ents

@@ -1,8 +1,11 @@
 package sortie_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/dockagent/dock-agent/config"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,8 +20,8 @@ import (
 
 func TestScheduledPatrolMissedWithReason(t *testing.T) {
 	r := newRig(t, func(s rigSetup) { s.opts.ScheduleRetry = 10 * time.Second })
-	entries := json.RawMessage(`[{"name":"evening","route":"square","zone":"UTC","at":["2026-12-05T19:01:00Z"],"grace_s":60}]`)
-	res, err := r.do(dock.CmdSchedulePut, &dock.SchedulePutArgs{Entries: entries})
+	entries := json.RawMessage(`[{"name":"evening","route":"square","time_zone":"UTC","at":["2026-12-05T19:01:00Z"],"grace":"1m"}]`)
+	res, err := r.eng.PutSchedule(r.t.Context(), entries)
 	if err != nil {
 		t.Fatalf("schedule.put = %v", err)
 	}
@@ -53,8 +56,8 @@ func TestScheduledPatrolMissedWithReason(t *testing.T) {
 
 func TestScheduledPatrolFlies(t *testing.T) {
 	r := newRig(t, nil)
-	entries := json.RawMessage(`[{"name":"evening","route":"square","zone":"UTC","at":["2026-12-05T19:00:30Z"]}]`)
-	if _, err := r.do(dock.CmdSchedulePut, &dock.SchedulePutArgs{Entries: entries}); err != nil {
+	entries := json.RawMessage(`[{"name":"evening","route":"square","time_zone":"UTC","at":["2026-12-05T19:00:30Z"]}]`)
+	if _, err := r.eng.PutSchedule(r.t.Context(), entries); err != nil {
 		t.Fatalf("schedule.put = %v", err)
 	}
 	r.until("patrol complete", coarse, 15*time.Minute, func() bool {
@@ -81,37 +84,37 @@ func TestScheduledPatrolFlies(t *testing.T) {
 func TestRoutesAndSchedulesPersist(t *testing.T) {
 	r := newRig(t, nil)
 	wps := json.RawMessage(`[{"lat":52.521,"lon":13.401,"alt_m":40,"hold_s":10},{"lat":52.522,"lon":13.399,"alt_m":40}]`)
-	if _, err := r.do(dock.CmdRoutePut, &dock.RoutePutArgs{Name: "market", Waypoints: wps}); err != nil {
+	if _, err := r.eng.PutRoute(r.t.Context(), "market", wps, nil); err != nil {
 		t.Fatalf("route.put = %v", err)
 	}
-	_, err := r.do(dock.CmdRoutePut, &dock.RoutePutArgs{Name: "far", Waypoints: json.RawMessage(`[{"lat":52.7,"lon":13.4,"alt_m":40}]`)})
-	if dock.CodeOf(err) != dock.CodeInvalidArgument || !strings.Contains(err.Error(), "geofence") {
+	_, err := r.eng.PutRoute(r.t.Context(), "far", json.RawMessage(`[{"lat":52.7,"lon":13.4,"alt_m":40}]`), nil)
+	if !errors.Is(err, dock.ErrInvalidArgument) || !strings.Contains(err.Error(), "geofence") {
 		t.Errorf("route.put outside the fence = %v, want invalid_argument naming the geofence", err)
 	}
 	plan := json.RawMessage(`{"fileType":"Plan","version":1,"mission":{"version":2,"plannedHomePosition":[52.52,13.40,40],"items":[
 		{"type":"SimpleItem","command":22,"frame":3,"params":[0,0,0,null,0,0,30]},
 		{"type":"SimpleItem","command":16,"frame":3,"params":[5,0,0,null,52.523,13.402,30]},
 		{"type":"SimpleItem","command":20,"frame":2,"params":[0,0,0,0,0,0,0]}]}}`)
-	if _, err := r.do(dock.CmdRoutePut, &dock.RoutePutArgs{Name: "plan1", Plan: plan}); err != nil {
+	if _, err := r.eng.PutRoute(r.t.Context(), "plan1", nil, plan); err != nil {
 		t.Fatalf("route.put plan = %v", err)
 	}
-	entries := json.RawMessage(`[{"name":"noon","route":"market","zone":"Europe/Berlin","cron":"0 12 * * *"}]`)
-	if _, err := r.do(dock.CmdSchedulePut, &dock.SchedulePutArgs{Entries: entries}); err != nil {
+	entries := json.RawMessage(`[{"name":"noon","route":"market","time_zone":"Europe/Berlin","cron":"0 12 * * *"}]`)
+	if _, err := r.eng.PutSchedule(r.t.Context(), entries); err != nil {
 		t.Fatalf("schedule.put = %v", err)
 	}
-	_, err = r.do(dock.CmdSchedulePut, &dock.SchedulePutArgs{Entries: json.RawMessage(`[{"name":"x","route":"nope","zone":"UTC","cron":"0 1 * * *"}]`)})
-	if dock.CodeOf(err) != dock.CodeInvalidArgument {
+	_, err = r.eng.PutSchedule(r.t.Context(), json.RawMessage(`[{"name":"x","route":"nope","time_zone":"UTC","cron":"0 1 * * *"}]`))
+	if !errors.Is(err, dock.ErrInvalidArgument) {
 		t.Errorf("schedule.put with an unknown route = %v, want invalid_argument", err)
 	}
-	if _, err := r.do(dock.CmdRouteDelete, &dock.RouteNameArgs{Name: "market"}); dock.CodeOf(err) != dock.CodePreconditionFailed {
+	if err := r.eng.DeleteRoute(r.t.Context(), "market"); !errors.Is(err, dock.ErrPrecondition) {
 		t.Errorf("route.delete of a scheduled route = %v, want precondition_failed", err)
 	}
-	if _, err := r.do(dock.CmdRouteDelete, &dock.RouteNameArgs{Name: "square"}); dock.CodeOf(err) != dock.CodePreconditionFailed {
+	if err := r.eng.DeleteRoute(r.t.Context(), "square"); !errors.Is(err, dock.ErrPrecondition) {
 		t.Errorf("route.delete of a config route = %v, want precondition_failed", err)
 	}
 
 	list := func() ([]string, []schedule.Entry, []schedule.Fire) {
-		res, err := r.do(dock.CmdRouteList, nil)
+		res, err := r.eng.Routes(r.t.Context())
 		if err != nil {
 			t.Fatalf("route.list = %v", err)
 		}
@@ -119,7 +122,7 @@ func TestRoutesAndSchedulesPersist(t *testing.T) {
 		for _, ri := range res.(map[string]any)["routes"].([]sortie.RouteInfo) {
 			names = append(names, ri.Name+":"+ri.Source)
 		}
-		sl, err := r.do(dock.CmdScheduleList, nil)
+		sl, err := r.eng.Schedules(r.t.Context())
 		if err != nil {
 			t.Fatalf("schedule.list = %v", err)
 		}
@@ -141,10 +144,10 @@ func TestRoutesAndSchedulesPersist(t *testing.T) {
 	if !slices.Equal(names2, want) || len(ents2) != 1 || ents2[0].Name != "noon" || !next2[0].At.Equal(next[0].At) {
 		t.Errorf("after restart: routes %v entries %v next %v", names2, ents2, next2)
 	}
-	if _, err := r.do(dock.CmdSchedulePut, &dock.SchedulePutArgs{Entries: json.RawMessage(`[]`)}); err != nil {
+	if _, err := r.eng.PutSchedule(r.t.Context(), json.RawMessage(`[]`)); err != nil {
 		t.Fatalf("schedule.put [] = %v", err)
 	}
-	if _, err := r.do(dock.CmdRouteDelete, &dock.RouteNameArgs{Name: "market"}); err != nil {
+	if err := r.eng.DeleteRoute(r.t.Context(), "market"); err != nil {
 		t.Errorf("route.delete = %v", err)
 	}
 	r.stopEngine()
@@ -175,7 +178,7 @@ func TestBatteryModeChargerHysteresis(t *testing.T) {
 	}
 	for i, s := range steps {
 		if s.mode != "" {
-			if _, err := r.do(dock.CmdBattery, &dock.BatteryArgs{Mode: s.mode}); err != nil {
+			if err := r.eng.SetBattery(r.t.Context(), s.mode); err != nil {
 				t.Fatalf("battery %s = %v", s.mode, err)
 			}
 		}
@@ -191,12 +194,28 @@ func TestBatteryModeChargerHysteresis(t *testing.T) {
 			t.Errorf("step %d: battery %.0f %% (mode %q): charger %v, want %v", i, s.pct, s.mode, got, s.want)
 		}
 	}
-	if _, err := r.do(dock.CmdBattery, &dock.BatteryArgs{Mode: "full"}); dock.CodeOf(err) != dock.CodeInvalidArgument {
+	if err := r.eng.SetBattery(r.t.Context(), "full"); !errors.Is(err, dock.ErrInvalidArgument) {
 		t.Errorf("battery full = %v, want invalid_argument", err)
 	}
 	r.stopEngine()
 	r.startEngine()
 	if m := r.sync().BatteryMode; m != "storage" {
 		t.Errorf("battery mode after restart = %q, want storage", m)
+	}
+}
+
+// TestScheduleDefaultsAgree: a schedule without grace means the same from
+// the YAML config and over MQTT.
+func TestScheduleDefaultsAgree(t *testing.T) {
+	// The bench example's schedule gives no grace: the config's default.
+	cfg, err := config.Parse(config.BenchExample(), "bench.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Schedules) == 0 || bytes.Contains(config.BenchExample(), []byte("grace:")) {
+		t.Fatal("the bench example no longer has a schedule without grace; pick another")
+	}
+	if g := cfg.Schedules[0].Grace; g != schedule.DefaultGrace {
+		t.Errorf("config default grace %s, schedule.put default %s", g, schedule.DefaultGrace)
 	}
 }

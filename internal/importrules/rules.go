@@ -105,8 +105,8 @@ func Table() []Rule {
 
 		{Pkg: "telemetry", Ours: []string{"dock", "config", "telemetry/contract"}, Never: telemetryNever},
 		{Pkg: "telemetry/contract", Never: telemetryNever},
-		{Pkg: "telemetry/metrics", Ours: []string{"dock"}, Never: telemetryNever},
-		{Pkg: "telemetry/dockpage", Ours: []string{"dock", "telemetry/metrics"}, Never: telemetryNever},
+		{Pkg: "telemetry/metrics", Ours: []string{"dock", "telemetry/contract"}, Never: telemetryNever},
+		{Pkg: "telemetry/dockpage", Ours: []string{"dock", "telemetry/metrics", "telemetry/contract"}, Never: telemetryNever},
 		{Pkg: "telemetry/schema", Never: telemetryNever},
 
 		{Pkg: "cmd/agent/...", Ours: []string{"*"}, Never: shippedNever},

@@ -16,6 +16,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/dockagent/dock-agent/telemetry/metrics"
 )
 
@@ -250,7 +251,7 @@ func (p *Page) addEvent(e dock.Event) {
 	}
 	m["ts"] = at.UTC().Format("2006-01-02T15:04:05.000Z07:00")
 	m["type"] = string(e.Type)
-	b, err := json.Marshal(m)
+	b, err := contract.Marshal(m)
 	if err != nil {
 		// The outbox has stored it; only the page goes without it.
 		p.log.Warn("event not shown on the page: encode", "type", string(e.Type), "err", err)
@@ -320,7 +321,7 @@ func (p *Page) drop(c *client) {
 // frame is one server-sent event of the given name with v as JSON data,
 // or nil (logged) when v does not encode.
 func (p *Page) frame(name string, v any) []byte {
-	b, err := json.Marshal(v)
+	b, err := contract.Marshal(v)
 	if err != nil {
 		p.log.Warn("dock page message not sent: encode", "message", name, "err", err)
 		return nil

@@ -103,12 +103,12 @@ func TestLabelListsMatchDock(t *testing.T) {
 	for _, c := range commandNames() {
 		names = append(names, string(c))
 	}
-	if diff := cmp.Diff(consts("../../dock/command.go", func(_, typ string) bool { return typ == "CommandName" }), sorted(names)); diff != "" {
-		t.Errorf("commandNames() against dock.Cmd* (-dock +labels.go):\n%s", diff)
+	if diff := cmp.Diff(consts("../contract/command.go", func(_, typ string) bool { return typ == "Command" }), sorted(names)); diff != "" {
+		t.Errorf("commandNames() against contract.Cmd* (-contract +labels.go):\n%s", diff)
 	}
-	codes := append(consts("../../dock/errors.go", func(_, typ string) bool { return typ == "Code" }), "ok")
+	codes := append(consts("../contract/reply.go", func(_, typ string) bool { return typ == "Code" }), "ok")
 	if diff := cmp.Diff(sorted(codes), sorted(commandResults())); diff != "" {
-		t.Errorf("commandResults() against ok + dock.Code* (-dock +labels.go):\n%s", diff)
+		t.Errorf("commandResults() against ok + contract.Code* (-contract +labels.go):\n%s", diff)
 	}
 	if diff := cmp.Diff(consts("../../dock/fault.go", func(_, typ string) bool { return typ == "FaultCode" }), sorted(faultCodes())); diff != "" {
 		t.Errorf("faultCodes() against dock.Fault* (-dock +labels.go):\n%s", diff)

@@ -1,29 +1,10 @@
 package metrics
 
 import (
-	"context"
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
 )
-
-// Commander wraps next so that every executed command is counted by name
-// and result code. Commands refused before execution (bad JSON, expired,
-// busy) never reach a Commander; MQTTStats.CommandsRejected counts them.
-func (m *Metrics) Commander(next dock.Commander) dock.Commander {
-	return commander{m: m, next: next}
-}
-
-type commander struct {
-	m    *Metrics
-	next dock.Commander
-}
-
-func (c commander) Do(ctx context.Context, req dock.Request) (any, error) {
-	res, err := c.next.Do(ctx, req)
-	c.m.Command(string(req.Name), dock.CodeOf(err))
-	return res, err
-}
 
 // EventSink wraps next (the durable outbox) so that the events the dock
 // emits also feed the metrics: sortie.report counts sorties by its

@@ -1,29 +1,25 @@
 package metrics
 
-import "github.com/dockagent/dock-agent/dock"
+import (
+	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
+)
 
 // The label values every labelled counter starts with at zero, so that a
 // rate or an alert on a counter works before its first increment (a series
-// that appears at 1 is an increase no rate() sees). labels_test.go checks
-// the lists against the constants in dock and dock/sortie.
+// that appears at 1 is an increase no rate() sees). complete_test.go checks
+// the lists against the constants in the contract, dock and dock/sortie.
 
-// commandNames are the commands of the MQTT contract (dock.Cmd*).
-func commandNames() []dock.CommandName {
-	return []dock.CommandName{
-		dock.CmdDispatch, dock.CmdPatrol, dock.CmdRecall, dock.CmdAbort, dock.CmdBattery,
-		dock.CmdRoutePut, dock.CmdRouteDelete, dock.CmdRouteList, dock.CmdSchedulePut, dock.CmdScheduleList,
-		dock.CmdLid, dock.CmdArms, dock.CmdCharger, dock.CmdMode, dock.CmdReset, dock.CmdStatus,
-		dock.CmdQuote, dock.CmdRetarget, dock.CmdAlert,
-	}
-}
+// commandNames are the commands of the MQTT contract.
+func commandNames() []contract.Command { return contract.Commands() }
 
-// commandResults are "ok" and the contract's error codes (dock.Code*).
+// commandResults are "ok" and the contract's error codes.
 func commandResults() []string {
-	return []string{"ok",
-		string(dock.CodeBadRequest), string(dock.CodeUnknownCommand), string(dock.CodeInvalidArgument),
-		string(dock.CodePreconditionFailed), string(dock.CodeOutOfRange), string(dock.CodeBusy),
-		string(dock.CodeExpired), string(dock.CodeStale), string(dock.CodeUnauthorized), string(dock.CodeInternal),
+	out := []string{"ok"}
+	for _, c := range contract.Codes() {
+		out = append(out, string(c))
 	}
+	return out
 }
 
 // sortieOutcomes are the outcomes of a sortie report (sortie.Outcome*).

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -217,12 +218,12 @@ func (m *Metrics) FrameOut(message string) { m.framesOut.WithLabelValues(message
 
 // Command counts one executed command by name and result: code is the
 // contract error code, "" for success (recorded as "ok").
-func (m *Metrics) Command(name string, code dock.Code) {
+func (m *Metrics) Command(name contract.Command, code contract.Code) {
 	result := string(code)
 	if result == "" {
 		result = "ok"
 	}
-	m.commands.WithLabelValues(name, result).Inc()
+	m.commands.WithLabelValues(string(name), result).Inc()
 }
 
 // ETAError observes one dispatch's ETA error as a ratio (0.1 = 10 % late).

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"go.uber.org/goleak"
 )
 
@@ -107,8 +108,8 @@ func TestScrape(t *testing.T) {
 	m.FrameIn("GLOBAL_POSITION_INT")
 	m.FrameOut("COMMAND_LONG")
 	m.Command("dispatch", "")
-	m.Command("dispatch", dock.CodePreconditionFailed)
-	m.Command("dispatch", dock.CodePreconditionFailed)
+	m.Command("dispatch", contract.CodePreconditionFailed)
+	m.Command("dispatch", contract.CodePreconditionFailed)
 	m.Sortie("complete")
 	m.LaunchLatency(12400 * time.Millisecond)
 	m.LaunchLatency(9 * time.Second)
@@ -324,12 +325,9 @@ func (r *recordingSink) Emit(e dock.Event) error {
 	return nil
 }
 
-type stubCommander struct{ err error }
-
-func (c stubCommander) Do(context.Context, dock.Request) (any, error) { return struct{}{}, c.err }
-
-// TestWrappers: the event sink and commander wrappers pass everything on
-// and count what the dock reports.
+// TestWrappers: the event sink wrapper passes everything on and counts
+// what the dock reports; Command counts an executed command (telemetry
+// calls it once per command through Options.CommandDone).
 func TestWrappers(t *testing.T) {
 	m, err := New(Options{})
 	if err != nil {
@@ -357,10 +355,7 @@ func TestWrappers(t *testing.T) {
 	if len(next.got) != len(events)+1 {
 		t.Errorf("next sink got %d events, want %d", len(next.got), len(events)+1)
 	}
-	cmd := m.Commander(stubCommander{err: dock.ErrEStopLatched})
-	if _, err := cmd.Do(t.Context(), dock.Request{ID: "c-1", Name: dock.CmdLid}); !errors.Is(err, dock.ErrEStopLatched) {
-		t.Errorf("Do() = %v, want the wrapped error", err)
-	}
+	m.Command(contract.CmdLid, contract.CodePreconditionFailed)
 	_, body := get(t, serve(t, m, nil)+"/metrics")
 	for series, v := range map[string]string{
 		`dock_agent_sorties_total{outcome="complete"}`:                          "1",

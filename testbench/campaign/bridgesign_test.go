@@ -12,7 +12,7 @@ import (
 
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/mavlink"
-	"github.com/dockagent/dock-agent/telemetry"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/dockagent/dock-agent/testbench/world"
 )
 
@@ -56,7 +56,7 @@ func TestBridgeSignedOnBench(t *testing.T) {
 			body[k] = v
 		}
 		raw, _ := json.Marshal(body)
-		payload, err := telemetry.Sign(key, raw)
+		payload, err := contract.Sign(key, raw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func TestBridgeSignedOnBench(t *testing.T) {
 		t.Fatal("a bare ARM frame on mavlink/in armed the drone while signing is on")
 	}
 	// Signed: it arms.
-	signedArm, err := telemetry.SignFrame(key, arm, w.Clock().Now())
+	signedArm, err := contract.SignFrame(key, arm, w.Clock().Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestBridgeSignedOnBench(t *testing.T) {
 	if err := obs.Wait(ctx, func() bool { return w.DroneState().Armed }); err != nil {
 		t.Fatalf("a signed ARM from an allowed bridge with the dock open did not arm the drone: %v", err)
 	}
-	signedDisarm, _ := telemetry.SignFrame(key, disarm, w.Clock().Now())
+	signedDisarm, _ := contract.SignFrame(key, disarm, w.Clock().Now())
 	if err := obs.PublishFrame(ctx, signedDisarm); err != nil {
 		t.Fatal(err)
 	}

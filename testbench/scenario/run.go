@@ -558,7 +558,11 @@ func checkSchemas(msgs []world.Message) (int, []error) {
 			continue
 		}
 		seen[m.Topic] = true
-		errs = append(errs, fmt.Errorf("%s at %s: %w", m.Topic, m.At.Format(time.RFC3339Nano), err))
+		p := string(m.Payload)
+		if len(p) > 300 {
+			p = p[:300] + "..."
+		}
+		errs = append(errs, fmt.Errorf("%s at %s: %w\n  payload: %s", m.Topic, m.At.Format(time.RFC3339Nano), err, p))
 	}
 	return n, errs
 }

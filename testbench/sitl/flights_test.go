@@ -49,6 +49,16 @@ type flight struct {
 	etaChecked bool
 	// cruiseMPS, when set, is the config's flight.cruise_speed_mps.
 	cruiseMPS float64
+	// alert: an alert pre-stages the dock and the command follows once it
+	// is staged; from the command to airborne must then take at most
+	// maxAlertLaunch (issue 17).
+	alert bool
+	// benchSpeed, when set, replaces the bench drone's speed-up of 20: a
+	// deadline of simulated seconds on work bound by real time (MAVLink
+	// round trips, fsyncs) needs a clock not too far from real.
+	benchSpeed float64
+	// after checks the flight once its report is in (nil: nothing).
+	after func(t *testing.T, r *run, report world.Event)
 }
 
 // run is one flight's world.
@@ -56,7 +66,28 @@ type run struct {
 	w    *world.World
 	obs  *world.Observer
 	sitl *sitl.SITL // nil on the bench's simulated drone
+	// sortieID is the flight's sortie.
+	sortieID string
+	// retarget is what the flight's retarget was told and when.
+	retarget retargetSent
 }
+
+// retargetSent is a retarget as the command centre saw it.
+type retargetSent struct {
+	to     route.Point
+	at     time.Time // simulated time the command went out
+	etaS   float64   // the reply's eta_s, counted from then
+	result map[string]any
+}
+
+// maxAlertLaunch is issue 17's promise for a staged dock: airborne within
+// 3 s of the dispatch.
+const maxAlertLaunch = 3 * time.Second
+
+// moved is where dispatch_retarget sends the vehicle once it is on its way
+// to target: 1 km from the dock on the other side, about 1.2 km from the
+// vehicle then.
+var moved = route.Destination(home, 315, 1000)
 
 var target = route.Destination(home, 45, 1200)
 
@@ -73,6 +104,16 @@ var flights = []flight{
 	{name: "dispatch_low_battery", command: "dispatch",
 		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 60}, outcome: "not_reached",
 		during: func(ctx context.Context, t *testing.T, r *run) { drainBattery(ctx, t, r, 20) }},
+	// A moving incident: the dispatch is sent elsewhere on the way; the
+	// vehicle must fly there and the new promise must hold.
+	{name: "dispatch_retarget", command: "dispatch",
+		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 10}, outcome: "complete", etaChecked: true,
+		during: retargetInFlight, after: checkRetarget},
+	// An incoming call stages the dock (lid open, arms released, vehicle
+	// prepared, not armed); the dispatch that follows only arms and takes
+	// off.
+	{name: "alert_dispatch", command: "dispatch", alert: true, benchSpeed: 5,
+		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 10}, outcome: "complete", etaChecked: true},
 	{name: "dispatch_abort", command: "dispatch",
 		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 30}, outcome: "not_reached",
 		during: func(ctx context.Context, t *testing.T, r *run) {
@@ -122,7 +163,11 @@ func TestFlightsAgainstBenchDrone(t *testing.T) {
 			dir := t.TempDir()
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 			defer cancel()
-			fly(ctx, t, f, world.Options{Speed: 20, GCS: "none", Dir: dir}, nil)
+			speed := 20.0
+			if f.benchSpeed > 0 {
+				speed = f.benchSpeed
+			}
+			fly(ctx, t, f, world.Options{Speed: speed, GCS: "none", Dir: dir}, nil)
 		})
 	}
 }
@@ -164,26 +209,85 @@ func fly(ctx context.Context, t *testing.T, f flight, opts world.Options, s *sit
 	}
 	// A real autopilot needs its EKF and GPS settled before it arms: retry
 	// while only those gates block (each refusal is answered at once).
+	sendSettled := func(command string, args map[string]any) world.Reply {
+		t.Helper()
+		deadline := time.Now().Add(wall(3 * time.Minute))
+		for {
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			rep, err := obs.Send(cctx, command, args)
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.OK || time.Now().After(deadline) || rep.Error == nil || rep.Error.Code != "precondition_failed" || !settling(rep) {
+				if !rep.OK {
+					t.Fatalf("%s refused: %s %s", command, rep.Error.Message, detail(rep))
+				}
+				return rep
+			}
+			// Try again 2 s (simulated) later.
+			t0 := w.Clock().Now()
+			if err := obs.Wait(ctx, func() bool { return w.Clock().Since(t0) >= 2*time.Second }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	var rep world.Reply
-	deadline := time.Now().Add(wall(3 * time.Minute))
-	for {
+	var commandAt, commandWall time.Time
+	if f.alert {
+		stageFrom := len(obs.Events())
+		arep := sendSettled("alert", map[string]any{"ref": "call-" + f.name, "lat": f.args["lat"], "lon": f.args["lon"]})
+		t.Logf("alert accepted: %s", arep.Result)
+		// The alert was accepted at until - window_s by the agent's clock
+		// (earlier attempts were refused while the vehicle settled).
+		var ares struct {
+			Until   time.Time `json:"until"`
+			WindowS float64   `json:"window_s"`
+		}
+		if err := json.Unmarshal(arep.Result, &ares); err != nil || ares.Until.IsZero() || ares.WindowS <= 0 {
+			t.Fatalf("alert reply %s: want until and window_s (%v)", arep.Result, err)
+		}
+		alertAt := ares.Until.Add(-time.Duration(ares.WindowS * float64(time.Second)))
+		sctx, cancel := context.WithTimeout(ctx, wall(time.Minute))
+		ev, err := obs.WaitEvent(sctx, stageFrom, func(e world.Event) bool {
+			return e.Type == "alert" && (e.Fields["state"] == "staged" || e.Fields["state"] == "failed")
+		})
+		cancel()
+		if err != nil {
+			t.Fatalf("no alert event staged within 1 min (simulated): %v; state %v", err, obs.State())
+		}
+		if ev.Fields["state"] != "staged" {
+			t.Fatalf("alert staging failed: %v", ev.Fields)
+		}
+		t.Logf("alert staged after %.1f s (simulated)", eventTime(ev).Sub(alertAt).Seconds())
+		// Staged: the dock open (the state follows the event within its
+		// 2/s rate), the vehicle not armed.
+		sctx, cancel = context.WithTimeout(ctx, wall(5*time.Second))
+		err = obs.Wait(sctx, func() bool {
+			st := obs.State()
+			return st["lid"] == "open" && st["arms"] == "released"
+		})
+		cancel()
+		if err != nil {
+			t.Errorf("staged, but the state does not say lid open and arms released: %v; state %v", err, obs.State())
+		}
+		if armed := world.Lookup(obs.State(), "vehicle.armed"); armed != false {
+			t.Errorf("staged dock: vehicle.armed %v, want false (an alert never arms)", armed)
+		}
+		// The dispatch on a staged dock is sent once, as a command centre
+		// would: a refusal now is a failure, not a vehicle settling.
+		commandAt, commandWall = w.Clock().Now(), time.Now()
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		rep, err = obs.Send(cctx, f.command, f.args)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.OK || time.Now().After(deadline) || rep.Error == nil || rep.Error.Code != "precondition_failed" || !settling(rep) {
-			break
+		if !rep.OK {
+			t.Fatalf("%s on a staged dock refused: %s %s", f.command, rep.Error.Message, detail(rep))
 		}
-		// Try again 2 s (simulated) later.
-		t0 := w.Clock().Now()
-		if err := obs.Wait(ctx, func() bool { return w.Clock().Since(t0) >= 2*time.Second }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if !rep.OK {
-		t.Fatalf("%s refused: %s %s", f.command, rep.Error.Message, detail(rep))
+	} else {
+		rep = sendSettled(f.command, f.args)
 	}
 	var res struct {
 		SortieID  string   `json:"sortie_id"`
@@ -194,17 +298,27 @@ func fly(ctx context.Context, t *testing.T, f flight, opts world.Options, s *sit
 		t.Fatal(err)
 	}
 	t.Logf("%s accepted: %s", f.command, rep.Result)
-	waitPhase := func(phase string, within time.Duration) {
+	r.sortieID = res.SortieID
+	waitPhase := func(phase string, within time.Duration) world.Event {
 		t.Helper()
 		wctx, cancel := context.WithTimeout(ctx, wall(within))
 		defer cancel()
-		if _, err := obs.WaitEvent(wctx, 0, func(e world.Event) bool {
+		ev, err := obs.WaitEvent(wctx, 0, func(e world.Event) bool {
 			return e.Type == "sortie.phase" && e.Fields["sortie_id"] == res.SortieID && e.Fields["phase"] == phase
-		}); err != nil {
+		})
+		if err != nil {
 			t.Fatalf("no sortie.phase %s within %v (simulated): %v; state %v", phase, within, err, obs.State())
 		}
+		return ev
 	}
-	waitPhase("airborne", 2*time.Minute)
+	airborne := waitPhase("airborne", 2*time.Minute)
+	if f.alert {
+		sim, real := eventTime(airborne).Sub(commandAt), airborne.Real.Sub(commandWall)
+		t.Logf("staged dock: dispatch to airborne %.2f s (simulated, the agent's clock), %.2f s wall at speed x%g", sim.Seconds(), real.Seconds(), speed)
+		if sim > maxAlertLaunch {
+			t.Errorf("dispatch to airborne on a staged dock took %.2f s (simulated), want <= %v", sim.Seconds(), maxAlertLaunch)
+		}
+	}
 	if f.during != nil {
 		// On the way: well clear of the dock, short of the scene.
 		wctx, cancel := context.WithTimeout(ctx, wall(2*time.Minute))
@@ -239,6 +353,9 @@ func fly(ctx context.Context, t *testing.T, f flight, opts world.Options, s *sit
 				report.Fields["eta_error_pct"], report.Fields["eta_s"], report.Fields["time_to_station_s"])
 		}
 	}
+	if f.after != nil {
+		f.after(t, r, report)
+	}
 	// Back on the pad and secured.
 	sctx, cancel := context.WithTimeout(ctx, wall(2*time.Minute))
 	defer cancel()
@@ -268,6 +385,89 @@ func fly(ctx context.Context, t *testing.T, f flight, opts world.Options, s *sit
 			t.Errorf("the vehicle flew in pilot mode %s", m)
 		}
 	}
+}
+
+// retargetInFlight moves the dispatch to moved while the vehicle is on its
+// way to target.
+func retargetInFlight(ctx context.Context, t *testing.T, r *run) {
+	t.Helper()
+	at := r.w.Clock().Now()
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	rep, err := r.obs.Send(cctx, "retarget", map[string]any{"lat": moved.Lat, "lon": moved.Lon, "sortie_id": r.sortieID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK {
+		t.Fatalf("retarget in flight refused: %s %s %s", rep.Error.Code, rep.Error.Message, detail(rep))
+	}
+	var res map[string]any
+	if err := json.Unmarshal(rep.Result, &res); err != nil {
+		t.Fatal(err)
+	}
+	eta, ok := res["eta_s"].(float64)
+	if !ok || eta <= 0 || res["sortie_id"] != r.sortieID {
+		t.Fatalf("retarget reply %s: want this sortie %s and an eta_s > 0", rep.Result, r.sortieID)
+	}
+	t.Logf("retargeted %.0f m from the dock: %s", distance(r.obs), rep.Result)
+	r.retarget = retargetSent{to: moved, at: at, etaS: eta, result: res}
+}
+
+// checkRetarget checks that the vehicle went to the new point, not the
+// first one, and reached it within 15 % of the ETA the retarget promised.
+func checkRetarget(t *testing.T, r *run, report world.Event) {
+	t.Helper()
+	rt := r.retarget
+	if rt.at.IsZero() {
+		t.Fatal("no retarget was sent")
+	}
+	var station world.Event
+	for _, e := range r.obs.Events() {
+		if e.Type == "sortie.phase" && e.Fields["sortie_id"] == r.sortieID && e.Fields["phase"] == "on_station" {
+			station = e
+		}
+	}
+	if station.Type == "" {
+		t.Fatalf("no on_station after the retarget")
+	}
+	flown := eventTime(station).Sub(rt.at).Seconds()
+	errPct := 100 * (flown - rt.etaS) / rt.etaS
+	t.Logf("retarget: eta_s %.0f from the command, on station %.1f s after it (%+.1f %%); report promised_eta %v s, time_to_station %v s",
+		rt.etaS, flown, errPct, report.Fields["eta_s"], report.Fields["time_to_station_s"])
+	if math.Abs(errPct) > 15 {
+		t.Errorf("on station %.1f s after the retarget, which promised %.0f s (%+.1f %%), want within ±15 %%", flown, rt.etaS, errPct)
+	}
+	// Where the vehicle went, from the agent's telemetry (the vehicle's
+	// own GLOBAL_POSITION_INT on SITL).
+	nearNew, nearOld := math.Inf(1), math.Inf(1)
+	for _, m := range r.obs.Messages("telemetry") {
+		var tel struct {
+			Lat float64 `json:"lat"`
+			Lon float64 `json:"lon"`
+		}
+		if json.Unmarshal(m.Payload, &tel) != nil || (tel.Lat == 0 && tel.Lon == 0) {
+			continue
+		}
+		p := route.Point{Lat: tel.Lat, Lon: tel.Lon}
+		nearNew = math.Min(nearNew, route.Distance(p, rt.to))
+		nearOld = math.Min(nearOld, route.Distance(p, target))
+	}
+	t.Logf("closest approach: %.0f m to the new point, %.0f m to the first one", nearNew, nearOld)
+	if nearNew > 25 {
+		t.Errorf("the vehicle came no closer than %.0f m to the retargeted point, want within 25 m", nearNew)
+	}
+	if nearOld < 500 {
+		t.Errorf("the vehicle came within %.0f m of the first point after being retargeted away, want it to turn", nearOld)
+	}
+}
+
+// eventTime is when the agent stamped e (its clock: simulated on the
+// bench), or when the observer got it if the stamp does not parse.
+func eventTime(e world.Event) time.Time {
+	if ts, err := time.Parse(time.RFC3339Nano, e.TS); err == nil {
+		return ts
+	}
+	return e.At
 }
 
 // settling reports whether a refusal names only gates a vehicle that just

@@ -28,7 +28,8 @@ type Event struct {
 	TS     string         `json:"ts"`
 	Type   string         `json:"type"`
 	Fields map[string]any `json:"-"`
-	At     time.Time      `json:"-"`
+	At     time.Time      `json:"-"` // simulated time of arrival
+	Real   time.Time      `json:"-"` // wall time of arrival
 }
 
 // Reply is a decoded command reply.
@@ -109,7 +110,7 @@ func (o *Observer) handle(_ mqtt.Client, m mqtt.Message) {
 		var ev Event
 		if err := json.Unmarshal(msg.Payload, &ev); err == nil {
 			_ = json.Unmarshal(msg.Payload, &ev.Fields)
-			ev.At = msg.At
+			ev.At, ev.Real = msg.At, msg.Real
 			o.events = append(o.events, ev)
 		}
 	case topic == "state":

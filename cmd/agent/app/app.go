@@ -21,9 +21,12 @@ import (
 
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/dock"
+	"github.com/dockagent/dock-agent/dock/sortie"
 	"github.com/dockagent/dock-agent/internal/rawio"
 	"github.com/dockagent/dock-agent/mavlink/router"
+	"github.com/dockagent/dock-agent/rs485/weatherstation"
 	"github.com/dockagent/dock-agent/telemetry"
+	"github.com/dockagent/dock-agent/telemetry/dockpage"
 )
 
 // Options are what Run needs besides the config.
@@ -97,36 +100,102 @@ func Run(ctx context.Context, o Options) error {
 	started := clock.Now()
 	notify.Notify("STATUS=starting")
 
+	a, err := build(o.Version, cfg, clock, log, notify, wdInterval)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	a.started = started
+	return a.run(ctx)
+}
+
+// build makes every part of the agent, in the order data flows back (see
+// below), and returns them unstarted. On an error what was opened is
+// closed again.
+func build(version string, cfg *config.Config, clock clockwork.Clock, log *slog.Logger, notify Notifier, wdInterval time.Duration) (_ *agent, err error) {
+	a := &agent{cfg: cfg, version: version, clock: clock, log: log, notify: notify}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
-		return fmt.Errorf("create state directory: %w", err)
+		return nil, fmt.Errorf("create state directory: %w", err)
 	}
 	hw, err := buildHardware(cfg, clock, log.With("component", "hardware"))
 	if err != nil {
-		return fmt.Errorf("wire dock hardware: %w", err)
+		return nil, fmt.Errorf("wire dock hardware: %w", err)
 	}
-	defer hw.close()
+	a.hw = hw
 
 	veh, err := newVehicleLink(cfg, clock, log.With("component", "vehicle"))
 	if err != nil {
-		return fmt.Errorf("vehicle link: %w", err)
+		return nil, fmt.Errorf("vehicle link: %w", err)
 	}
 	guard := newInboundGuard(inboundOptionsFromConfig(cfg, log.With("component", "inbound")), veh.write, veh.State)
 	fwd, err := newForwarder(cfg, veh, guard, clock, log.With("component", "router"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	flog, err := newFlightLog(cfg, veh, clock, log.With("component", "flightlog"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 
-	// The MQTT service is made before the controller and the engine (whose
-	// events it stores), so it gets a commander and a state source that are
-	// filled in before it runs.
-	cmdr := &commander{}
-	state := &stateSource{}
-	topts := telemetryOptions(cfg, o.Version, clock, log.With("component", "telemetry"))
+	// Built in the order data flows back: the outbox (the dock emits into
+	// it), the metrics (they count the dock's events and motions), the
+	// controller, the engine, then the MQTT service that hands commands to
+	// both. The metrics read the controller and the service per scrape; the
+	// server runs only once all are built.
+	topts := telemetryOptions(cfg, version, clock, log.With("component", "telemetry"))
+	outbox, err := telemetry.OpenOutbox(topts)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: %w", err)
+	}
+	a.outbox = outbox
+	var ctrl *dock.Controller
 	var svc *telemetry.Service
+	state := lateState{ctrl: &ctrl}
+	wd := &watchdog{interval: max(wdInterval, 0), clock: clock, notify: notify}
+	page, err := newPage(cfg, state, veh, clock, log.With("component", "page"))
+	if err != nil {
+		return nil, err
+	}
+	var pageHandler http.Handler
+	if page != nil {
+		pageHandler = page.Handler()
+	}
+	mx, err := newMetrics(cfg, version, veh, func() telemetry.Health { return svc.Health() }, state.Snapshot, wd, hw, fwd, pageHandler, clock, log.With("component", "metrics"))
+	if err != nil {
+		return nil, err
+	}
+	events := mx.eventSink(outbox)
+	if page != nil {
+		// The page shows what the outbox stored, in the order it did.
+		events = page.EventSink(events)
+	}
+	copts := controllerOptions(cfg, wd, hw, clock, log.With("component", "controller"))
+	if mx.m != nil {
+		copts.OnMotion = motionCounter(mx.m)
+	}
+	ctrl, err = dock.NewController(copts, hw.pins, veh.State, events)
+	if err != nil {
+		return nil, fmt.Errorf("dock controller: %w", err)
+	}
+	guard.setInterlocks(ctrl)
+	if mx.m != nil {
+		guard.onRefused(mx.m.InboundRefused)
+	}
+	station, err := buildWeather(cfg, hw, ctrl.SetWeather, log.With("component", "weather"))
+	if err != nil {
+		return nil, err
+	}
+	engine, err := buildEngine(cfg, ctrl, veh, events, flog, clock, log.With("component", "sortie"))
+	if err != nil {
+		return nil, err
+	}
+
+	topts.CommandDone = mx.commandDone()
 	if cfg.MQTT.MAVLinkBridge {
 		// The bridge's frames pass the inbound guard; the answer to a
 		// refused one goes out on mavlink/out, where its sender listens.
@@ -142,60 +211,25 @@ func Run(ctx context.Context, o Options) error {
 		}
 		topts.BridgeRefused = guard.bridgeRefused
 	}
-	svc, err = telemetry.NewService(topts, cmdr, state, veh.State)
+	svc, err = telemetry.NewService(topts, outbox, telemetry.Dock{Sorties: engine, Maintenance: ctrl}, ctrl, veh.State)
 	if err != nil {
-		return fmt.Errorf("mqtt: %w", err)
+		return nil, fmt.Errorf("mqtt: %w", err)
 	}
-	defer func() {
-		if err := svc.Close(); err != nil {
-			log.Error("close outbox", "err", err)
-		}
-	}()
 	if cfg.MQTT.MAVLinkBridge {
 		addBridgeTap(veh, svc.PublishFrame, cfg.MQTT.MAVLinkBridgeBatch)
 	}
 
-	wd := &watchdog{interval: max(wdInterval, 0), clock: clock, notify: notify}
-	page, err := newPage(cfg, state, veh, clock, log.With("component", "page"))
-	if err != nil {
-		return err
-	}
-	var pageHandler http.Handler
-	if page != nil {
-		pageHandler = page.Handler()
-	}
-	mx, err := newMetrics(cfg, o.Version, veh, svc, state, wd, hw, fwd, pageHandler, clock, log.With("component", "metrics"))
-	if err != nil {
-		return err
-	}
-	events := mx.eventSink(svc.Events())
-	if page != nil {
-		// The page shows what the outbox stored, in the order it did.
-		events = page.EventSink(events)
-	}
-	copts := controllerOptions(cfg, wd, hw, clock, log.With("component", "controller"))
-	if mx.m != nil {
-		copts.OnMotion = motionCounter(mx.m)
-	}
-	ctrl, err := dock.NewController(copts, hw.pins, veh.State, events)
-	if err != nil {
-		return fmt.Errorf("dock controller: %w", err)
-	}
-	state.ctrl = ctrl
-	guard.setInterlocks(ctrl)
-	if mx.m != nil {
-		guard.onRefused(mx.m.InboundRefused)
-	}
-	station, err := buildWeather(cfg, hw, ctrl.SetWeather, log.With("component", "weather"))
-	if err != nil {
-		return err
-	}
-	engine, err := buildEngine(cfg, ctrl, veh, events, flog, clock, log.With("component", "sortie"))
-	if err != nil {
-		return err
-	}
-	cmdr.next = mx.commander(engine)
+	a.veh, a.fwd, a.flog, a.wd, a.page, a.mx = veh, fwd, flog, wd, page, mx
+	a.ctrl, a.station, a.engine, a.svc = ctrl, station, engine, svc
+	return a, nil
+}
 
+// run starts the parts in three groups, reports READY, and on ctx's end
+// or a part's failure stops them in order (STYLE.md §3).
+func (a *agent) run(ctx context.Context) error {
+	cfg, clock, log, notify := a.cfg, a.clock, a.log, a.notify
+	hw, veh, fwd, flog, wd, page, mx := a.hw, a.veh, a.fwd, a.flog, a.wd, a.page, a.mx
+	ctrl, station, engine, svc, started := a.ctrl, a.station, a.engine, a.svc, a.started
 	// Three groups, stopped in order at shutdown: intake (MQTT), the dock
 	// (engine and controller), then what it reads (pins, weather, vehicle
 	// link, forward, metrics).
@@ -248,7 +282,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if ctx.Err() == nil {
 		notify.Notify(daemon.SdNotifyReady)
-		log.Info("dock agent ready", "version", o.Version, "startup", clock.Since(started).Round(time.Millisecond))
+		log.Info("dock agent ready", "version", a.version, "startup", clock.Since(started).Round(time.Millisecond))
 	}
 	st := &statusLine{notify: notify}
 	st.update(ctrl.Snapshot(), svc.Health(), veh.State())
@@ -288,6 +322,42 @@ loop:
 	mqttWG.Wait()
 	log.Info("dock agent stopped", "shutdown", clock.Since(stopping).Round(time.Millisecond))
 	return failed
+}
+
+// agent is every part of a running agent: build makes them, run runs
+// them, close releases what build opened.
+type agent struct {
+	cfg     *config.Config
+	version string
+	clock   clockwork.Clock
+	log     *slog.Logger
+	notify  Notifier
+	started time.Time
+
+	hw      *hardware
+	veh     *vehicleLink
+	fwd     *router.Router
+	flog    *flightLog
+	outbox  *telemetry.Outbox
+	wd      *watchdog
+	page    *dockpage.Page
+	mx      *agentMetrics
+	ctrl    *dock.Controller
+	station *weatherstation.Station
+	engine  *sortie.Engine
+	svc     *telemetry.Service
+}
+
+// close releases the outbox and the hardware, whatever build got to.
+func (a *agent) close() {
+	if a.outbox != nil {
+		if err := a.outbox.Close(); err != nil {
+			a.log.Error("close outbox", "err", err)
+		}
+	}
+	if a.hw != nil {
+		a.hw.close()
+	}
 }
 
 // waitConnected waits up to d for the first broker connection.
@@ -367,26 +437,16 @@ func telemetryOptions(cfg *config.Config, version string, clock clockwork.Clock,
 	return o
 }
 
-// stateSource hands the controller's state to the MQTT service, which is
-// made before the controller.
-type stateSource struct{ ctrl *dock.Controller }
+// lateState is the controller's state for the parts built before it (the
+// metrics, the dock page): they read it only once everything runs; until
+// the controller exists it is the zero state (not ready, no readings).
+type lateState struct{ ctrl **dock.Controller }
 
-func (s *stateSource) Subscribe() (<-chan dock.State, func()) { return s.ctrl.Subscribe() }
-func (s *stateSource) Snapshot() dock.State                   { return s.ctrl.Snapshot() }
-
-// snapshotOrZero is the dock's state, or the zero State (not ready, no
-// readings) while the controller is not made yet.
-func (s *stateSource) snapshotOrZero() dock.State {
-	if s.ctrl == nil {
+func (l lateState) Snapshot() dock.State {
+	if *l.ctrl == nil {
 		return dock.State{}
 	}
-	return s.ctrl.Snapshot()
+	return (*l.ctrl).Snapshot()
 }
 
-// commander hands commands to the sortie engine (through the metrics'
-// counting wrapper), which is made after the MQTT service.
-type commander struct{ next dock.Commander }
-
-func (c *commander) Do(ctx context.Context, req dock.Request) (any, error) {
-	return c.next.Do(ctx, req)
-}
+func (l lateState) Subscribe() (<-chan dock.State, func()) { return (*l.ctrl).Subscribe() }

@@ -15,18 +15,22 @@ import (
 	"github.com/dockagent/dock-agent/mavlink"
 	"github.com/dockagent/dock-agent/mavlink/router"
 	"github.com/dockagent/dock-agent/telemetry"
+	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/dockagent/dock-agent/telemetry/metrics"
 )
 
 // agentMetrics is the Prometheus side: collectors fed by the vehicle link's
-// taps, the command and event wrappers, and the /metrics + /healthz server
+// taps, the event wrapper and command count, and the /metrics + /healthz server
 // (nil when metrics.listen is empty, in which case nothing is counted).
 type agentMetrics struct {
 	m      *metrics.Metrics
 	server *metrics.Server
 }
 
-func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telemetry.Service, state *stateSource, wd *watchdog, hw *hardware, fwd *router.Router, page http.Handler, clock clockwork.Clock, log *slog.Logger) (*agentMetrics, error) {
+// newMetrics is made before the controller (it counts the controller's
+// motions and events) and the MQTT service: mqtt and state are read per
+// scrape, and the server runs only once every part is built.
+func newMetrics(cfg *config.Config, version string, veh *vehicleLink, mqtt func() telemetry.Health, state func() dock.State, wd *watchdog, hw *hardware, fwd *router.Router, page http.Handler, clock clockwork.Clock, log *slog.Logger) (*agentMetrics, error) {
 	if cfg.Metrics.Listen == "" {
 		return &agentMetrics{}, nil
 	}
@@ -37,13 +41,13 @@ func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telem
 			return metrics.LinkStats{Up: s.Link, LossPct: s.LossPct, BadCRC: veh.link.Stats().BadCRC}
 		},
 		MQTT: func() metrics.MQTTStats {
-			h := svc.Health()
+			h := mqtt()
 			return metrics.MQTTStats{
 				Connected: h.Connected, ConnectionLosses: h.ConnectionLosses, OutboxDepth: h.OutboxDepth,
 				EventsPublished: h.EventsPublished, EventsDropped: h.EventsDropped, CommandsRejected: h.CommandsRejected,
 			}
 		},
-		State:   state.snapshotOrZero,
+		State:   state,
 		Modbus:  hw.modbusStats,
 		Forward: forwardStats(fwd),
 		Runtime: true,
@@ -51,7 +55,7 @@ func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telem
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	if err := m.Registry().Register(relayCollector(veh, svc)); err != nil {
+	if err := m.Registry().Register(relayCollector(veh, mqtt)); err != nil {
 		return nil, fmt.Errorf("metrics: relay counters: %w", err)
 	}
 	srv, err := metrics.NewServer(metrics.ServerOptions{
@@ -62,7 +66,7 @@ func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telem
 			}
 			return nil
 		},
-		Ready:  func() []metrics.Blocker { return metrics.Readiness(state.snapshotOrZero()) },
+		Ready:  func() []metrics.Blocker { return metrics.Readiness(state()) },
 		Page:   page,
 		Logger: log,
 		Clock:  clock,
@@ -85,11 +89,11 @@ func newMetrics(cfg *config.Config, version string, veh *vehicleLink, svc *telem
 // frame lost between the vehicle and MQTT can be placed: the link's parser
 // (frames in, damaged, refused, bytes outside frames), then the MQTT
 // bridge (published, dropped on a full queue or a broker away).
-func relayCollector(veh *vehicleLink, svc *telemetry.Service) prometheus.Collector {
+func relayCollector(veh *vehicleLink, mqtt func() telemetry.Health) prometheus.Collector {
 	desc := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc("dock_agent_"+name, help, nil, nil)
 	}
-	return &relayStats{veh: veh, svc: svc, descs: [...]*prometheus.Desc{
+	return &relayStats{veh: veh, mqtt: mqtt, descs: [...]*prometheus.Desc{
 		desc("mavlink_link_frames_in_total", "Good MAVLink frames read from the vehicle link."),
 		desc("mavlink_link_rejected_total", "Checksum-valid MAVLink frames refused (flags, length, signature)."),
 		desc("mavlink_link_bytes_skipped_total", "Bytes read from the vehicle link that were part of no frame."),
@@ -100,7 +104,7 @@ func relayCollector(veh *vehicleLink, svc *telemetry.Service) prometheus.Collect
 
 type relayStats struct {
 	veh   *vehicleLink
-	svc   *telemetry.Service
+	mqtt  func() telemetry.Health
 	descs [5]*prometheus.Desc
 }
 
@@ -112,7 +116,7 @@ func (r *relayStats) Describe(ch chan<- *prometheus.Desc) {
 
 func (r *relayStats) Collect(ch chan<- prometheus.Metric) {
 	ls := r.veh.link.Stats()
-	h := r.svc.Health()
+	h := r.mqtt()
 	for i, v := range [...]uint64{ls.FramesIn, ls.Rejected, ls.Skipped, h.FramesOut, h.FramesDropped} {
 		ch <- prometheus.MustNewConstMetric(r.descs[i], prometheus.CounterValue, float64(v))
 	}
@@ -163,9 +167,11 @@ func (a *agentMetrics) eventSink(next dock.EventSink) dock.EventSink {
 	return a.m.EventSink(next)
 }
 
-func (a *agentMetrics) commander(next dock.Commander) dock.Commander {
+// commandDone counts each executed command once (telemetry's
+// Options.CommandDone); nil without metrics.
+func (a *agentMetrics) commandDone() func(contract.Command, contract.Code) {
 	if a.m == nil {
-		return next
+		return nil
 	}
-	return a.m.Commander(next)
+	return a.m.Command
 }

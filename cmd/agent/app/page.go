@@ -16,7 +16,7 @@ import (
 // newPage makes the dock page when http.page is on (nil when off): it
 // reads the same state and vehicle the MQTT publisher reads, and the
 // wiring hands it the events on their way to the outbox.
-func newPage(cfg *config.Config, state *stateSource, veh *vehicleLink, clock clockwork.Clock, log *slog.Logger) (*dockpage.Page, error) {
+func newPage(cfg *config.Config, state dockpage.StateSource, veh *vehicleLink, clock clockwork.Clock, log *slog.Logger) (*dockpage.Page, error) {
 	if !cfg.HTTP.Page {
 		return nil, nil
 	}

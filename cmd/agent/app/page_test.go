@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dockagent/dock-agent/config"
+	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/dock/route"
 	"github.com/dockagent/dock-agent/telemetry/dockpage"
 )
@@ -57,7 +58,7 @@ func TestPageMap(t *testing.T) {
 // TestPageOffByDefault: without http.page there is no page (and the
 // metrics server serves only its own paths).
 func TestPageOffByDefault(t *testing.T) {
-	p, err := newPage(&config.Config{ID: "d1"}, &stateSource{}, nil, nil, slog.New(slog.DiscardHandler))
+	p, err := newPage(&config.Config{ID: "d1"}, lateState{ctrl: new(*dock.Controller)}, nil, nil, slog.New(slog.DiscardHandler))
 	if p != nil || err != nil {
 		t.Errorf("newPage() with http.page off = %v, %v; want nil, nil", p, err)
 	}

@@ -9,6 +9,7 @@
 //	go run ./testbench/cmd/load [-usual 60s] [-burst 30s] [-usual-rate 200] [-burst-rate 3000]
 //	go run ./testbench/cmd/load -launches 20 [-speed 10]
 //	go run ./testbench/cmd/load -report [-report-phase 15s] [-report-rates idle,200,2500,10000]
+//	go run ./testbench/cmd/load -alerts 20 [-quotes 200] [-speed 5]
 package main
 
 import (
@@ -90,7 +91,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ioPoll := fs.Duration("io-poll", 0, "poll the I/O module this often instead of the bench config's 20ms (to see what polling costs)")
 	cpuProfile := fs.String("cpuprofile", "", "write the agent's CPU profile (from its last start to its exit) to `file`")
 	launches := fs.Int("launches", 0, "instead: dispatch `N` times and report the launch latency distribution")
-	speed := fs.Float64("speed", 1, "with -launches: world and agent clock speed")
+	alerts := fs.Int("alerts", 0, "instead: time `N` quotes, then alert, wait for staged and dispatch N times; report dispatch to airborne")
+	quotes := fs.Int("quotes", 200, "with -alerts: quotes timed over MQTT before the alerts (0: none)")
+	speed := fs.Float64("speed", 1, "with -launches or -alerts: world and agent clock speed")
 	reportMode := fs.Bool("report", false, "instead: measure the relay configurations (UDP only, bridge, batched bridge, a reference router on PATH) at each -report-rates and print docs/performance.md's relay table")
 	reportPhase := fs.Duration("report-phase", 15*time.Second, "with -report: length of each measured rate")
 	reportRates := fs.String("report-rates", "idle,200,2500,10000", "with -report: msgs/s to measure, comma-separated (idle: the requested streams alone)")
@@ -102,6 +105,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	if *launches > 0 {
 		return runLaunches(ctx, *launches, *speed, stdout, stderr)
+	}
+	if *alerts > 0 {
+		return runAlerts(ctx, *alerts, *quotes, *speed, stdout, stderr)
 	}
 	os.Setenv(agentEnvRealClock, "1") // the agent child inherits the environment
 	if *reportMode {

@@ -107,3 +107,46 @@ func TestEachFrame(t *testing.T) {
 		t.Fatalf("eachFrame(junk) gave %q, want the payload whole", got)
 	}
 }
+
+// TestAlertsShortRun runs -alerts against the real agent: quotes are
+// answered over MQTT, and every alert stages the dock and the dispatch
+// after it takes off and completes (the harness fails otherwise); the
+// tables carry the figures. Speed 5, not more: the bench's motion and
+// Modbus timeouts are simulated seconds, and a starved machine's stalls
+// count speed times over (at x10 and a load of 24 the lid timed out).
+func TestAlertsShortRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the bench world and the agent")
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-alerts", "2", "-quotes", "20", "-speed", "5"}, &out, &errOut); code != 0 {
+		t.Fatalf("run(-alerts 2) = %d, stderr:\n%s\nstdout:\n%s", code, errOut.String(), out.String())
+	}
+	t.Logf("harness output:\n%s", out.String())
+	text := out.String()
+	if !strings.Contains(text, "20 quotes over MQTT") {
+		t.Errorf("no quote round-trip line for 20 quotes in:\n%s", text)
+	}
+	if n := strings.Count(text, "dispatch to airborne"); n < 2+2 {
+		t.Errorf("%d dispatch-to-airborne lines, want one per alert and the table rows:\n%s", n, text)
+	}
+	for _, row := range []string{"| alert to staged (simulated) |", "| dispatch to airborne (simulated, agent clock) |", "| dispatch to airborne (wall) |"} {
+		line := ""
+		for l := range strings.SplitSeq(text, "\n") {
+			if strings.HasPrefix(l, row) {
+				line = l
+			}
+		}
+		cells := strings.Split(line, "|")
+		if len(cells) != 6 {
+			t.Errorf("row %q = %q, want min, median and max", row, line)
+			continue
+		}
+		for _, c := range cells[2:5] {
+			v, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(c), " s"), 64)
+			if err != nil || v <= 0 {
+				t.Errorf("row %q cell %q, want a positive number of seconds", row, c)
+			}
+		}
+	}
+}
