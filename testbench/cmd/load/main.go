@@ -57,6 +57,10 @@ type phase struct {
 	telemetry int
 	telAgeP99 time.Duration
 	loadAvg   string // the machine's 1-minute load average at the end
+	// relayInFlight is the frames between the agent's parser and its
+	// bridge at an edge of the counters' window, when the relay did not
+	// drain within drainWait (0 otherwise).
+	relayInFlight float64
 }
 
 // stageCounters are the drop counters of each stage over a phase and its
@@ -206,7 +210,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		extra := max(0, ph.rate-streams)
-		p, err := measure(ctx, w, metricsAddr, []*matcher{atSub, atBroker}, telemetry, i+1, ph.name, extra, ph.dur)
+		p, err := measure(ctx, w, metricsAddr, *bridge, []*matcher{atSub, atBroker}, telemetry, i+1, ph.name, extra, ph.dur)
 		if err != nil {
 			fmt.Fprintf(stderr, "load: %v\n", err)
 			return 1
@@ -289,14 +293,25 @@ func waitLink(ctx context.Context, w *world.World) error {
 	})
 }
 
-func measure(ctx context.Context, w *world.World, metricsAddr string, ms []*matcher, tl *telemetryLog, id int, name string, extra int, dur time.Duration) (phase, error) {
+func measure(ctx context.Context, w *world.World, metricsAddr string, bridge bool, ms []*matcher, tl *telemetryLog, id int, name string, extra int, dur time.Duration) (phase, error) {
+	var inFlight float64 // frames between parser and bridge at an edge of the window, if it never drained
 	w.Drone.SetLoadRate(extra)
 	// Settle one second, then measure.
 	if err := sleep(ctx, time.Second); err != nil {
 		return phase{}, err
 	}
 	pid := w.Agent.PID()
-	m0, err := scrape(ctx, metricsAddr)
+	edge := scrape // without the bridge no stage follows the parser
+	if bridge {
+		edge = func(ctx context.Context, addr string) (agentMetrics, error) {
+			m, gap, err := scrapeDrained(ctx, addr, drainWait)
+			if gap != 0 {
+				inFlight = gap
+			}
+			return m, err
+		}
+	}
+	m0, err := edge(ctx, metricsAddr)
 	if err != nil {
 		return phase{}, err
 	}
@@ -343,10 +358,11 @@ func measure(ctx context.Context, w *world.World, metricsAddr string, ms []*matc
 	if err := sleep(ctx, 2*time.Second); err != nil {
 		return phase{}, err
 	}
-	m1, err := scrape(ctx, metricsAddr)
+	m1, err := edge(ctx, metricsAddr)
 	if err != nil {
 		return phase{}, err
 	}
+	p.relayInFlight = inFlight
 	p.sub, p.broker = ms[0].result(id), ms[1].result(id)
 	p.counters = stageCounters{
 		droneDropped:  droneDropped(w) - d0,
@@ -427,6 +443,11 @@ func report(out io.Writer, phases []phase, startups []time.Duration, streams int
 		fmt.Fprintf(out, "| %s | %d | %d / %d / %d / %d | %d / %d | %d | %d | %d |\n",
 			p.name, c.droneDropped, c.linkFrames, c.badCRC, c.rejected, c.skippedBytes, c.bridgeOut, c.bridgeDropped,
 			p.broker.missing, int64(p.sub.missing)-int64(p.broker.missing), p.sub.early)
+	}
+	for _, p := range phases {
+		if p.relayInFlight != 0 {
+			fmt.Fprintf(out, "\n%s: the relay did not drain at an edge of the counters' window within %v: %.0f frames read and neither published nor dropped\n", p.name, drainWait, p.relayInFlight)
+		}
 	}
 	fmt.Fprintf(out, "\narrivals matching no written frame: %d at the subscriber, %d at the broker\n", unknownSub, unknownBroker)
 	s50, _, smax := percentiles(startups)

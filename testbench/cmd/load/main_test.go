@@ -2,9 +2,14 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -148,5 +153,36 @@ func TestAlertsShortRun(t *testing.T) {
 				t.Errorf("row %q cell %q, want a positive number of seconds", row, c)
 			}
 		}
+	}
+}
+
+// scrapeDrained takes the first scrape with nothing between the parser and
+// the bridge, and gives up after its wait with what is still in flight (a
+// frame lost uncounted never drains).
+func TestScrapeDrained(t *testing.T) {
+	var mu sync.Mutex
+	pages := []string{
+		"dock_agent_mavlink_link_frames_in_total 12\ndock_agent_mavlink_bridge_frames_out_total 8\ndock_agent_mavlink_bridge_frames_dropped_total 2\n",
+		"dock_agent_mavlink_link_frames_in_total 14\ndock_agent_mavlink_bridge_frames_out_total 12\ndock_agent_mavlink_bridge_frames_dropped_total 2\n",
+		"dock_agent_mavlink_link_frames_in_total 15\ndock_agent_mavlink_bridge_frames_out_total 12\ndock_agent_mavlink_bridge_frames_dropped_total 2\n",
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		io.WriteString(w, pages[0])
+		if len(pages) > 1 {
+			pages = pages[1:]
+		}
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	m, gap, err := scrapeDrained(t.Context(), addr, time.Minute)
+	if err != nil || gap != 0 || m[metricLinkFrames] != 14 {
+		t.Fatalf("scrapeDrained = frames %v, in flight %v, %v; want the drained scrape (14 frames, 0 in flight)", m[metricLinkFrames], gap, err)
+	}
+	// The last page stays one frame short for good.
+	m, gap, err = scrapeDrained(t.Context(), addr, 0)
+	if err != nil || gap != 1 || m[metricLinkFrames] != 15 {
+		t.Fatalf("scrapeDrained(never drains) = frames %v, in flight %v, %v; want the last scrape, 1 in flight", m[metricLinkFrames], gap, err)
 	}
 }
