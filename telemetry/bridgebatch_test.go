@@ -97,3 +97,20 @@ func FuzzCountFrames(f *testing.F) {
 		}
 	})
 }
+
+// TestBridgeBatchDroppedBrokerAway: a batch handed over while the broker is
+// away counts its frames dropped, as a full queue does, so the relay's
+// stages add up (frames read = published + dropped).
+func TestBridgeBatchDroppedBrokerAway(t *testing.T) {
+	s := startService(t, "tcp://127.0.0.1:1", t.TempDir(), nil, nil, func(o *Options) {
+		o.Bridge = func([]byte) error { return nil }
+	})
+	if s.conn.isConnected() {
+		t.Fatal("connected to a port nobody listens on")
+	}
+	s.PublishFrame(bytes.Repeat(v2(9, false), 3))
+	s.PublishFrame(v2(1, false))
+	if h := s.Health(); h.FramesDropped != 4 || h.FramesOut != 0 {
+		t.Fatalf("frames dropped %d, out %d; want the batch's 3 and the single frame dropped, none out", h.FramesDropped, h.FramesOut)
+	}
+}
