@@ -58,8 +58,9 @@ type ModuleOptions struct {
 	// on. 0 means always Poll.
 	IdlePoll time.Duration
 	// StaleAfter is how long after the last good poll the levels count as
-	// stale in Health; 0 means 5 polls (of IdlePoll if longer) plus the
-	// bus timeout of 250 ms.
+	// stale in Health; 0 means 5 polls plus the bus timeout of 250 ms.
+	// While idle (IdlePoll) it is longer by 5 times IdlePoll - Poll; once
+	// busy again it counts from the switch if the last poll was before.
 	StaleAfter time.Duration
 	// WriteTimeout bounds one Out (a coil write, retries included); 0
 	// means 1 s.
@@ -110,6 +111,7 @@ type Module struct {
 	lastErr  error
 	failures int
 	busy     bool
+	busyAt   time.Time     // when busy last began
 	wake     chan struct{} // SetBusy(true) while idle: poll now
 }
 
@@ -152,7 +154,7 @@ func NewModule(opts ModuleOptions, bus Bus) (*Module, error) {
 		m.idlePoll = opts.IdlePoll
 	}
 	if m.staleAfter == 0 {
-		m.staleAfter = 5*max(m.poll, m.idlePoll) + DefaultTimeout
+		m.staleAfter = 5*m.poll + DefaultTimeout
 	}
 	if m.writeTimeout == 0 {
 		m.writeTimeout = time.Second
@@ -195,11 +197,19 @@ func (m *Module) Output(n int) *Coil {
 func (m *Module) Health() Health {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	from, limit := m.lastPoll, m.staleAfter
+	if m.idlePoll > 0 {
+		if !m.busy {
+			limit += 5 * (m.idlePoll - m.poll)
+		} else if m.busyAt.After(from) {
+			from = m.busyAt // the idle gap before the switch is no failure
+		}
+	}
 	return Health{
 		LastPoll: m.lastPoll,
 		Err:      m.lastErr,
 		Failures: m.failures,
-		Stale:    m.lastPoll.IsZero() || m.clock.Since(m.lastPoll) > m.staleAfter,
+		Stale:    m.lastPoll.IsZero() || m.clock.Since(from) > limit,
 	}
 }
 
@@ -279,6 +289,9 @@ func (m *Module) SetBusy(busy bool) {
 	m.mu.Lock()
 	was := m.busy
 	m.busy = busy
+	if busy && !was {
+		m.busyAt = m.clock.Now()
+	}
 	m.mu.Unlock()
 	if busy && !was {
 		select {
