@@ -93,6 +93,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	bridge := fs.Bool("bridge", true, "relay raw MAVLink over MQTT (off: no per-frame latency; to see what the relay costs)")
 	bridgeBatch := fs.Int("bridge-batch", 0, "mqtt.mavlink_bridge_batch: up to `N` frames of one read per mavlink/out message (0: one frame a message)")
 	ioPoll := fs.Duration("io-poll", 0, "poll the I/O module this often instead of the bench config's 20ms (to see what polling costs)")
+	ioIdlePoll := fs.Duration("io-idle-poll", 0, "buses.io.idle_poll_interval: poll the I/O module this often while the dock rests (0: the bench config's)")
 	cpuProfile := fs.String("cpuprofile", "", "write the agent's CPU profile (from its last start to its exit) to `file`")
 	launches := fs.Int("launches", 0, "instead: dispatch `N` times and report the launch latency distribution")
 	alerts := fs.Int("alerts", 0, "instead: time `N` quotes, then alert, wait for staged and dispatch N times; report dispatch to airborne")
@@ -149,6 +150,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if *ioPoll > 0 {
 				b := c.Buses["io"]
 				b.PollInterval = *ioPoll
+				c.Buses["io"] = b
+			}
+			if *ioIdlePoll > 0 {
+				b := c.Buses["io"]
+				b.IdlePollInterval = *ioIdlePoll
 				c.Buses["io"] = b
 			}
 		},
