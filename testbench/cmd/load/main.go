@@ -8,7 +8,7 @@
 //
 //	go run ./testbench/cmd/load [-usual 60s] [-burst 30s] [-usual-rate 200] [-burst-rate 3000]
 //	go run ./testbench/cmd/load -launches 20 [-speed 10]
-//	go run ./testbench/cmd/load -report [-report-phase 15s] [-report-rates idle,200,2500,10000]
+//	go run ./testbench/cmd/load -report [-report-phase 15s] [-report-rates idle,200,2500,10000] [-io-idle-poll 45ms]
 //	go run ./testbench/cmd/load -alerts 20 [-quotes 200] [-speed 5]
 package main
 
@@ -121,7 +121,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "load: %v\n", err)
 			return 2
 		}
-		return runReport(ctx, reportOptions{phase: *reportPhase, rates: rates, starts: *starts, batch: *reportBatch}, stdout, stderr)
+		return runReport(ctx, reportOptions{phase: *reportPhase, rates: rates, starts: *starts, batch: *reportBatch, ioIdlePoll: *ioIdlePoll}, stdout, stderr)
 	}
 	if *cpuProfile != "" {
 		abs, err := filepath.Abs(*cpuProfile)

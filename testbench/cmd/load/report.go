@@ -25,6 +25,9 @@ type reportOptions struct {
 	rates  []int         // msgs/s in all; 0 is idle (the requested streams only)
 	starts int           // agent starts for exec-to-READY
 	batch  int           // mqtt.mavlink_bridge_batch of the batched configuration
+	// ioIdlePoll is buses.io.idle_poll_interval of every agent
+	// configuration (0: the bench config's, off).
+	ioIdlePoll time.Duration
 }
 
 // relayConfig is one relay under test on the same simulated stream.
@@ -130,6 +133,11 @@ func measureConfig(ctx context.Context, c relayConfig, o reportOptions, starts b
 			}
 			cfg.Log.Level = "info"
 			cfg.Metrics.Listen = metricsAddr
+			if o.ioIdlePoll > 0 {
+				b := cfg.Buses["io"]
+				b.IdlePollInterval = o.ioIdlePoll
+				cfg.Buses["io"] = b
+			}
 		},
 		OnFrameWritten: func(frame []byte, _ time.Time) {
 			now := time.Now()
@@ -265,6 +273,9 @@ func writeReport(out io.Writer, o reportOptions, cfgs []relayConfig, ref *refRou
 	}
 	fmt.Fprintf(out, "`go run ./testbench/cmd/load -report` at %s on %s: %s, %d CPUs, %s %s/%s; %s per rate.\n\n",
 		rev, time.Now().UTC().Format("2006-01-02 15:04 MST"), host, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, o.phase)
+	if o.ioIdlePoll > 0 {
+		fmt.Fprintf(out, "The agent's I/O module: polled every %v while the dock rests (`-io-idle-poll`, buses.io.idle_poll_interval), every 20 ms otherwise.\n\n", o.ioIdlePoll)
+	}
 	if ref == nil {
 		fmt.Fprintf(out, "No reference router on PATH (looked for mavlink-routerd and mavp2p): no ratio to one in this run.\n\n")
 	} else {
