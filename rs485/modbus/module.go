@@ -60,7 +60,8 @@ type ModuleOptions struct {
 	// StaleAfter is how long after the last good poll the levels count as
 	// stale in Health; 0 means 5 polls plus the bus timeout of 250 ms.
 	// While idle (IdlePoll) it is longer by 5 times IdlePoll - Poll; once
-	// busy again it counts from the switch if the last poll was before.
+	// busy again it counts from the switch if the module was not stale
+	// then.
 	StaleAfter time.Duration
 	// WriteTimeout bounds one Out (a coil write, retries included); 0
 	// means 1 s.
@@ -199,10 +200,14 @@ func (m *Module) Health() Health {
 	defer m.mu.Unlock()
 	from, limit := m.lastPoll, m.staleAfter
 	if m.idlePoll > 0 {
-		if !m.busy {
-			limit += 5 * (m.idlePoll - m.poll)
-		} else if m.busyAt.After(from) {
-			from = m.busyAt // the idle gap before the switch is no failure
+		idleLimit := limit + 5*(m.idlePoll-m.poll)
+		switch {
+		case !m.busy:
+			limit = idleLimit
+		case m.busyAt.After(from) && m.busyAt.Sub(from) <= idleLimit:
+			// Fresh by the idle bound at the switch: the idle gap before
+			// it is no failure. A module already stale stays stale.
+			from = m.busyAt
 		}
 	}
 	return Health{

@@ -394,33 +394,52 @@ func TestModuleNoIdlePoll(t *testing.T) {
 
 // TestModuleIdleStale: an idle module counts as stale after StaleAfter plus
 // five times IdlePoll - Poll without a good poll; once busy, after
-// StaleAfter from the switch (the idle gap before it is no failure).
+// StaleAfter from the switch (the idle gap before it is no failure), unless
+// it was stale at the switch already. Every poll after the first fails, so
+// the last good poll stays at the start.
 func TestModuleIdleStale(t *testing.T) {
-	t0 := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
-	clock := clockwork.NewFakeClockAt(t0)
-	bus := &fakeBus{inputs: make([]bool, 8), coils: make([]bool, 8)}
-	m, err := modbus.NewModule(modbus.ModuleOptions{Name: "io", Unit: 1, Inputs: 8, Clock: clock,
-		Poll: 20 * time.Millisecond, IdlePoll: 100 * time.Millisecond, StaleAfter: 100 * time.Millisecond}, bus)
-	if err != nil {
-		t.Fatal(err)
+	start := func(t *testing.T) (*modbus.Module, *clockwork.FakeClock) {
+		clock := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC))
+		bus := &fakeBus{inputs: make([]bool, 8), coils: make([]bool, 8)}
+		m, err := modbus.NewModule(modbus.ModuleOptions{Name: "io", Unit: 1, Inputs: 8, Clock: clock,
+			Poll: 20 * time.Millisecond, IdlePoll: 100 * time.Millisecond, StaleAfter: 100 * time.Millisecond}, bus)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runModule(t, m)
+		waitFor(t, "first poll", func() bool { return !m.Health().LastPoll.IsZero() })
+		bus.set(func(b *fakeBus) { b.err = modbus.ErrTimeout })
+		return m, clock
 	}
-	runModule(t, m)
-	waitFor(t, "first poll", func() bool { return !m.Health().LastPoll.IsZero() })
-	bus.set(func(b *fakeBus) { b.err = modbus.ErrTimeout }) // every later poll fails
-	clock.Advance(500 * time.Millisecond)                   // 100 ms + 5 x 80 ms
-	if m.Health().Stale {
-		t.Fatal("idle, stale 500 ms after the last good poll, want fresh until 500 ms have passed")
-	}
-	clock.Advance(time.Millisecond)
-	if !m.Health().Stale {
-		t.Fatal("idle, fresh 501 ms after the last good poll, want stale")
-	}
-	m.SetBusy(true)
-	if m.Health().Stale {
-		t.Fatal("stale at the switch to busy, want StaleAfter from the switch")
-	}
-	clock.Advance(101 * time.Millisecond)
-	if !m.Health().Stale {
-		t.Fatal("busy, fresh 101 ms after the switch with every poll failing, want stale")
-	}
+	t.Run("idle, then busy", func(t *testing.T) {
+		m, clock := start(t)
+		clock.Advance(500 * time.Millisecond) // 100 ms + 5 x 80 ms
+		if m.Health().Stale {
+			t.Fatal("idle, stale 500 ms after the last good poll, want fresh until 500 ms have passed")
+		}
+		clock.Advance(time.Millisecond)
+		if !m.Health().Stale {
+			t.Fatal("idle, fresh 501 ms after the last good poll, want stale")
+		}
+		m.SetBusy(true)
+		if !m.Health().Stale {
+			t.Fatal("fresh after the switch to busy of a module stale while idle, want stale")
+		}
+	})
+	t.Run("busy after an idle gap", func(t *testing.T) {
+		m, clock := start(t)
+		clock.Advance(400 * time.Millisecond)
+		m.SetBusy(true)
+		if m.Health().Stale {
+			t.Fatal("stale at the switch to busy 400 ms after an idle poll, want StaleAfter from the switch")
+		}
+		clock.Advance(100 * time.Millisecond)
+		if m.Health().Stale {
+			t.Fatal("busy, stale 100 ms after the switch, want fresh until StaleAfter has passed")
+		}
+		clock.Advance(time.Millisecond)
+		if !m.Health().Stale {
+			t.Fatal("busy, fresh 101 ms after the switch with every poll failing, want stale")
+		}
+	})
 }
