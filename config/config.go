@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// MaxBridgeBatch bounds mqtt.mavlink_bridge_batch: 64 frames of at most
+// 280 bytes keep a `mavlink/out` message under 18 KB.
+const MaxBridgeBatch = 64
+
 // Config is one dock, as described by its YAML file. Load and Parse return
 // it with the defaults of defaults.go applied and everything validated. To
 // generate a file, start from Default, set fields, then Marshal or
@@ -93,6 +97,12 @@ type MQTT struct {
 	// carry to the vehicle; the zero value is the read-only default (see
 	// Inbound). Only with MAVLinkBridge.
 	MAVLinkBridgeInbound Inbound `yaml:"mavlink_bridge_inbound,omitempty"`
+	// MAVLinkBridgeBatch, when above 1, lets one `mavlink/out` message
+	// carry up to this many frames back to back: the frames of one read of
+	// the vehicle link leave in one publish instead of one each (broker
+	// and network cost per message, not per byte). 0 or 1: one frame a
+	// message, the v1 contract's default. Only with MAVLinkBridge.
+	MAVLinkBridgeBatch int `yaml:"mavlink_bridge_batch,omitempty"`
 	// OutboxMaxEvents bounds the durable event outbox.
 	OutboxMaxEvents int `yaml:"outbox_max_events"`
 	// DedupeWindow is how long command ids are remembered, so a repeated id
@@ -264,6 +274,46 @@ type Bus struct {
 	Retries int `yaml:"retries"`
 	// PollInterval is the period of reading the bus's inputs.
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// IdlePollInterval, when set, is the period of reading the I/O
+	// modules' inputs on this bus while the dock rests: no motor output
+	// energised (nor within IdleAfterMotion of one) and no sortie active.
+	// 0 (the default) reads every PollInterval always. With the e-stop on
+	// a module of this bus it must leave the press seen within
+	// EStopDetect (docs/hardware.md).
+	IdlePollInterval time.Duration `yaml:"idle_poll_interval,omitempty"`
+}
+
+// EStopDetect is how soon after a press of an e-stop on a polled Modbus
+// input the agent must have read it: one poll interval plus one read of
+// the module's inputs on the wire (Bus.InputReadTime).
+const EStopDetect = 50 * time.Millisecond
+
+// IdleAfterMotion is how long the I/O modules keep their fast poll after
+// the last motor output went off: a motion sent back waits out the
+// reverse pause (300 ms) and is judged on readings taken since, and a
+// debounced switch settles within 20 ms.
+const IdleAfterMotion = 2 * time.Second
+
+// InputReadTime is how long reading n discrete inputs of one module takes
+// on the wire at the bus's settings: the request (8 bytes) and the reply
+// (5 bytes and one per 8 inputs), each after the RTU silence (3.5
+// characters, 1.75 ms above 19200 bit/s). The module's own turnaround is
+// not in it.
+func (b Bus) InputReadTime(n int) time.Duration {
+	baud := b.Baud
+	if baud <= 0 {
+		baud = DefaultBusBaud
+	}
+	bits := 1 + 8 + max(1, b.StopBits) // start, data, stop
+	if b.Parity != "" && b.Parity != "N" {
+		bits++
+	}
+	chars := 8 + 5 + (n+7)/8
+	if baud > 19200 {
+		return time.Duration(int64(time.Second)*int64(chars*bits)/int64(baud)) + 2*1750*time.Microsecond
+	}
+	// In tenths of a bit: the characters and two silences of 3.5.
+	return time.Duration(int64(time.Second) * int64(10*chars*bits+2*35*bits) / int64(10*baud))
 }
 
 // Binding says where a dock signal is wired: exactly one of GPIO or Modbus.

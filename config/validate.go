@@ -138,6 +138,7 @@ func validate(c *Config, v *validator) {
 	validateVehicle(c, v)
 	validateBuses(c, v)
 	validateSignals(c, v)
+	validateIdlePoll(c, v)
 	validateActuators(c, v)
 	validateWeather(c, v)
 	validateClimate(c, v)
@@ -218,6 +219,10 @@ func validateMQTT(c *Config, v *validator) {
 		v.errf("mqtt.mavlink_bridge_inbound", "set while mqtt.mavlink_bridge is false (turn the bridge on or remove this key)")
 	}
 	validateInbound(v, "mqtt.mavlink_bridge_inbound", m.MAVLinkBridgeInbound)
+	if !m.MAVLinkBridge && v.has("mqtt.mavlink_bridge_batch") {
+		v.errf("mqtt.mavlink_bridge_batch", "set while mqtt.mavlink_bridge is false (turn the bridge on or remove this key)")
+	}
+	v.rangeI("mqtt.mavlink_bridge_batch", m.MAVLinkBridgeBatch, 0, MaxBridgeBatch)
 	v.rangeI("mqtt.outbox_max_events", m.OutboxMaxEvents, 100, 10000000)
 	v.rangeD("mqtt.dedupe_window", m.DedupeWindow, time.Minute, 30*24*time.Hour)
 }
@@ -326,6 +331,39 @@ func validateBuses(c *Config, v *validator) {
 		v.rangeD(p+".timeout", b.Timeout, 10*time.Millisecond, 10*time.Second)
 		v.rangeI(p+".retries", b.Retries, 0, 10)
 		v.rangeD(p+".poll_interval", b.PollInterval, 10*time.Millisecond, 10*time.Second)
+	}
+}
+
+// validateIdlePoll checks each bus's idle_poll_interval: at least
+// poll_interval, at most 1 s (the modules count as stale after five
+// polls), and, with the e-stop on a module of the bus, short enough that a
+// press is read within EStopDetect.
+func validateIdlePoll(c *Config, v *validator) {
+	es, esOK := c.Signals[SignalEStop]
+	for _, name := range sortedKeys(v, "buses.", c.Buses) {
+		b := c.Buses[name]
+		if b.IdlePollInterval == 0 {
+			continue
+		}
+		p := "buses." + name + ".idle_poll_interval"
+		if b.IdlePollInterval < b.PollInterval || b.IdlePollInterval > time.Second {
+			v.errf(p, "%s is out of range (poll_interval %s..1s; 0 polls every poll_interval always)", b.IdlePollInterval, b.PollInterval)
+			continue
+		}
+		if !esOK || es.Modbus == nil || es.Modbus.Bus != name || es.Modbus.Input == nil {
+			continue
+		}
+		inputs := 0 // of the e-stop's module, all read in one request
+		for _, sb := range c.Signals {
+			if m := sb.Modbus; m != nil && m.Bus == name && m.Unit == es.Modbus.Unit && m.Input != nil {
+				inputs = max(inputs, *m.Input+1)
+			}
+		}
+		read := b.InputReadTime(inputs)
+		if limit := EStopDetect - read; b.IdlePollInterval > limit {
+			v.errf(p, "%s is too long: the e-stop is input %d of unit %d on this bus, and a press must be read within %s (one poll plus %s for the request and reply at %d bit/s): use at most %s",
+				b.IdlePollInterval, *es.Modbus.Input, es.Modbus.Unit, EStopDetect, read.Round(100*time.Microsecond), b.Baud, limit.Truncate(time.Millisecond))
+		}
 	}
 }
 

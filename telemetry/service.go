@@ -109,14 +109,16 @@ func NewService(o Options, outbox *Outbox, d Dock, state StateSource, vehicle Ve
 	return s, nil
 }
 
-// PublishFrame queues one raw MAVLink frame for `mavlink/out` (QoS 0). It
-// never blocks: with the bridge off, the broker away or the queue full the
-// frame is dropped (counted in Health). frame is copied.
+// PublishFrame queues one raw MAVLink frame, or a batch of whole frames
+// back to back, for `mavlink/out` (QoS 0). It never blocks: with the
+// bridge off, the broker away or the queue full the frames are dropped
+// (counted in Health, a batch by its frames like everywhere else, so that
+// frames read = published + dropped). frame is copied.
 func (s *Service) PublishFrame(frame []byte) {
 	if s.bridge != nil && s.conn.isConnected() {
 		s.bridge.enqueue(s.bridge.out, frame)
 	} else if s.bridge != nil {
-		s.bridge.dropped.Add(1)
+		s.bridge.dropped.Add(outFrames(frame))
 	}
 }
 

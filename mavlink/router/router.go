@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/dockagent/dock-agent/mavlink"
@@ -121,6 +122,9 @@ type Router struct {
 	out, in    dedupe // vehicle side and endpoint side
 	duplicates atomic.Uint64
 	closeOnce  sync.Once
+
+	qmu sync.Mutex // guards q (Queue, Flush)
+	q   batch
 }
 
 type endpoint struct {
@@ -132,6 +136,12 @@ type endpoint struct {
 
 	mu      sync.Mutex
 	clients map[netip.AddrPort]time.Time // server: last heard
+
+	rc      syscall.RawConn // pc's descriptor, for sendmmsg
+	family  int             // pc's address family (Linux)
+	wmu     sync.Mutex      // guards scratch
+	scratch sendScratch
+	sel     [][]byte // Flush's frames passing this endpoint's filter
 
 	framesOut, bytesOut, framesIn, bytesIn, filtered, refused, replies, writeErrors atomic.Uint64
 }
@@ -162,6 +172,13 @@ func New(opts Options, toVehicle Sender) (*Router, error) {
 			return nil, err
 		}
 		r.eps = append(r.eps, ep)
+		if ep.rc, err = ep.pc.SyscallConn(); err == nil {
+			ep.family, err = socketFamily(ep.rc)
+		}
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("endpoint %s: %w", ep.name, err)
+		}
 	}
 	return r, nil
 }
@@ -300,13 +317,10 @@ func (r *Router) fanOut(raw []byte, h mavlink.RawHeader, skip *endpoint) {
 	}
 }
 
+// send sends one frame: writeBatch's raw system call, which keeps the
+// runtime's monitor asleep (see sendmmsg_linux.go), with a batch of one.
 func (ep *endpoint) send(raw []byte, to netip.AddrPort) {
-	if _, err := ep.pc.WriteToUDPAddrPort(raw, to); err != nil {
-		ep.writeErrors.Add(1)
-		return
-	}
-	ep.framesOut.Add(1)
-	ep.bytesOut.Add(uint64(len(raw)))
+	ep.sendBatch([][]byte{raw}, to)
 }
 
 // Run reads every endpoint until ctx ends and passes their frames to the

@@ -20,23 +20,47 @@ type streamConn struct {
 	once sync.Once
 }
 
-func (c *streamConn) readFrames(fn func(*mavlink.Frame), stats func(mavlink.Stats)) error {
-	r := mavlink.NewReader(c.rwc, c.p)
+func (c *streamConn) readFrames(fn func(*mavlink.Frame), stats func(mavlink.Stats), done func()) error {
+	// The Reader reads the stream again only once the frames of its last
+	// read are all delivered: that is when the batch is done.
+	rd := &batchReader{r: c.rwc, done: done}
+	r := mavlink.NewReader(rd, c.p)
 	var f mavlink.Frame
 	for {
 		err := r.ReadFrame(&f)
 		stats(c.p.Stats())
 		if err == nil {
+			rd.pending = true
 			fn(&f)
 			continue
 		}
 		if _, ok := errors.AsType[*mavlink.FrameError](err); ok {
 			continue // counted by the parser; the link is fine
 		}
+		rd.flush()
 		if err == io.EOF {
 			return io.ErrUnexpectedEOF // the peer hung up
 		}
 		return err
+	}
+}
+
+// batchReader calls done before each read that follows delivered frames.
+type batchReader struct {
+	r       io.Reader
+	done    func()
+	pending bool // frames delivered since the last read
+}
+
+func (b *batchReader) Read(p []byte) (int, error) {
+	b.flush()
+	return b.r.Read(p)
+}
+
+func (b *batchReader) flush() {
+	if b.pending {
+		b.pending = false
+		b.done()
 	}
 }
 
@@ -125,7 +149,7 @@ func resolveUDP(ctx context.Context, hostport string) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(addrs[0].Unmap(), uint16(pn)), nil
 }
 
-func (c *udpConn) readFrames(fn func(*mavlink.Frame), stats func(mavlink.Stats)) error {
+func (c *udpConn) readFrames(fn func(*mavlink.Frame), stats func(mavlink.Stats), done func()) error {
 	buf := make([]byte, 65536)
 	var f mavlink.Frame
 	for {
@@ -140,10 +164,12 @@ func (c *udpConn) readFrames(fn func(*mavlink.Frame), stats func(mavlink.Stats))
 			c.mu.Unlock()
 		}
 		b := buf[:n]
+		got := false
 		for len(b) > 0 {
 			k, err := c.p.Next(b, true, &f)
 			b = b[k:]
 			if err == nil {
+				got = true
 				fn(&f)
 				continue
 			}
@@ -152,6 +178,9 @@ func (c *udpConn) readFrames(fn func(*mavlink.Frame), stats func(mavlink.Stats))
 			}
 		}
 		stats(c.p.Stats())
+		if got {
+			done() // the datagram's frames
+		}
 	}
 }
 

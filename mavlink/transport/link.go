@@ -71,6 +71,12 @@ type Options struct {
 	// valid only during the call (copy f.Raw to keep it). It must not
 	// block for long: it holds up reading.
 	OnFrame func(f *mavlink.Frame)
+	// OnReadDone, if set, is called on the reader goroutine once the
+	// frames of one read of the link (one datagram on UDP) were all passed
+	// to OnFrame, before the link is read again: what OnFrame gathered can
+	// leave as one batch (the router's sendmmsg) without waiting for the
+	// next read. It must not block for long.
+	OnReadDone func()
 	// OnState, if set, is called on Run's goroutine when the link comes
 	// up and when it is lost. It must not block for long.
 	OnState func(e Event)
@@ -129,8 +135,9 @@ type opener func(ctx context.Context) (conn, error)
 // conn is one open connection: serial port, socket.
 type conn interface {
 	// readFrames reads until the connection fails or is closed, calling
-	// fn for each good frame and stats after each read.
-	readFrames(fn func(*mavlink.Frame), stats func(mavlink.Stats)) error
+	// fn for each good frame, stats after each read and done once the
+	// frames of one read (one datagram) were all passed to fn.
+	readFrames(fn func(*mavlink.Frame), stats func(mavlink.Stats), done func()) error
 	write(b []byte) error
 	close() error
 }
@@ -349,11 +356,17 @@ func (l *Link) serve(ctx context.Context, c conn) (bool, error) {
 		l.mu.Lock()
 		l.cur = s
 		l.mu.Unlock()
-	})
+	}, l.readDone)
 	close(done)
 	c.close()
 	wg.Wait()
 	return got, err
+}
+
+func (l *Link) readDone() {
+	if l.opts.OnReadDone != nil {
+		l.opts.OnReadDone()
+	}
 }
 
 // sleep waits d on the clock; false if ctx ended first.

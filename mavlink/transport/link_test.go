@@ -86,6 +86,13 @@ func (r *recorder) waitFor(t *testing.T, what string, cond func() bool) {
 func startLink(t *testing.T, kind Kind, addr string, opts Options) (*Link, *recorder) {
 	t.Helper()
 	rec := newRecorder()
+	return startLinkRec(t, kind, addr, opts, rec), rec
+}
+
+// startLinkRec is startLink recording into rec, which other callbacks in
+// opts may share.
+func startLinkRec(t *testing.T, kind Kind, addr string, opts Options, rec *recorder) *Link {
+	t.Helper()
 	opts.OnFrame = rec.onFrame
 	opts.OnState = rec.onState
 	opts.Log = slog.New(slog.NewTextHandler(t.Output(), nil))
@@ -105,7 +112,7 @@ func startLink(t *testing.T, kind Kind, addr string, opts Options) (*Link, *reco
 		}
 	})
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	return l, rec
+	return l
 }
 
 func TestNewRefusesWhatItCannotOpen(t *testing.T) {

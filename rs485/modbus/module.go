@@ -51,8 +51,17 @@ type ModuleOptions struct {
 	ReadBackCoils bool
 	// Poll is the poll interval; 0 means DefaultPoll.
 	Poll time.Duration
+	// IdlePoll, when longer than Poll, is the poll interval while the
+	// module is idle (SetBusy(false), the state a module starts in): the
+	// owner says when nothing depends on a fast reading (no motor runs),
+	// and the module polls at once and every Poll again from SetBusy(true)
+	// on. 0 means always Poll.
+	IdlePoll time.Duration
 	// StaleAfter is how long after the last good poll the levels count as
 	// stale in Health; 0 means 5 polls plus the bus timeout of 250 ms.
+	// While idle (IdlePoll) it is longer by 5 times IdlePoll - Poll; once
+	// busy again it counts from the switch if the module was not stale
+	// then.
 	StaleAfter time.Duration
 	// WriteTimeout bounds one Out (a coil write, retries included); 0
 	// means 1 s.
@@ -89,6 +98,7 @@ type Module struct {
 	readBack     bool
 	onChange     func()
 	poll         time.Duration
+	idlePoll     time.Duration // 0: always poll
 	staleAfter   time.Duration
 	writeTimeout time.Duration
 	clock        clockwork.Clock
@@ -101,6 +111,9 @@ type Module struct {
 	lastPoll time.Time
 	lastErr  error
 	failures int
+	busy     bool
+	busyAt   time.Time     // when busy last began
+	wake     chan struct{} // SetBusy(true) while idle: poll now
 }
 
 // NewModule returns a module on bus. Nothing is polled until Run.
@@ -114,8 +127,8 @@ func NewModule(opts ModuleOptions, bus Bus) (*Module, error) {
 		return nil, fmt.Errorf("new modbus module unit %d: inputs %d or coils %d out of 0..%d", opts.Unit, opts.Inputs, opts.Coils, MaxReadBits)
 	case opts.Inputs == 0 && opts.Coils == 0:
 		return nil, fmt.Errorf("new modbus module unit %d: no inputs and no coils", opts.Unit)
-	case opts.Poll < 0 || opts.StaleAfter < 0 || opts.WriteTimeout < 0:
-		return nil, fmt.Errorf("new modbus module unit %d: negative poll, stale after or write timeout", opts.Unit)
+	case opts.Poll < 0 || opts.IdlePoll < 0 || opts.StaleAfter < 0 || opts.WriteTimeout < 0:
+		return nil, fmt.Errorf("new modbus module unit %d: negative poll, idle poll, stale after or write timeout", opts.Unit)
 	}
 	m := &Module{
 		bus:          bus,
@@ -126,6 +139,7 @@ func NewModule(opts ModuleOptions, bus Bus) (*Module, error) {
 		readBack:     opts.ReadBackCoils && opts.Coils > 0,
 		onChange:     opts.OnChange,
 		poll:         opts.Poll,
+		wake:         make(chan struct{}, 1),
 		staleAfter:   opts.StaleAfter,
 		writeTimeout: opts.WriteTimeout,
 		clock:        opts.Clock,
@@ -136,6 +150,9 @@ func NewModule(opts ModuleOptions, bus Bus) (*Module, error) {
 	}
 	if m.poll == 0 {
 		m.poll = DefaultPoll
+	}
+	if opts.IdlePoll > m.poll {
+		m.idlePoll = opts.IdlePoll
 	}
 	if m.staleAfter == 0 {
 		m.staleAfter = 5*m.poll + DefaultTimeout
@@ -181,11 +198,23 @@ func (m *Module) Output(n int) *Coil {
 func (m *Module) Health() Health {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	from, limit := m.lastPoll, m.staleAfter
+	if m.idlePoll > 0 {
+		idleLimit := limit + 5*(m.idlePoll-m.poll)
+		switch {
+		case !m.busy:
+			limit = idleLimit
+		case m.busyAt.After(from) && m.busyAt.Sub(from) <= idleLimit:
+			// Fresh by the idle bound at the switch: the idle gap before
+			// it is no failure. A module already stale stays stale.
+			from = m.busyAt
+		}
+	}
 	return Health{
 		LastPoll: m.lastPoll,
 		Err:      m.lastErr,
 		Failures: m.failures,
-		Stale:    m.lastPoll.IsZero() || m.clock.Since(m.lastPoll) > m.staleAfter,
+		Stale:    m.lastPoll.IsZero() || m.clock.Since(from) > limit,
 	}
 }
 
@@ -226,20 +255,68 @@ func (m *Module) CutAll() error {
 	return nil
 }
 
-// Run polls the module every Poll until ctx ends, then returns nil. A failing
-// poll is recorded in Health and retried at the next tick; Run itself only
-// ends with ctx.
+// Run polls the module every Poll (every IdlePoll while idle) until ctx
+// ends, then returns nil. Polls start at a fixed rate: the time a poll
+// takes is not added to the interval. A failing poll is recorded in Health
+// and retried at the next one; Run itself only ends with ctx.
 func (m *Module) Run(ctx context.Context) error {
-	t := m.clock.NewTicker(m.poll)
+	t := m.clock.NewTimer(m.poll)
+	t.Stop() // armed after each poll
 	defer t.Stop()
 	for {
+		start := m.clock.Now()
 		m.pollOnce(ctx)
+		t.Reset(max(0, m.interval()-m.clock.Since(start)))
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.Chan():
+		case <-m.wake: // busy from idle: poll at once, then every Poll
+			if !t.Stop() {
+				select { // fired meanwhile: drop the tick, this poll covers it
+				case <-t.Chan():
+				default:
+				}
+			}
 		}
 	}
+}
+
+// SetBusy says whether something depends on fast readings (a motor runs):
+// busy, the module polls every Poll, and a module going busy from idle
+// polls at once; idle, it polls every IdlePoll from its next poll on.
+// Without an IdlePoll it changes nothing. Safe for concurrent use; it does
+// not block.
+func (m *Module) SetBusy(busy bool) {
+	if m.idlePoll == 0 {
+		return
+	}
+	m.mu.Lock()
+	was := m.busy
+	m.busy = busy
+	if busy && !was {
+		m.busyAt = m.clock.Now()
+	}
+	m.mu.Unlock()
+	if busy && !was {
+		select {
+		case m.wake <- struct{}{}:
+		default: // a wake-up is pending already
+		}
+	}
+}
+
+// interval is the poll interval now.
+func (m *Module) interval() time.Duration {
+	if m.idlePoll == 0 {
+		return m.poll
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.busy {
+		return m.poll
+	}
+	return m.idlePoll
 }
 
 // pollOnce reads the inputs (and coils) once and updates levels and health.

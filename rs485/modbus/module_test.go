@@ -313,3 +313,133 @@ func TestModuleOnChange(t *testing.T) {
 	tick(t, clock, bus, 1)
 	waitFor(t, "OnChange after the poll recovered", func() bool { return calls.Load() == 3 })
 }
+
+// TestModuleIdlePoll: an idle module polls every IdlePoll; SetBusy(true)
+// polls at once and every Poll from then on; SetBusy(false) goes back to
+// IdlePoll after the next poll. Without an IdlePoll SetBusy changes
+// nothing.
+func TestModuleIdlePoll(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
+	clock := clockwork.NewFakeClockAt(t0)
+	bus := &fakeBus{inputs: make([]bool, 8), coils: make([]bool, 8)}
+	const poll, idle = 20 * time.Millisecond, 100 * time.Millisecond
+	m, err := modbus.NewModule(modbus.ModuleOptions{Name: "io", Unit: 1, Inputs: 8, Clock: clock, Poll: poll, IdlePoll: idle}, bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	polls := func() int {
+		bus.mu.Lock()
+		defer bus.mu.Unlock()
+		return bus.polls
+	}
+	// step waits until Run re-armed its timer after a poll, then advances.
+	step := func(d time.Duration) {
+		t.Helper()
+		if err := clock.BlockUntilContext(t.Context(), 1); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(d)
+	}
+	expect := func(what string, n int, at time.Duration) {
+		t.Helper()
+		waitFor(t, what, func() bool { return polls() >= n && !m.Health().LastPoll.Before(t0.Add(at)) })
+		if got, last := polls(), m.Health().LastPoll.Sub(t0); got != n || last != at {
+			t.Fatalf("%s: %d polls, the last at %v; want %d, at %v", what, got, last, n, at)
+		}
+	}
+	runModule(t, m)
+	expect("first poll", 1, 0)
+	step(idle - poll) // an idle module does not poll at Poll
+	step(poll)
+	expect("idle poll", 2, idle)
+
+	m.SetBusy(true)
+	expect("poll at once when busy", 3, idle)
+	step(poll)
+	expect("busy poll", 4, idle+poll)
+	step(poll)
+	expect("busy poll", 5, idle+2*poll)
+
+	if err := clock.BlockUntilContext(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	m.SetBusy(false)
+	step(poll) // armed while busy
+	expect("last busy poll", 6, idle+3*poll)
+	step(idle - poll)
+	step(poll)
+	expect("idle again", 7, 2*idle+3*poll)
+
+	// Stale counts idle polls: five of them plus the bus timeout.
+	if h := m.Health(); h.Stale {
+		t.Fatalf("Health() = %+v right after a poll, want fresh", h)
+	}
+}
+
+// Without an IdlePoll the module polls every Poll, busy or not.
+func TestModuleNoIdlePoll(t *testing.T) {
+	m, bus, clock := newTestModule(t)
+	runModule(t, m)
+	waitFor(t, "first poll", func() bool { return !m.Health().LastPoll.IsZero() })
+	m.SetBusy(false)
+	tick(t, clock, bus, 1)
+	m.SetBusy(true)
+	tick(t, clock, bus, 1)
+	bus.mu.Lock()
+	defer bus.mu.Unlock()
+	if bus.polls != 3 {
+		t.Fatalf("%d polls after the first and two ticks, want 3 (SetBusy without IdlePoll polls nothing extra)", bus.polls)
+	}
+}
+
+// TestModuleIdleStale: an idle module counts as stale after StaleAfter plus
+// five times IdlePoll - Poll without a good poll; once busy, after
+// StaleAfter from the switch (the idle gap before it is no failure), unless
+// it was stale at the switch already. Every poll after the first fails, so
+// the last good poll stays at the start.
+func TestModuleIdleStale(t *testing.T) {
+	start := func(t *testing.T) (*modbus.Module, *clockwork.FakeClock) {
+		clock := clockwork.NewFakeClockAt(time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC))
+		bus := &fakeBus{inputs: make([]bool, 8), coils: make([]bool, 8)}
+		m, err := modbus.NewModule(modbus.ModuleOptions{Name: "io", Unit: 1, Inputs: 8, Clock: clock,
+			Poll: 20 * time.Millisecond, IdlePoll: 100 * time.Millisecond, StaleAfter: 100 * time.Millisecond}, bus)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runModule(t, m)
+		waitFor(t, "first poll", func() bool { return !m.Health().LastPoll.IsZero() })
+		bus.set(func(b *fakeBus) { b.err = modbus.ErrTimeout })
+		return m, clock
+	}
+	t.Run("idle, then busy", func(t *testing.T) {
+		m, clock := start(t)
+		clock.Advance(500 * time.Millisecond) // 100 ms + 5 x 80 ms
+		if m.Health().Stale {
+			t.Fatal("idle, stale 500 ms after the last good poll, want fresh until 500 ms have passed")
+		}
+		clock.Advance(time.Millisecond)
+		if !m.Health().Stale {
+			t.Fatal("idle, fresh 501 ms after the last good poll, want stale")
+		}
+		m.SetBusy(true)
+		if !m.Health().Stale {
+			t.Fatal("fresh after the switch to busy of a module stale while idle, want stale")
+		}
+	})
+	t.Run("busy after an idle gap", func(t *testing.T) {
+		m, clock := start(t)
+		clock.Advance(400 * time.Millisecond)
+		m.SetBusy(true)
+		if m.Health().Stale {
+			t.Fatal("stale at the switch to busy 400 ms after an idle poll, want StaleAfter from the switch")
+		}
+		clock.Advance(100 * time.Millisecond)
+		if m.Health().Stale {
+			t.Fatal("busy, stale 100 ms after the switch, want fresh until StaleAfter has passed")
+		}
+		clock.Advance(time.Millisecond)
+		if !m.Health().Stale {
+			t.Fatal("busy, fresh 101 ms after the switch with every poll failing, want stale")
+		}
+	})
+}

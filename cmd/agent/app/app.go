@@ -127,6 +127,7 @@ func build(version string, cfg *config.Config, clock clockwork.Clock, log *slog.
 		return nil, fmt.Errorf("wire dock hardware: %w", err)
 	}
 	a.hw = hw
+	pace := newIOPace(cfg, hw, clock) // nil unless a bus has idle_poll_interval
 
 	veh, err := newVehicleLink(cfg, clock, log.With("component", "vehicle"))
 	if err != nil {
@@ -190,7 +191,7 @@ func build(version string, cfg *config.Config, clock clockwork.Clock, log *slog.
 	if err != nil {
 		return nil, err
 	}
-	engine, err := buildEngine(cfg, ctrl, veh, events, flog, clock, log.With("component", "sortie"))
+	engine, err := buildEngine(cfg, ctrl, pace, veh, events, flog, clock, log.With("component", "sortie"))
 	if err != nil {
 		return nil, err
 	}
@@ -216,11 +217,7 @@ func build(version string, cfg *config.Config, clock clockwork.Clock, log *slog.
 		return nil, fmt.Errorf("mqtt: %w", err)
 	}
 	if cfg.MQTT.MAVLinkBridge {
-		veh.addTap(func(raw []byte, src frameSource) {
-			if src == fromVehicle {
-				svc.PublishFrame(raw)
-			}
-		})
+		addBridgeTap(veh, svc.PublishFrame, cfg.MQTT.MAVLinkBridgeBatch)
 	}
 
 	a.veh, a.fwd, a.flog, a.wd, a.page, a.mx = veh, fwd, flog, wd, page, mx

@@ -11,8 +11,14 @@ import (
 	"github.com/dockagent/dock-agent/dock/sortie"
 )
 
-// buildEngine makes the sortie engine over the controller and the vehicle.
-func buildEngine(cfg *config.Config, ctrl *dock.Controller, veh dock.Vehicle, events dock.EventSink, flog *flightLog, clock clockwork.Clock, log *slog.Logger) (*sortie.Engine, error) {
+// buildEngine makes the sortie engine over the controller and the vehicle;
+// with pace (not nil) the active sortie also keeps the I/O modules' fast
+// poll.
+func buildEngine(cfg *config.Config, ctrl *dock.Controller, pace *ioPace, veh dock.Vehicle, events dock.EventSink, flog *flightLog, clock clockwork.Clock, log *slog.Logger) (*sortie.Engine, error) {
+	var hw sortie.Hardware = ctrl
+	if pace != nil {
+		hw = pacedSortie{Hardware: ctrl, pace: pace}
+	}
 	opts := sortie.Options{
 		Clock:     clock,
 		Logger:    log,
@@ -24,7 +30,7 @@ func buildEngine(cfg *config.Config, ctrl *dock.Controller, veh dock.Vehicle, ev
 		Routes:    cfg.Routes,
 		Schedules: cfg.Schedules,
 		StateDir:  cfg.StateDir,
-		Hardware:  ctrl,
+		Hardware:  hw,
 		Vehicle:   veh,
 		Events:    events,
 	}

@@ -41,12 +41,20 @@ func newForwarder(cfg *config.Config, veh *vehicleLink, guard *inboundGuard, clo
 		return nil, fmt.Errorf("ground station forward: %w", err)
 	}
 	// The router passes ground-station frames to the other endpoints
-	// itself; it forwards the vehicle's and the agent's.
+	// itself; it forwards the vehicle's and the agent's. The vehicle's
+	// come on the link's reader, a read's worth at a time: they are queued
+	// and leave together once the read is done (one sendmmsg per ground
+	// station instead of one sendto per frame). The agent's own frames
+	// come from other goroutines and go at once.
 	veh.addTap(func(raw []byte, src frameSource) {
-		if src != fromOthers {
+		switch src {
+		case fromVehicle:
+			r.Queue(raw)
+		case fromAgent:
 			r.Forward(raw)
 		}
 	})
+	veh.addReadDone(r.Flush)
 	return r, nil
 }
 

@@ -133,10 +133,11 @@ func (h *hardware) buildModules(cfg *config.Config, sizes map[modKey]*modSize, l
 			Name:   fmt.Sprintf("%s.%d", k.bus, k.unit),
 			Unit:   uint8(k.unit),
 			Inputs: s.inputs, Coils: s.coils,
-			Poll: bus.PollInterval,
+			Poll: bus.PollInterval, IdlePoll: bus.IdlePollInterval, // iopace.go switches
 			// Stale (the dock faults, motions stop) after five polls plus
 			// one request with all its retries timing out: a single lost
-			// reply on a noisy bus must not stop a lid.
+			// reply on a noisy bus must not stop a lid. (Idle, the module
+			// allows five idle polls.)
 			StaleAfter: 5*bus.PollInterval + time.Duration(bus.Retries+1)*bus.Timeout,
 			OnChange:   h.notifyChanged,
 			Clock:      h.clock, Logger: log,

@@ -14,6 +14,7 @@ import (
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/mavlink"
 	"github.com/dockagent/dock-agent/mavlink/router"
+	"github.com/dockagent/dock-agent/mavlink/transport"
 	"github.com/dockagent/dock-agent/telemetry"
 	"github.com/dockagent/dock-agent/telemetry/contract"
 	"github.com/dockagent/dock-agent/telemetry/metrics"
@@ -55,7 +56,7 @@ func newMetrics(cfg *config.Config, version string, veh *vehicleLink, mqtt func(
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	if err := m.Registry().Register(relayCollector(veh, mqtt)); err != nil {
+	if err := m.Registry().Register(relayCollector(veh.link.Stats, mqtt)); err != nil {
 		return nil, fmt.Errorf("metrics: relay counters: %w", err)
 	}
 	srv, err := metrics.NewServer(metrics.ServerOptions{
@@ -89,11 +90,11 @@ func newMetrics(cfg *config.Config, version string, veh *vehicleLink, mqtt func(
 // frame lost between the vehicle and MQTT can be placed: the link's parser
 // (frames in, damaged, refused, bytes outside frames), then the MQTT
 // bridge (published, dropped on a full queue or a broker away).
-func relayCollector(veh *vehicleLink, mqtt func() telemetry.Health) prometheus.Collector {
+func relayCollector(link func() transport.Stats, mqtt func() telemetry.Health) prometheus.Collector {
 	desc := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc("dock_agent_"+name, help, nil, nil)
 	}
-	return &relayStats{veh: veh, mqtt: mqtt, descs: [...]*prometheus.Desc{
+	return &relayStats{link: link, mqtt: mqtt, descs: [...]*prometheus.Desc{
 		desc("mavlink_link_frames_in_total", "Good MAVLink frames read from the vehicle link."),
 		desc("mavlink_link_rejected_total", "Checksum-valid MAVLink frames refused (flags, length, signature)."),
 		desc("mavlink_link_bytes_skipped_total", "Bytes read from the vehicle link that were part of no frame."),
@@ -103,7 +104,7 @@ func relayCollector(veh *vehicleLink, mqtt func() telemetry.Health) prometheus.C
 }
 
 type relayStats struct {
-	veh   *vehicleLink
+	link  func() transport.Stats
 	mqtt  func() telemetry.Health
 	descs [5]*prometheus.Desc
 }
@@ -114,9 +115,17 @@ func (r *relayStats) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// Collect reads the later stage first. A frame is counted by the parser
+// before the bridge sees it, so with the bridge's counters read before
+// the parser's a scrape never shows the bridge ahead of the parser:
+// frames that move on while the scrape runs show as read and not yet
+// published (in flight), as do frames waiting in the bridge's queue.
+// Read the other way round, a frame read and published between the two
+// reads counted as published and not read, and two scrapes could show
+// the bridge publishing more frames than the link read.
 func (r *relayStats) Collect(ch chan<- prometheus.Metric) {
-	ls := r.veh.link.Stats()
 	h := r.mqtt()
+	ls := r.link()
 	for i, v := range [...]uint64{ls.FramesIn, ls.Rejected, ls.Skipped, h.FramesOut, h.FramesDropped} {
 		ch <- prometheus.MustNewConstMetric(r.descs[i], prometheus.CounterValue, float64(v))
 	}

@@ -8,11 +8,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/mavlink"
 	"github.com/dockagent/dock-agent/mavlink/router"
+	"github.com/dockagent/dock-agent/mavlink/transport"
 	"github.com/dockagent/dock-agent/rs485/modbus"
+	"github.com/dockagent/dock-agent/telemetry"
 	"github.com/dockagent/dock-agent/telemetry/metrics"
 )
 
@@ -129,3 +132,32 @@ func TestMotionCounter(t *testing.T) {
 type discardSender struct{}
 
 func (discardSender) Write([]byte) error { return nil }
+
+// TestRelayCollectorNeverBridgeAhead: frames move from the parser to the
+// bridge while a scrape runs (each counter read lets one more frame through
+// both stages); the scrape may show frames in flight, never more published
+// than read.
+func TestRelayCollectorNeverBridgeAhead(t *testing.T) {
+	var parsed, published uint64
+	step := func() { parsed++; published++ }
+	link := func() transport.Stats { defer step(); return transport.Stats{FramesIn: parsed} }
+	mqtt := func() telemetry.Health { defer step(); return telemetry.Health{FramesOut: published} }
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(relayCollector(link, mqtt)); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, mf := range mfs {
+			got[mf.GetName()] = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+		in, out := got["dock_agent_mavlink_link_frames_in_total"], got["dock_agent_mavlink_bridge_frames_out_total"]
+		if out > in {
+			t.Fatalf("scrape: %v frames published, %v read: the bridge ahead of the parser", out, in)
+		}
+	}
+}

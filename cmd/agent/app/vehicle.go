@@ -37,6 +37,7 @@ type vehicleLink struct {
 
 	mu     sync.Mutex
 	taps   []func(raw []byte, src frameSource)
+	dones  []func() // after the frames of one read of the link
 	limits dock.VehicleLimits
 }
 
@@ -78,7 +79,7 @@ func newVehicleLink(cfg *config.Config, clock clockwork.Clock, log *slog.Logger)
 	}
 	v.link, err = transport.New(transport.Kind(lk.Kind), lk.Address, transport.Options{
 		Baud: vc.Baud, OpenSerial: openVehicleSerial, Clock: clock, Log: log, Parser: popts,
-		OnFrame: v.onFrame,
+		OnFrame: v.onFrame, OnReadDone: v.readDone,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("vehicle link %s: %w", vc.URL, err)
@@ -136,6 +137,24 @@ func (v *vehicleLink) addTap(f func(raw []byte, src frameSource)) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.taps = append(v.taps, f)
+}
+
+// addReadDone registers a function called on the link's reader once the
+// frames of one read were all tapped (fromVehicle), so a tap that gathers
+// them can send them as one batch. It must not block.
+func (v *vehicleLink) addReadDone(f func()) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.dones = append(v.dones, f)
+}
+
+func (v *vehicleLink) readDone() {
+	v.mu.Lock()
+	dones := v.dones
+	v.mu.Unlock()
+	for _, d := range dones {
+		d()
+	}
 }
 
 func (v *vehicleLink) tap(raw []byte, src frameSource) {

@@ -8,6 +8,7 @@
 //
 //	go run ./testbench/cmd/load [-usual 60s] [-burst 30s] [-usual-rate 200] [-burst-rate 3000]
 //	go run ./testbench/cmd/load -launches 20 [-speed 10]
+//	go run ./testbench/cmd/load -report [-report-phase 15s] [-report-rates idle,200,2500,10000] [-io-idle-poll 45ms]
 //	go run ./testbench/cmd/load -alerts 20 [-quotes 200] [-speed 5]
 package main
 
@@ -31,6 +32,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/dockagent/dock-agent/config"
+	"github.com/dockagent/dock-agent/mavlink"
 	"github.com/dockagent/dock-agent/testbench/agentproc"
 	"github.com/dockagent/dock-agent/testbench/world"
 )
@@ -55,6 +57,10 @@ type phase struct {
 	telemetry int
 	telAgeP99 time.Duration
 	loadAvg   string // the machine's 1-minute load average at the end
+	// relayInFlight is the frames between the agent's parser and its
+	// bridge at an edge of the counters' window, when the relay did not
+	// drain within drainWait (0 otherwise).
+	relayInFlight float64
 }
 
 // stageCounters are the drop counters of each stage over a phase and its
@@ -85,12 +91,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	burstRate := fs.Int("burst-rate", 3000, "messages/s of the burst (a saturated 921600 bit/s link)")
 	starts := fs.Int("starts", 5, "agent starts measured for exec-to-READY")
 	bridge := fs.Bool("bridge", true, "relay raw MAVLink over MQTT (off: no per-frame latency; to see what the relay costs)")
+	bridgeBatch := fs.Int("bridge-batch", 0, "mqtt.mavlink_bridge_batch: up to `N` frames of one read per mavlink/out message (0: one frame a message)")
 	ioPoll := fs.Duration("io-poll", 0, "poll the I/O module this often instead of the bench config's 20ms (to see what polling costs)")
+	ioIdlePoll := fs.Duration("io-idle-poll", 0, "buses.io.idle_poll_interval: poll the I/O module this often while the dock rests (0: the bench config's)")
 	cpuProfile := fs.String("cpuprofile", "", "write the agent's CPU profile (from its last start to its exit) to `file`")
 	launches := fs.Int("launches", 0, "instead: dispatch `N` times and report the launch latency distribution")
 	alerts := fs.Int("alerts", 0, "instead: time `N` quotes, then alert, wait for staged and dispatch N times; report dispatch to airborne")
 	quotes := fs.Int("quotes", 200, "with -alerts: quotes timed over MQTT before the alerts (0: none)")
 	speed := fs.Float64("speed", 1, "with -launches or -alerts: world and agent clock speed")
+	reportMode := fs.Bool("report", false, "instead: measure the relay configurations (UDP only, bridge, batched bridge, a reference router on PATH) at each -report-rates and print docs/performance.md's relay table")
+	reportPhase := fs.Duration("report-phase", 15*time.Second, "with -report: length of each measured rate")
+	reportRates := fs.String("report-rates", "idle,200,2500,10000", "with -report: msgs/s to measure, comma-separated (idle: the requested streams alone)")
+	reportBatch := fs.Int("report-batch", 16, "with -report: mqtt.mavlink_bridge_batch of the batched configuration")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -103,6 +115,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runAlerts(ctx, *alerts, *quotes, *speed, stdout, stderr)
 	}
 	os.Setenv(agentEnvRealClock, "1") // the agent child inherits the environment
+	if *reportMode {
+		rates, err := parseRates(*reportRates)
+		if err != nil {
+			fmt.Fprintf(stderr, "load: %v\n", err)
+			return 2
+		}
+		return runReport(ctx, reportOptions{phase: *reportPhase, rates: rates, starts: *starts, batch: *reportBatch, ioIdlePoll: *ioIdlePoll}, stdout, stderr)
+	}
 	if *cpuProfile != "" {
 		abs, err := filepath.Abs(*cpuProfile)
 		if err != nil {
@@ -122,11 +142,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		BrokerAddr: "127.0.0.1:0", GCS: "none",
 		Edit: func(c *config.Config) {
 			c.MQTT.MAVLinkBridge = *bridge
+			if *bridge {
+				c.MQTT.MAVLinkBridgeBatch = *bridgeBatch
+			}
 			c.Log.Level = "info"
 			c.Metrics.Listen = metricsAddr
 			if *ioPoll > 0 {
 				b := c.Buses["io"]
 				b.PollInterval = *ioPoll
+				c.Buses["io"] = b
+			}
+			if *ioIdlePoll > 0 {
+				b := c.Buses["io"]
+				b.IdlePollInterval = *ioIdlePoll
 				c.Buses["io"] = b
 			}
 		},
@@ -145,7 +173,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	outTopic := w.Prefix() + "mavlink/out"
 	w.Broker.Tap(func(topic string, payload []byte) {
 		if topic == outTopic {
-			atBroker.arrived(string(payload), time.Now())
+			now := time.Now()
+			eachFrame(payload, func(f []byte) { atBroker.arrived(string(f), now) })
 		}
 	})
 
@@ -187,7 +216,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		extra := max(0, ph.rate-streams)
-		p, err := measure(ctx, w, metricsAddr, []*matcher{atSub, atBroker}, telemetry, i+1, ph.name, extra, ph.dur)
+		p, err := measure(ctx, w, metricsAddr, *bridge, []*matcher{atSub, atBroker}, telemetry, i+1, ph.name, extra, ph.dur)
 		if err != nil {
 			fmt.Fprintf(stderr, "load: %v\n", err)
 			return 1
@@ -247,7 +276,7 @@ func subscribe(w *world.World, m *matcher) (mqtt.Client, *telemetryLog, error) {
 			}
 			return
 		}
-		m.arrived(string(msg.Payload()), now)
+		eachFrame(msg.Payload(), func(f []byte) { m.arrived(string(f), now) })
 	})
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		return nil, nil, fmt.Errorf("subscribe: %v", tok.Error())
@@ -270,14 +299,25 @@ func waitLink(ctx context.Context, w *world.World) error {
 	})
 }
 
-func measure(ctx context.Context, w *world.World, metricsAddr string, ms []*matcher, tl *telemetryLog, id int, name string, extra int, dur time.Duration) (phase, error) {
+func measure(ctx context.Context, w *world.World, metricsAddr string, bridge bool, ms []*matcher, tl *telemetryLog, id int, name string, extra int, dur time.Duration) (phase, error) {
+	var inFlight float64 // frames between parser and bridge at an edge of the window, if it never drained
 	w.Drone.SetLoadRate(extra)
 	// Settle one second, then measure.
 	if err := sleep(ctx, time.Second); err != nil {
 		return phase{}, err
 	}
 	pid := w.Agent.PID()
-	m0, err := scrape(ctx, metricsAddr)
+	edge := scrape // without the bridge no stage follows the parser
+	if bridge {
+		edge = func(ctx context.Context, addr string) (agentMetrics, error) {
+			m, gap, err := scrapeDrained(ctx, addr, drainWait)
+			if gap != 0 {
+				inFlight = gap
+			}
+			return m, err
+		}
+	}
+	m0, err := edge(ctx, metricsAddr)
 	if err != nil {
 		return phase{}, err
 	}
@@ -324,10 +364,11 @@ func measure(ctx context.Context, w *world.World, metricsAddr string, ms []*matc
 	if err := sleep(ctx, 2*time.Second); err != nil {
 		return phase{}, err
 	}
-	m1, err := scrape(ctx, metricsAddr)
+	m1, err := edge(ctx, metricsAddr)
 	if err != nil {
 		return phase{}, err
 	}
+	p.relayInFlight = inFlight
 	p.sub, p.broker = ms[0].result(id), ms[1].result(id)
 	p.counters = stageCounters{
 		droneDropped:  droneDropped(w) - d0,
@@ -409,8 +450,37 @@ func report(out io.Writer, phases []phase, startups []time.Duration, streams int
 			p.name, c.droneDropped, c.linkFrames, c.badCRC, c.rejected, c.skippedBytes, c.bridgeOut, c.bridgeDropped,
 			p.broker.missing, int64(p.sub.missing)-int64(p.broker.missing), p.sub.early)
 	}
+	for _, p := range phases {
+		if p.relayInFlight != 0 {
+			fmt.Fprintf(out, "\n%s: the relay did not drain at an edge of the counters' window within %v: %.0f frames read and neither published nor dropped\n", p.name, drainWait, p.relayInFlight)
+		}
+	}
 	fmt.Fprintf(out, "\narrivals matching no written frame: %d at the subscriber, %d at the broker\n", unknownSub, unknownBroker)
 	s50, _, smax := percentiles(startups)
 	fmt.Fprintf(out, "\nstart-up, exec to READY=1 over %d starts: median %s, max %s\n", len(startups), ms(s50), ms(smax))
 	fmt.Fprintf(out, "usual load = %d msgs/s of requested streams plus extra ATTITUDE/GLOBAL_POSITION_INT/VFR_HUD/SYS_STATUS\n", streams)
+}
+
+// eachFrame calls fn for each MAVLink frame of a `mavlink/out` payload: one
+// frame, or several back to back with mqtt.mavlink_bridge_batch. A payload
+// that is no frame at all is passed whole, so it counts as unknown.
+func eachFrame(payload []byte, fn func(frame []byte)) {
+	p := mavlink.NewParser(mavlink.ParserOptions{})
+	var f mavlink.Frame
+	b, n := payload, 0
+	for len(b) > 0 {
+		k, err := p.Next(b, true, &f)
+		b = b[k:]
+		if err == nil {
+			fn(f.Raw)
+			n++
+			continue
+		}
+		if k == 0 {
+			break
+		}
+	}
+	if n == 0 {
+		fn(payload)
+	}
 }

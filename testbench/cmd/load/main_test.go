@@ -2,12 +2,18 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/dockagent/dock-agent/mavlink"
 	"github.com/dockagent/dock-agent/testbench/world"
 )
 
@@ -72,6 +78,41 @@ func TestShortRun(t *testing.T) {
 	}
 }
 
+func TestParseRates(t *testing.T) {
+	got, err := parseRates("idle, 200,2500")
+	if err != nil || len(got) != 3 || got[0] != 0 || got[1] != 200 || got[2] != 2500 {
+		t.Fatalf("parseRates(idle, 200,2500) = %v, %v; want [0 200 2500]", got, err)
+	}
+	for _, bad := range []string{"", "fast", "-5", "200,,300"} {
+		if _, err := parseRates(bad); err == nil {
+			t.Errorf("parseRates(%q) = nil error, want one naming the rate", bad)
+		}
+	}
+}
+
+// eachFrame splits a batched mavlink/out payload into its frames, and
+// passes a payload that holds no frame whole (so it counts as unknown).
+func TestEachFrame(t *testing.T) {
+	var a, b []byte
+	var err error
+	if a, err = mavlink.AppendMessage(nil, mavlink.Header{SysID: 1, CompID: 1, Seq: 1}, &mavlink.Heartbeat{Type: 2, MavlinkVersion: 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = mavlink.AppendMessage(nil, mavlink.Header{SysID: 1, CompID: 1, Seq: 2}, &mavlink.Attitude{TimeBootMS: 5, Roll: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	eachFrame(append(append([]byte(nil), a...), b...), func(f []byte) { got = append(got, string(f)) })
+	if len(got) != 2 || got[0] != string(a) || got[1] != string(b) {
+		t.Fatalf("eachFrame(batch of 2) gave %q, want the two frames", got)
+	}
+	got = nil
+	eachFrame([]byte("junk"), func(f []byte) { got = append(got, string(f)) })
+	if len(got) != 1 || got[0] != "junk" {
+		t.Fatalf("eachFrame(junk) gave %q, want the payload whole", got)
+	}
+}
+
 // TestAlertsShortRun runs -alerts against the real agent: quotes are
 // answered over MQTT, and every alert stages the dock and the dispatch
 // after it takes off and completes (the harness fails otherwise); the
@@ -112,5 +153,36 @@ func TestAlertsShortRun(t *testing.T) {
 				t.Errorf("row %q cell %q, want a positive number of seconds", row, c)
 			}
 		}
+	}
+}
+
+// scrapeDrained takes the first scrape with nothing between the parser and
+// the bridge, and gives up after its wait with what is still in flight (a
+// frame lost uncounted never drains).
+func TestScrapeDrained(t *testing.T) {
+	var mu sync.Mutex
+	pages := []string{
+		"dock_agent_mavlink_link_frames_in_total 12\ndock_agent_mavlink_bridge_frames_out_total 8\ndock_agent_mavlink_bridge_frames_dropped_total 2\n",
+		"dock_agent_mavlink_link_frames_in_total 14\ndock_agent_mavlink_bridge_frames_out_total 12\ndock_agent_mavlink_bridge_frames_dropped_total 2\n",
+		"dock_agent_mavlink_link_frames_in_total 15\ndock_agent_mavlink_bridge_frames_out_total 12\ndock_agent_mavlink_bridge_frames_dropped_total 2\n",
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		io.WriteString(w, pages[0])
+		if len(pages) > 1 {
+			pages = pages[1:]
+		}
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	m, gap, err := scrapeDrained(t.Context(), addr, time.Minute)
+	if err != nil || gap != 0 || m[metricLinkFrames] != 14 {
+		t.Fatalf("scrapeDrained = frames %v, in flight %v, %v; want the drained scrape (14 frames, 0 in flight)", m[metricLinkFrames], gap, err)
+	}
+	// The last page stays one frame short for good.
+	m, gap, err = scrapeDrained(t.Context(), addr, 0)
+	if err != nil || gap != 1 || m[metricLinkFrames] != 15 {
+		t.Fatalf("scrapeDrained(never drains) = frames %v, in flight %v, %v; want the last scrape, 1 in flight", m[metricLinkFrames], gap, err)
 	}
 }
