@@ -174,6 +174,16 @@ func StartDocks(ctx context.Context, opts DockOptions) (*Docks, error) {
 						b.Timeout = min(max(b.Timeout, time.Duration(float64(200*time.Millisecond)*max(opts.Speed, 1))), 10*time.Second)
 						c.Buses[name] = b
 					}
+					// The same for the 2 s a part may take to leave the
+					// limit switch it starts from: on the bench it covers
+					// a coil write and an input poll through the loaded
+					// bench process (real time) before the first
+					// millimetre of travel (simulated). 2 s of simulated
+					// time is 200 ms of real time at x10: one slow round
+					// trip latched arms.limit_stuck in a 20-dock run. The
+					// mechanical 2 s stay; the I/O gets the reply
+					// deadline's 200 ms of real time on top.
+					c.Actuators.LimitLeaveTimeout = 2*time.Second + time.Duration(float64(200*time.Millisecond)*max(opts.Speed, 1))
 				},
 			})
 			mu.Lock()
