@@ -146,6 +146,18 @@ func StartDocks(ctx context.Context, opts DockOptions) (*Docks, error) {
 			}
 			w, err := world.Start(ctx, world.Options{
 				Dir: dir, Speed: opts.Speed, BrokerURL: d.BrokerURL, GCS: "none",
+				// The I/O module's 3 s watchdog is 300 ms of real time
+				// at x10: a stall of the bench process (which serves all
+				// twenty modules) or of an agent that long, seen at a
+				// load average above 20, cut coils the agents still
+				// believed on (a lid motor: lid.timeout; the charger:
+				// docks that never charged again). A real module counts
+				// its master's silence in real time; here it gets at
+				// least 1 s of it (10 s simulated at x10: below the
+				// lid's 25 s timeout, above the arms' 8 s; the fleet
+				// unplugs no line, and the agents cut their motors
+				// themselves).
+				IOWatchdog: max(world.IOWatchdog, time.Duration(float64(time.Second)*max(opts.Speed, 1))),
 				Edit: func(c *config.Config) {
 					c.ID = id
 					c.MQTT.TopicPrefix = "dock/" + id + "/"
@@ -413,6 +425,19 @@ func FormatCPU(c CPU, span time.Duration) string {
 	n := max(len(c.Agents), 1)
 	return fmt.Sprintf("cpu over %v (%% of one core): agents %.1f in all, %.1f each (min %.1f, max %.1f); bench process %.1f; broker %.1f; total %.1f of 200\n",
 		span.Round(time.Second), pct(sum), pct(sum)/float64(n), pct(lo), pct(hi), pct(c.Bench), pct(c.Broker), pct(c.Total()))
+}
+
+// WatchdogTrips lists the docks whose I/O module's communication watchdog
+// switched every coil off, with how often ("fleet-09 1"); nil when none
+// did. A trip cuts coils the agent still believes on.
+func (d *Docks) WatchdogTrips() []string {
+	var out []string
+	for _, w := range d.Worlds {
+		if n := w.IO.WatchdogTrips(); n > 0 {
+			out = append(out, fmt.Sprintf("%s %d", w.Config.ID, n))
+		}
+	}
+	return out
 }
 
 // Violations lists the safety invariants any dock's witness saw broken.
