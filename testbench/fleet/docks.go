@@ -146,18 +146,6 @@ func StartDocks(ctx context.Context, opts DockOptions) (*Docks, error) {
 			}
 			w, err := world.Start(ctx, world.Options{
 				Dir: dir, Speed: opts.Speed, BrokerURL: d.BrokerURL, GCS: "none",
-				// The I/O module's 3 s watchdog is 300 ms of real time
-				// at x10: a stall of the bench process (which serves all
-				// twenty modules) or of an agent that long, seen at a
-				// load average above 20, cut coils the agents still
-				// believed on (a lid motor: lid.timeout; the charger:
-				// docks that never charged again). A real module counts
-				// its master's silence in real time; here it gets at
-				// least 1 s of it (10 s simulated at x10: below the
-				// lid's 25 s timeout, above the arms' 8 s; the fleet
-				// unplugs no line, and the agents cut their motors
-				// themselves).
-				IOWatchdog: max(world.IOWatchdog, time.Duration(float64(time.Second)*max(opts.Speed, 1))),
 				Edit: func(c *config.Config) {
 					c.ID = id
 					c.MQTT.TopicPrefix = "dock/" + id + "/"

@@ -7,7 +7,6 @@
 package world
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -75,9 +74,6 @@ type Options struct {
 	OnFrameWritten func(frame []byte, at time.Time)
 	// Logger receives the world's own logs; nil discards.
 	Logger *slog.Logger
-	// IOWatchdog overrides the I/O module's communication watchdog
-	// (simulated time); 0 is IOWatchdog.
-	IOWatchdog time.Duration
 }
 
 // World is the running bench.
@@ -164,10 +160,9 @@ func (w *World) build() error {
 		}
 		w.ptys[name] = p
 	}
-	// The module switches its coils off after 3 s (simulated, or
-	// Options.IOWatchdog) without a request, as docs/hardware.md asks of a
-	// real one.
-	w.IO, err = iomodule.New(iomodule.Options{Logger: w.log, Watchdog: cmp.Or(w.opts.IOWatchdog, IOWatchdog), Clock: w.clock}, w.ptys["io"], w.Physics)
+	// The module switches its coils off after 3 s (simulated) without a
+	// request, as docs/hardware.md asks of a real one.
+	w.IO, err = iomodule.New(iomodule.Options{Logger: w.log, Watchdog: IOWatchdog, Clock: w.clock}, w.ptys["io"], w.Physics)
 	if err != nil {
 		return err
 	}
