@@ -347,6 +347,12 @@ type Actuators struct {
 	// plan launches and to reopen the lid in time for a return.
 	LidTravel  time.Duration `yaml:"lid_travel"`
 	ArmsTravel time.Duration `yaml:"arms_travel"`
+	// LimitLeaveTimeout is how long the limit switch a part starts from
+	// may stay closed after its motor was switched on before the part is
+	// taken as stuck (lid.limit_stuck, arms.limit_stuck). It covers the
+	// output write and the input poll as well as the first millimetres
+	// of travel. Default 2s; capped at half the motion's timeout.
+	LimitLeaveTimeout time.Duration `yaml:"limit_leave_timeout,omitempty"`
 }
 
 // Weather is the Modbus RTU weather station: on a named Bus, or on its own

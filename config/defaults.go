@@ -64,6 +64,8 @@ func Default() *Config {
 			ArmsTimeout: 8 * time.Second,
 			LidTravel:   12 * time.Second,
 			ArmsTravel:  4 * time.Second,
+			// dock.ControllerOptions' default.
+			LimitLeaveTimeout: 2 * time.Second,
 		},
 		Weather: Weather{
 			Unit:         1,

@@ -59,6 +59,7 @@ func TestParseBaseDefaults(t *testing.T) {
 		{"input debounce", c.Signals[SignalEStop].Debounce, DefaultDebounce},
 		{"output debounce", c.Signals[SignalHeater].Debounce, time.Duration(0)},
 		{"geofence", c.Limits.Geofence.RadiusM, DefaultGeofenceM},
+		{"limit leave timeout", c.Actuators.LimitLeaveTimeout, 2 * time.Second},
 		{"schedule grace", c.Schedules[0].Grace, 5 * time.Minute},
 		{"stream rate default", c.Vehicle.StreamRates["ATTITUDE"], 5.0},
 		{"block on rain", c.Limits.BlockOnRain, true},
@@ -244,6 +245,11 @@ func TestParseErrors(t *testing.T) {
 			name: "signal on a bus that does not exist",
 			doc:  mutate(t, "{bus: io, unit: 1, coil: 3}", "{bus: relay, unit: 1, coil: 3}"),
 			want: []string{`t.yaml:23: signals.strobe.modbus.bus: no bus "relay" (have io)`},
+		},
+		{
+			name: "limit leave timeout too short",
+			doc:  baseYAML + "actuators:\n  limit_leave_timeout: 50ms\n",
+			want: []string{`t.yaml:42: actuators.limit_leave_timeout: 50ms is out of range (100ms..1m0s)`},
 		},
 		{
 			name: "output debounced",

@@ -458,6 +458,7 @@ func validateActuators(c *Config, v *validator) {
 	v.rangeD("actuators.arms_timeout", a.ArmsTimeout, time.Second, 5*time.Minute)
 	v.rangeD("actuators.lid_travel", a.LidTravel, 100*time.Millisecond, 5*time.Minute)
 	v.rangeD("actuators.arms_travel", a.ArmsTravel, 100*time.Millisecond, 5*time.Minute)
+	v.rangeD("actuators.limit_leave_timeout", a.LimitLeaveTimeout, 100*time.Millisecond, time.Minute)
 	if a.LidTimeout <= a.LidTravel {
 		v.errf("actuators.lid_timeout", "%s is not longer than lid_travel %s", a.LidTimeout, a.LidTravel)
 	}

@@ -69,6 +69,7 @@ type Controller struct {
 	armsConflict bool                        // both arms limits closed at the last look
 	outFailed    [numOutputs]bool            // the last write of the output failed
 	outBlocked   [numOutputs]bool            // the output was held off by its opposite
+	auxFailSince [numOutputs]time.Time       // an auxiliary output's writes fail since (zero: they do not)
 	mode         Mode
 	chargerWant  bool
 	heater, fan  bool

@@ -59,8 +59,8 @@ func (c *Controller) apply(now time.Time) {
 	}
 }
 
-// write sets one output; a failure faults the dock and ends the motion
-// using the output.
+// write sets one output; a failure faults the dock (an auxiliary output's
+// only when it lasts: retryAux) and ends the motion using the output.
 func (c *Controller) write(now time.Time, o output, on bool) {
 	if !on && c.estopLatched && !c.level[o] {
 		// Latched: every output is written low once on the press (in
@@ -72,6 +72,9 @@ func (c *Controller) write(now time.Time, o output, on bool) {
 		l = gpio.High
 	}
 	err := c.outs[o].pin.Out(l)
+	if c.retryAux(now, o, on, err) {
+		return
+	}
 	if c.onset(&c.outFailed[o], err != nil, fault.OutputWriteFailed) {
 		c.raise(fault.OutputWriteFailed, fmt.Sprintf("%s: cannot switch %s: %v", c.outs[o].name, onOff(on), err))
 	}
@@ -90,6 +93,42 @@ func (c *Controller) write(now time.Time, o output, on bool) {
 		c.lastCut[o] = now
 	}
 	c.level[o] = on
+}
+
+// auxWriteGrace is how long the writes of an auxiliary output may keep
+// failing before output.write_failed is raised (docs/operations.md).
+const auxWriteGrace = 5 * time.Second
+
+// auxiliary reports whether no safety invariant rests on o: the strobe,
+// the heater and the fan. The motors and the charger are not auxiliary:
+// their failed writes fault the dock at once.
+func (o output) auxiliary() bool {
+	return o == outHeater || o == outFan || o == outStrobe
+}
+
+// retryAux reports whether err, the result of writing o, is to be left to
+// the retry of the next loop iteration without a fault: o is auxiliary and
+// its writes have been failing for less than auxWriteGrace. A warning light
+// that missed one flash on a noisy bus (one Modbus reply late) is not a
+// reason to ground the dock until a person resets it; one that stays dark
+// (a dead relay, a wrong coil) still latches output.write_failed. A write
+// that succeeds ends the streak.
+func (c *Controller) retryAux(now time.Time, o output, on bool, err error) bool {
+	if err == nil {
+		if !c.auxFailSince[o].IsZero() {
+			c.log.Info("output written again", "output", c.outs[o].name, "failing_for", now.Sub(c.auxFailSince[o]))
+			c.auxFailSince[o] = time.Time{}
+		}
+		return false
+	}
+	if !o.auxiliary() {
+		return false
+	}
+	if c.auxFailSince[o].IsZero() {
+		c.auxFailSince[o] = now
+		c.log.Warn("output write failed, retrying", "output", c.outs[o].name, "on", on, "grace", auxWriteGrace, "err", err)
+	}
+	return now.Sub(c.auxFailSince[o]) < auxWriteGrace
 }
 
 func onOff(on bool) string {
@@ -117,6 +156,7 @@ func (c *Controller) endAll(err error, status ProgressStatus) {
 		if err != nil {
 			continue
 		}
+		c.auxFailSince[o] = time.Time{}
 		if c.level[o] {
 			c.lastCut[o] = now
 		}

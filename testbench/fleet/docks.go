@@ -174,6 +174,16 @@ func StartDocks(ctx context.Context, opts DockOptions) (*Docks, error) {
 						b.Timeout = min(max(b.Timeout, time.Duration(float64(200*time.Millisecond)*max(opts.Speed, 1))), 10*time.Second)
 						c.Buses[name] = b
 					}
+					// The same for the 2 s a part may take to leave the
+					// limit switch it starts from: on the bench it covers
+					// a coil write and an input poll through the loaded
+					// bench process (real time) before the first
+					// millimetre of travel (simulated). 2 s of simulated
+					// time is 200 ms of real time at x10: one slow round
+					// trip latched arms.limit_stuck in a 20-dock run. The
+					// mechanical 2 s stay; the I/O gets the reply
+					// deadline's 200 ms of real time on top.
+					c.Actuators.LimitLeaveTimeout = 2*time.Second + time.Duration(float64(200*time.Millisecond)*max(opts.Speed, 1))
 				},
 			})
 			mu.Lock()
@@ -403,6 +413,19 @@ func FormatCPU(c CPU, span time.Duration) string {
 	n := max(len(c.Agents), 1)
 	return fmt.Sprintf("cpu over %v (%% of one core): agents %.1f in all, %.1f each (min %.1f, max %.1f); bench process %.1f; broker %.1f; total %.1f of 200\n",
 		span.Round(time.Second), pct(sum), pct(sum)/float64(n), pct(lo), pct(hi), pct(c.Bench), pct(c.Broker), pct(c.Total()))
+}
+
+// WatchdogTrips lists the docks whose I/O module's communication watchdog
+// switched every coil off, with how often ("fleet-09 1"); nil when none
+// did. A trip cuts coils the agent still believes on.
+func (d *Docks) WatchdogTrips() []string {
+	var out []string
+	for _, w := range d.Worlds {
+		if n := w.IO.WatchdogTrips(); n > 0 {
+			out = append(out, fmt.Sprintf("%s %d", w.Config.ID, n))
+		}
+	}
+	return out
 }
 
 // Violations lists the safety invariants any dock's witness saw broken.

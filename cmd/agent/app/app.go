@@ -387,6 +387,7 @@ func controllerOptions(cfg *config.Config, wd *watchdog, hw *hardware, clock clo
 	return dock.ControllerOptions{
 		LidTimeout:        cfg.Actuators.LidTimeout,
 		ArmsTimeout:       cfg.Actuators.ArmsTimeout,
+		LimitLeaveTimeout: cfg.Actuators.LimitLeaveTimeout,
 		ClearanceAltM:     cfg.Limits.ClearanceAltM,
 		DockLat:           cfg.Position.Lat,
 		DockLon:           cfg.Position.Lon,

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -83,6 +84,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "\n%s", fleet.FormatSummary(rep))
 	fmt.Fprint(stdout, fleet.FormatCPU(cpu, wall))
 	fmt.Fprintf(stdout, "load average: %s\n", fleet.LoadAvg())
+	if trips := d.WatchdogTrips(); len(trips) > 0 {
+		fmt.Fprintf(stdout, "io module watchdog trips (coils cut): %s\n", strings.Join(trips, ", "))
+	}
 	if v := d.Violations(); len(v) > 0 {
 		fmt.Fprintf(stdout, "%d safety violations:\n", len(v))
 		for _, x := range v {
