@@ -90,22 +90,7 @@ func (r *Router) flushLocked() {
 		if len(sel) == 0 {
 			continue
 		}
-		if !ep.server {
-			ep.sendBatch(sel, ep.dst)
-			continue
-		}
-		if now.IsZero() {
-			now = r.clk.Now()
-		}
-		ep.mu.Lock()
-		for c, heard := range ep.clients {
-			if now.Sub(heard) > r.opts.ClientTimeout {
-				delete(ep.clients, c)
-				continue
-			}
-			ep.sendBatch(sel, c)
-		}
-		ep.mu.Unlock()
+		r.toEach(ep, &now, func(to netip.AddrPort) { ep.sendBatch(sel, to) })
 	}
 	clear(b.frames) // drop the views, not the storage
 	b.buf, b.frames, b.heads = b.buf[:0], b.frames[:0], b.heads[:0]

@@ -298,22 +298,29 @@ func (r *Router) fanOut(raw []byte, h mavlink.RawHeader, skip *endpoint) {
 			ep.filtered.Add(1)
 			continue
 		}
-		if !ep.server {
-			ep.send(raw, ep.dst)
+		r.toEach(ep, &now, func(to netip.AddrPort) { ep.send(raw, to) })
+	}
+}
+
+// toEach calls send for ep's ground station, or, on a server endpoint, for
+// every client heard within ClientTimeout, forgetting the others. *now is
+// read from the clock once per fan-out, on the first server endpoint.
+func (r *Router) toEach(ep *endpoint, now *time.Time, send func(to netip.AddrPort)) {
+	if !ep.server {
+		send(ep.dst)
+		return
+	}
+	if now.IsZero() {
+		*now = r.clk.Now()
+	}
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	for c, heard := range ep.clients {
+		if now.Sub(heard) > r.opts.ClientTimeout {
+			delete(ep.clients, c)
 			continue
 		}
-		if now.IsZero() {
-			now = r.clk.Now()
-		}
-		ep.mu.Lock()
-		for c, heard := range ep.clients {
-			if now.Sub(heard) > r.opts.ClientTimeout {
-				delete(ep.clients, c)
-				continue
-			}
-			ep.send(raw, c)
-		}
-		ep.mu.Unlock()
+		send(c)
 	}
 }
 
