@@ -12,11 +12,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mmsghdr is struct mmsghdr: one message of sendmmsg(2).
+// mmsghdr is struct mmsghdr: one message of sendmmsg(2). Go pads it to
+// Msghdr's alignment as C does: 64 bytes on 64-bit Linux, 32 on arm and
+// 386 (an explicit 4-byte pad would give 36 there, and the kernel would
+// read the second message from the wrong place).
 type mmsghdr struct {
 	hdr unix.Msghdr
 	len uint32
-	_   [4]byte
 }
 
 // sendScratch is an endpoint's memory for sendmmsg, reused per batch so a
@@ -56,7 +58,8 @@ func (ep *endpoint) writeBatch(frames [][]byte, to netip.AddrPort) (sent, bytes 
 	}
 	s.hdrs, s.iovs = s.hdrs[:len(frames)], s.iovs[:len(frames)]
 	for i, f := range frames {
-		s.iovs[i] = unix.Iovec{Base: unsafe.SliceData(f), Len: uint64(len(f))}
+		s.iovs[i] = unix.Iovec{Base: unsafe.SliceData(f)}
+		s.iovs[i].SetLen(len(f)) // Len is 32 bits wide on arm and 386
 		s.hdrs[i] = mmsghdr{hdr: unix.Msghdr{Name: name, Namelen: namelen, Iov: &s.iovs[i], Iovlen: 1}}
 	}
 	s.sent, s.bytes, s.errno = 0, 0, 0
