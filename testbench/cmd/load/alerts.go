@@ -38,17 +38,12 @@ func runAlerts(ctx context.Context, n, quotes int, speed float64, out, errOut io
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	w, err := world.Start(ctx, world.Options{BrokerAddr: "127.0.0.1:0", GCS: "none", Speed: speed, Dir: dir})
+	w, obs, err := startObserved(ctx, dir, speed)
 	if err != nil {
 		fmt.Fprintf(errOut, "alerts: %v\n", err)
 		return 1
 	}
 	defer w.Close()
-	obs, err := w.Observe(ctx)
-	if err != nil {
-		fmt.Fprintf(errOut, "alerts: %v\n", err)
-		return 1
-	}
 	defer obs.Close()
 	if err := waitIdle(ctx, obs); err != nil {
 		fmt.Fprintf(errOut, "alerts: %v\n", err)
@@ -145,6 +140,21 @@ func quantile(s []time.Duration, p float64) time.Duration {
 
 // waitIdle waits for a secured dock and a linked, disarmed vehicle with no
 // sortie running.
+// startObserved starts a bench world in dir (no ground station, its own
+// broker) and an observer of its broker; on error nothing is left running.
+func startObserved(ctx context.Context, dir string, speed float64) (*world.World, *world.Observer, error) {
+	w, err := world.Start(ctx, world.Options{BrokerAddr: "127.0.0.1:0", GCS: "none", Speed: speed, Dir: dir})
+	if err != nil {
+		return nil, nil, err
+	}
+	obs, err := w.Observe(ctx)
+	if err != nil {
+		w.Close()
+		return nil, nil, err
+	}
+	return w, obs, nil
+}
+
 func waitIdle(ctx context.Context, obs *world.Observer) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()

@@ -37,17 +37,12 @@ func runLaunches(ctx context.Context, n int, speed float64, out, errOut io.Write
 			fmt.Fprintf(errOut, "launches: kept %s\n", dir)
 		}
 	}()
-	w, err := world.Start(ctx, world.Options{BrokerAddr: "127.0.0.1:0", GCS: "none", Speed: speed, Dir: dir})
+	w, obs, err := startObserved(ctx, dir, speed)
 	if err != nil {
 		fmt.Fprintf(errOut, "launches: %v\n", err)
 		return 1
 	}
 	defer w.Close()
-	obs, err := w.Observe(ctx)
-	if err != nil {
-		fmt.Fprintf(errOut, "launches: %v\n", err)
-		return 1
-	}
 	defer obs.Close()
 
 	var res []launchResult
