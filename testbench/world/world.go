@@ -74,6 +74,12 @@ type Options struct {
 	OnFrameWritten func(frame []byte, at time.Time)
 	// Logger receives the world's own logs; nil discards.
 	Logger *slog.Logger
+	// AgentBinary runs this dock-agent executable (cmd/agent, built as a
+	// release is) as the agent, on its own real clock, instead of
+	// re-executing this binary (MaybeRunAgent): the load harness measures
+	// the program a dock runs, not the bench binary with the simulators
+	// linked in. Only at Speed 1.
+	AgentBinary string
 }
 
 // World is the running bench.
@@ -113,6 +119,9 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 	}
 	if opts.Speed < 0 {
 		return nil, fmt.Errorf("world: speed %g must be positive", opts.Speed)
+	}
+	if opts.AgentBinary != "" && opts.Speed != 1 {
+		return nil, fmt.Errorf("world: agent binary %s runs on the real clock; speed %g needs the bench's own agent", opts.AgentBinary, opts.Speed)
 	}
 	w := &World{opts: opts, log: opts.Logger, ptys: map[string]*pty.Pair{}}
 	if w.log == nil {
@@ -213,10 +222,14 @@ func (w *World) build() error {
 		}
 		w.logFile, w.agentLog = f, f
 	}
-	w.Agent, err = agentproc.New(agentproc.Options{
+	proc := agentproc.Options{
 		Env: []string{envChild + "=1", envConfig + "=" + w.cfgPath, envClock + "=" + clockEnv(w.clock)},
 		Dir: w.dir, Stdout: w.agentLog, Stderr: w.agentLog,
-	})
+	}
+	if w.opts.AgentBinary != "" {
+		proc.Path, proc.Args, proc.Env = w.opts.AgentBinary, []string{"-config", w.cfgPath}, nil
+	}
+	w.Agent, err = agentproc.New(proc)
 	return err
 }
 

@@ -94,7 +94,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	bridgeBatch := fs.Int("bridge-batch", 0, "mqtt.mavlink_bridge_batch: up to `N` frames of one read per mavlink/out message (0: one frame a message)")
 	ioPoll := fs.Duration("io-poll", 0, "poll the I/O module this often instead of the bench config's 20ms (to see what polling costs)")
 	ioIdlePoll := fs.Duration("io-idle-poll", 0, "buses.io.idle_poll_interval: poll the I/O module this often while the dock rests (0: the bench config's)")
-	cpuProfile := fs.String("cpuprofile", "", "write the agent's CPU profile (from its last start to its exit) to `file`")
+	cpuProfile := fs.String("cpuprofile", "", "write the agent's CPU profile (from its last start to its exit) to `file` (measures the bench binary's agent child, which can write one)")
+	agentPath := fs.String("agent", "", "the dock-agent `executable` to measure (default: cmd/agent built as scripts/release.sh builds it)")
 	launches := fs.Int("launches", 0, "instead: dispatch `N` times and report the launch latency distribution")
 	alerts := fs.Int("alerts", 0, "instead: time `N` quotes, then alert, wait for staged and dispatch N times; report dispatch to airborne")
 	quotes := fs.Int("quotes", 200, "with -alerts: quotes timed over MQTT before the alerts (0: none)")
@@ -115,13 +116,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runAlerts(ctx, *alerts, *quotes, *speed, stdout, stderr)
 	}
 	os.Setenv(agentEnvRealClock, "1") // the agent child inherits the environment
+	// The program a dock runs, unless a CPU profile is asked for: only the
+	// bench binary's agent child writes one.
+	var agentBin string
+	if *cpuProfile == "" {
+		bin, cleanup, err := agentBinary(ctx, *agentPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "load: %v\n", err)
+			return 1
+		}
+		defer cleanup()
+		agentBin = bin
+	}
 	if *reportMode {
 		rates, err := parseRates(*reportRates)
 		if err != nil {
 			fmt.Fprintf(stderr, "load: %v\n", err)
 			return 2
 		}
-		return runReport(ctx, reportOptions{phase: *reportPhase, rates: rates, starts: *starts, batch: *reportBatch, ioIdlePoll: *ioIdlePoll}, stdout, stderr)
+		return runReport(ctx, reportOptions{phase: *reportPhase, rates: rates, starts: *starts, batch: *reportBatch, ioIdlePoll: *ioIdlePoll, agentBin: agentBin}, stdout, stderr)
 	}
 	if *cpuProfile != "" {
 		abs, err := filepath.Abs(*cpuProfile)
@@ -139,7 +152,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	atSub, atBroker := newMatcher(), newMatcher()
 	w, err := world.Start(ctx, world.Options{
-		BrokerAddr: "127.0.0.1:0", GCS: "none",
+		BrokerAddr: "127.0.0.1:0", GCS: "none", AgentBinary: agentBin,
 		Edit: func(c *config.Config) {
 			c.MQTT.MAVLinkBridge = *bridge
 			if *bridge {

@@ -24,7 +24,9 @@ type reportOptions struct {
 	phase  time.Duration // each measured rate
 	rates  []int         // msgs/s in all; 0 is idle (the requested streams only)
 	starts int           // agent starts for exec-to-READY
-	batch  int           // mqtt.mavlink_bridge_batch of the batched configuration
+	// agentBin is the dock-agent executable measured (world.Options).
+	agentBin string
+	batch    int // mqtt.mavlink_bridge_batch of the batched configuration
 	// ioIdlePoll is buses.io.idle_poll_interval of every agent
 	// configuration (0: the bench config's, off).
 	ioIdlePoll time.Duration
@@ -125,7 +127,7 @@ func measureConfig(ctx context.Context, c relayConfig, o reportOptions, starts b
 	var lastMu sync.Mutex
 	last := map[string]time.Time{}
 	w, err := world.Start(ctx, world.Options{
-		BrokerAddr: "127.0.0.1:0", GCS: "udp://" + sink.LocalAddr().String(),
+		BrokerAddr: "127.0.0.1:0", GCS: "udp://" + sink.LocalAddr().String(), AgentBinary: o.agentBin,
 		Edit: func(cfg *config.Config) {
 			cfg.MQTT.MAVLinkBridge = c.bridge
 			if c.bridge {
