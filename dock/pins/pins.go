@@ -38,6 +38,10 @@ type activeLowOut struct{ gpio.PinOut }
 // Out implements gpio.PinOut with the level inverted.
 func (p activeLowOut) Out(l gpio.Level) error { return p.PinOut.Out(!l) }
 
+// Halt implements conn.Resource: it de-energises the output, which drives
+// the line high (the wrapped pin's own Halt would drive it low: on).
+func (p activeLowOut) Halt() error { return p.Out(gpio.Low) }
+
 // Debounce returns p filtered on reads: a new level is reported only after
 // Read has seen it steadily for at least d (measured on clock), so contact
 // bounce of a limit switch never reaches the controller. It works by

@@ -230,8 +230,10 @@ func (m *Module) Halt() error {
 
 // CutAll de-energises every coil with one request (function 0x0F), the
 // fastest way to drop all relays of a module: an e-stop on a 9600 bit/s bus
-// cannot afford one round trip per relay. The cached levels follow on
-// success; on failure the caller falls back to Halt.
+// cannot afford one round trip per relay. Each coil gets its off level
+// (SetOffLevel), so an active-low relay is dropped too, not energised. The
+// cached levels follow on success; on failure the caller falls back to
+// Halt.
 func (m *Module) CutAll() error {
 	if len(m.coils) == 0 {
 		return nil
@@ -246,11 +248,15 @@ func (m *Module) CutAll() error {
 	}()
 	ctx, cancel := clockwork.WithTimeout(context.Background(), m.clock, m.writeTimeout)
 	defer cancel()
-	if err := m.bus.WriteMultipleCoils(ctx, m.unit, m.coilStart, make([]bool, len(m.coils))); err != nil {
+	values := make([]bool, len(m.coils))
+	for i, c := range m.coils {
+		values[i] = bool(c.off)
+	}
+	if err := m.bus.WriteMultipleCoils(ctx, m.unit, m.coilStart, values); err != nil {
 		return fmt.Errorf("cut all coils of %s: %w", m.name, err)
 	}
 	for _, c := range m.coils {
-		c.level = gpio.Low
+		c.level = c.off
 	}
 	return nil
 }
@@ -467,13 +473,32 @@ type Coil struct {
 
 	mu    sync.Mutex // held across the write so levels and writes stay in order
 	level gpio.Level
+	// off is the level Halt and the module's CutAll write: Low, or High
+	// for a coil wired active-low (SetOffLevel), whose relay is off while
+	// the coil is energised.
+	off gpio.Level
+}
+
+// SetOffLevel sets the level that de-energises the output behind the
+// coil, which Halt and the module's CutAll write: gpio.Low (the default),
+// or gpio.High for a coil bound active-low. Set it while wiring, before
+// the coil is used.
+func (c *Coil) SetOffLevel(l gpio.Level) {
+	c.mu.Lock()
+	c.off = l
+	c.mu.Unlock()
 }
 
 // String implements conn.Resource.
 func (c *Coil) String() string { return c.Name() }
 
-// Halt de-energises the coil (writes Low).
-func (c *Coil) Halt() error { return c.Out(gpio.Low) }
+// Halt de-energises the output behind the coil (writes its off level).
+func (c *Coil) Halt() error {
+	c.mu.Lock()
+	off := c.off
+	c.mu.Unlock()
+	return c.Out(off)
+}
 
 // Name implements pin.Pin: "<module>.coil<n>".
 func (c *Coil) Name() string { return fmt.Sprintf("%s.coil%d", c.m.name, c.n) }

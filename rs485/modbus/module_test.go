@@ -279,6 +279,44 @@ func TestCutAllInOneRequest(t *testing.T) {
 	}
 }
 
+// A coil wired active-low drops its relay when energised: CutAll and Halt
+// write its off level, High, and leave the other coils Low. Writing Low to
+// it, as CutAll once did for every coil, would switch that relay on at an
+// e-stop.
+func TestCutAllAndHaltWriteEachCoilsOffLevel(t *testing.T) {
+	m, bus, _ := newTestModule(t)
+	m.Output(2).SetOffLevel(gpio.High)
+	for _, n := range []int{0, 2} {
+		if err := m.Output(n).Out(!m.Output(n).Read()); err != nil { // switch on
+			t.Fatal(err)
+		}
+	}
+	if err := m.CutAll(); err != nil {
+		t.Fatalf("CutAll() = %v", err)
+	}
+	want := func(when string) {
+		t.Helper()
+		bus.set(func(b *fakeBus) {
+			for i, on := range b.coils[:8] {
+				if on != (i == 2) {
+					t.Errorf("%s: coil %d = %v, want %v", when, i, on, i == 2)
+				}
+			}
+		})
+		if got := m.Output(2).Read(); got != gpio.High {
+			t.Errorf("%s: active-low coil reads %s, want High (off)", when, got)
+		}
+	}
+	want("after CutAll")
+	if err := m.Output(2).Out(gpio.Low); err != nil { // on again
+		t.Fatal(err)
+	}
+	if err := m.Halt(); err != nil {
+		t.Fatalf("Halt() = %v", err)
+	}
+	want("after Halt")
+}
+
 // OnChange is called after the first poll, after a poll that saw an input
 // change and after a recovery, and not after a poll that saw nothing new:
 // the dock controller rests between its calls.

@@ -248,7 +248,13 @@ func (w *pinWiring) out(name string) gpio.PinOut {
 	}
 	var p gpio.PinOut = line
 	if line == nil {
-		p = w.module(b).Output(*b.Modbus.Coil)
+		coil := w.module(b).Output(*b.Modbus.Coil)
+		if b.ActiveLow {
+			// Off is an energised coil: the module's one-request cut at an
+			// e-stop must write it High, not Low.
+			coil.SetOffLevel(gpio.High)
+		}
+		p = coil
 	}
 	if b.ActiveLow {
 		p = pins.ActiveLowOut(p)
