@@ -12,6 +12,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/goleak"
+	"periph.io/x/conn/v3/gpio"
 
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/dock/docktest"
@@ -565,6 +566,35 @@ func TestSelfTestFailure(t *testing.T) {
 	r.hw.Fan.Fail(nil)
 }
 
+// TestSelfTestCutsAllAtOnce: with CutAll the self-test switches every
+// output off in that one step, writing no relay on its own (the start is
+// not held up by a round trip per relay); when CutAll fails, each output
+// is written, and the one that does not answer is named.
+func TestSelfTestCutsAllAtOnce(t *testing.T) {
+	r := newRig(t, dock.ControllerOptions{CutAll: func() error { return nil }}, docktest.HardwareOptions{}, nil)
+	if rep := r.c.SelfTest(); !rep.OK() {
+		t.Fatalf("SelfTest() = %s", rep)
+	}
+	for _, p := range []*docktest.OutPin{r.hw.Lid.Up, r.hw.Heater, r.hw.Fan, r.hw.Strobe} {
+		if ch := p.Changes(); len(ch) != 0 {
+			t.Errorf("%s written %v at start, want no single write after CutAll", p, ch)
+		}
+	}
+
+	dead := errors.New("modbus: no reply from unit 1")
+	r2 := newRig(t, dock.ControllerOptions{CutAll: func() error { return dead }}, docktest.HardwareOptions{}, func(r *rig) {
+		r.hw.Fan.Fail(errors.New("modbus: no reply from unit 2"))
+	})
+	rep := r2.c.SelfTest()
+	if rep.OK() || !strings.Contains(rep.String(), "fan") {
+		t.Errorf("SelfTest() after a failed CutAll = %s, want a failure naming fan", rep)
+	}
+	if ch := r2.hw.Heater.Changes(); len(ch) != 1 || ch[0].Level != gpio.Low {
+		t.Errorf("heater writes after a failed CutAll = %v, want one Low", ch)
+	}
+	r2.hw.Fan.Fail(nil)
+}
+
 func TestThermostat(t *testing.T) {
 	r := newRig(t, dock.ControllerOptions{HeaterOnC: 5, HeaterOffC: 8, FanOnC: 35, FanOffC: 30}, docktest.HardwareOptions{}, nil)
 	steps := []struct {
@@ -767,6 +797,11 @@ func TestEStopCutsAllAtOnce(t *testing.T) {
 		r.veh.SetLink(true)
 		hw = r.hw.Dock()
 	})
+	r.refresh()
+	if calls != 1 {
+		t.Fatalf("CutAll called %d times by the start-up self-test, want 1", calls)
+	}
+	calls = 0
 	lid := r.start(dock.MotionOpenLid)
 	r.step(2 * time.Second)
 	if !r.hw.Lid.Up.On() {

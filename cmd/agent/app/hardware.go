@@ -334,7 +334,8 @@ func (h *hardware) run(ctx context.Context) {
 }
 
 // cutAll de-energises every output at once: one request per I/O module,
-// then the board lines (the controller's CutAll on an e-stop).
+// then the board lines (the controller's CutAll: at an e-stop, and at the
+// start-up self-test).
 func (h *hardware) cutAll() error {
 	var errs []error
 	for _, m := range h.modules {
