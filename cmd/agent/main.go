@@ -107,8 +107,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	log = log.With("dock_id", cfg.ID, "component", "agent")
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	procs := app.LimitProcs()
-	log.Info("dock agent starting", "version", fullVersion(), "config", *path, "pid", os.Getpid(), "gomaxprocs", procs)
+	procs, gogc := app.LimitProcs(), app.LimitHeap()
+	log.Info("dock agent starting", "version", fullVersion(), "config", *path, "pid", os.Getpid(), "gomaxprocs", procs, "gogc", gogc)
 	if err := app.Run(ctx, app.Options{Config: cfg, Version: fullVersion(), Logger: log}); err != nil {
 		if !errors.Is(err, context.Canceled) {
 			log.Error("dock agent failed", "err", err)

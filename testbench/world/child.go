@@ -66,7 +66,7 @@ func runChild() int {
 		// As deployed (cmd/agent). A compressed clock multiplies the
 		// agent's events per second by its speed, so tests at speed keep
 		// the runtime's default.
-		log.Info("bench agent", "gomaxprocs", app.LimitProcs())
+		log.Info("bench agent", "gomaxprocs", app.LimitProcs(), "gogc", app.LimitHeap())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -2,6 +2,7 @@ package app
 
 import (
 	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -17,5 +18,20 @@ func TestLimitProcs(t *testing.T) {
 	runtime.GOMAXPROCS(2)
 	if n := LimitProcs(); n != 2 || runtime.GOMAXPROCS(0) != 2 {
 		t.Errorf("LimitProcs() with GOMAXPROCS=2 = %d (in force %d), want 2", n, runtime.GOMAXPROCS(0))
+	}
+}
+
+func TestLimitHeap(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	debug.SetGCPercent(100)
+	if n := LimitHeap(); n != DefaultGCPercent || debug.SetGCPercent(DefaultGCPercent) != DefaultGCPercent {
+		t.Errorf("LimitHeap() with GOGC unset = %d, want %d in force", n, DefaultGCPercent)
+	}
+	// The operator's GOGC (the runtime read it at start) wins.
+	t.Setenv("GOGC", "80")
+	debug.SetGCPercent(80)
+	if n := LimitHeap(); n != 80 || debug.SetGCPercent(80) != 80 {
+		t.Errorf("LimitHeap() with GOGC=80 = %d, want 80 in force", n)
 	}
 }
