@@ -183,6 +183,12 @@ type Vehicle struct {
 	// Hz; 0 leaves a message unrequested. Entries in the file are added to
 	// (or override) the defaults.
 	StreamRates map[string]float64 `yaml:"stream_rates"`
+	// DockedStreamRates are the rates asked for instead while the drone
+	// rests on the pad: no sortie, disarmed, on the ground. Entries in the
+	// file are added to (or override) the defaults; a message with a rate
+	// in StreamRates and none here is turned off while docked. A sortie
+	// asks for StreamRates again before anything else (docs/vehicle-link.md).
+	DockedStreamRates map[string]float64 `yaml:"docked_stream_rates"`
 	// Forward relays the link to ground stations (QGroundControl).
 	Forward []Forward `yaml:"forward,omitempty"`
 	// TLog records the link as a .tlog; nil is off.

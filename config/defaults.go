@@ -58,6 +58,20 @@ func Default() *Config {
 				// (ArduPilot refuses to arm without it).
 				"EKF_STATUS_REPORT": 1,
 			},
+			// What readiness and the docked telemetry read (battery, GPS,
+			// EKF, landed state, position: the 1 s readiness tick and a
+			// 10 s telemetry message): 7 msgs/s with the heartbeat
+			// instead of 23. Attitude, VFR_HUD and the mission item wait
+			// for a sortie.
+			DockedStreamRates: map[string]float64{
+				"GLOBAL_POSITION_INT": 1,
+				"SYS_STATUS":          1,
+				"GPS_RAW_INT":         1,
+				"BATTERY_STATUS":      1,
+				"EXTENDED_SYS_STATE":  1,
+				"EKF_STATUS_REPORT":   1,
+				"HOME_POSITION":       0.2,
+			},
 		},
 		Actuators: Actuators{
 			LidTimeout:  25 * time.Second,

@@ -255,12 +255,18 @@ func validateVehicle(c *Config, v *validator) {
 		v.rangeI("vehicle.signing.link_id", s.LinkID, 0, 255)
 	}
 	v.rangeD("vehicle.heartbeat_timeout", ve.HeartbeatTimeout, 500*time.Millisecond, time.Minute)
-	for _, name := range sortedKeys(v, "vehicle.stream_rates.", ve.StreamRates) {
-		p := "vehicle.stream_rates." + name
-		if !msgRE.MatchString(name) {
-			v.errf(p, "%q is not a MAVLink message name (like GLOBAL_POSITION_INT)", name)
+	for _, set := range []struct {
+		key   string
+		rates map[string]float64
+	}{{"stream_rates", ve.StreamRates}, {"docked_stream_rates", ve.DockedStreamRates}} {
+		key, rates := set.key, set.rates
+		for _, name := range sortedKeys(v, "vehicle."+key+".", rates) {
+			p := "vehicle." + key + "." + name
+			if !msgRE.MatchString(name) {
+				v.errf(p, "%q is not a MAVLink message name (like GLOBAL_POSITION_INT)", name)
+			}
+			v.rangeF(p, rates[name], 0, 50)
 		}
-		v.rangeF(p, ve.StreamRates[name], 0, 50)
 	}
 	for i, f := range ve.Forward {
 		p := fmt.Sprintf("vehicle.forward[%d]", i)

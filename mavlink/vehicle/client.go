@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -74,8 +75,8 @@ type Options struct {
 	VerifyUpload bool
 
 	// Streams are the messages and rates set up after every discovery and
-	// reboot; nil means DefaultStreams. An empty non-nil slice asks for
-	// nothing.
+	// reboot, until SetStreams replaces them; nil means DefaultStreams. An
+	// empty non-nil slice asks for nothing.
 	Streams []Stream
 
 	// OnSend, if set, sees every frame the client sent (raw bytes, valid
@@ -109,8 +110,10 @@ type Client struct {
 	cmdLocks map[mavlink.MAVCmd]*sync.Mutex
 	params   map[string]uint8 // param types seen
 	setup    chan struct{}    // a stream set-up is wanted
+	streams  []Stream         // the set SetupStreams asks for (SetStreams)
 
 	missionMu sync.Mutex // one mission transfer at a time
+	streamsMu sync.Mutex // one stream set-up at a time: two would mix their sets
 	paramMu   sync.Mutex // one parameter transfer at a time
 }
 
@@ -157,6 +160,7 @@ func New(opts Options, out Sender) *Client {
 		cmdLocks: map[mavlink.MAVCmd]*sync.Mutex{},
 		params:   map[string]uint8{},
 		setup:    make(chan struct{}, 1),
+		streams:  slices.Clone(opts.Streams),
 	}
 }
 

@@ -590,6 +590,39 @@ func TestSetupStreamsOnDemand(t *testing.T) {
 	})
 }
 
+// TestSetStreamsReplacesTheSet: after SetStreams a set-up asks for the new
+// set, a stream at 0 Hz turned off (interval -1), and a reboot's set-up
+// asks for the new set too, not Options.Streams.
+func TestSetStreamsReplacesTheSet(t *testing.T) {
+	opts := testOptions(t)
+	opts.Streams = []vehicle.Stream{{MsgID: 33, RateHz: 4}, {MsgID: 30, RateHz: 4}}
+	r := startRig(t, mavlink.MAV_AUTOPILOT_ARDUPILOTMEGA, opts, nil)
+	waitFake(t, r.ap, "first set up", func() bool { return r.ap.intervals[30] == 250000 })
+	r.client.SetStreams([]vehicle.Stream{{MsgID: 33, RateHz: 1}, {MsgID: 30, RateHz: 0}})
+	if err := r.client.SetupStreams(t.Context()); err != nil {
+		t.Fatalf("SetupStreams() = %v", err)
+	}
+	r.ap.with(func() {
+		if r.ap.intervals[33] != 1e6 || r.ap.intervals[30] != -1 {
+			t.Errorf("intervals after SetStreams = %v, want 33 at 1e6 µs and 30 off (-1)", r.ap.intervals)
+		}
+		clear(r.ap.intervals)
+	})
+	if err := r.pair.Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, r.client, "link lost", func(s vehicle.State) bool { return !s.Alive })
+	if err := r.pair.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	waitFake(t, r.ap, "streams set up again", func() bool { return len(r.ap.intervals) == 2 })
+	r.ap.with(func() {
+		if r.ap.intervals[33] != 1e6 || r.ap.intervals[30] != -1 {
+			t.Errorf("intervals after a reconnect = %v, want the set of SetStreams", r.ap.intervals)
+		}
+	})
+}
+
 // TestMissionUploadResetsReached: MISSION_ITEM_REACHED of the last flight
 // is not progress of the mission uploaded after it.
 func TestMissionUploadResetsReached(t *testing.T) {

@@ -56,8 +56,19 @@ func dataStreamOf(msgID uint32) mavlink.MAVDataStream {
 	return 0
 }
 
-// SetupStreams asks for every configured stream (Options.Streams) now, as
-// Run does after every discovery and reboot: SET_MESSAGE_INTERVAL per
+// SetStreams replaces the set of streams SetupStreams asks for (at first
+// Options.Streams): the next set-up, and every one after a discovery or
+// reboot, asks for these. A stream at 0 Hz is turned off (interval -1).
+// It sends nothing itself.
+func (c *Client) SetStreams(streams []Stream) {
+	c.mu.Lock()
+	c.streams = slices.Clone(streams)
+	c.mu.Unlock()
+}
+
+// SetupStreams asks for every stream of the set (Options.Streams, or
+// SetStreams') now, as Run does after every discovery and reboot: one
+// set-up at a time, so two never mix their sets. SET_MESSAGE_INTERVAL per
 // message, and on ArduPilot REQUEST_DATA_STREAM for the groups whose
 // interval command was refused or unanswered. ArduPilot SITL streams
 // nothing until asked (PROTOCOL.md §9). It returns an error joining the
@@ -68,10 +79,15 @@ func (c *Client) SetupStreams(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("set up streams: %w", err)
 	}
+	c.streamsMu.Lock()
+	defer c.streamsMu.Unlock()
+	c.mu.Lock()
+	streams := c.streams
+	c.mu.Unlock()
 	fallback := map[mavlink.MAVDataStream]float64{}
 	var errs []error
 	ok := 0
-	for _, s := range c.opts.Streams {
+	for _, s := range streams {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("set up streams: %w", err)
 		}
@@ -107,9 +123,13 @@ func (c *Client) SetupStreams(ctx context.Context) error {
 	}
 	slices.Sort(ids)
 	for _, ds := range ids {
-		rate := uint16(math.Ceil(fallback[ds]))
+		// A group whose messages are all turned off (0 Hz) is stopped.
+		rate, start := uint16(math.Ceil(fallback[ds])), uint8(1)
+		if rate == 0 {
+			start = 0
+		}
 		if err := c.send(&mavlink.RequestDataStream{TargetSystem: sys, TargetComponent: comp,
-			ReqStreamID: uint8(ds), ReqMessageRate: max(rate, 1), StartStop: 1}); err != nil {
+			ReqStreamID: uint8(ds), ReqMessageRate: max(rate, 1), StartStop: start}); err != nil {
 			errs = append(errs, fmt.Errorf("request data stream %d: %w", ds, err))
 		}
 	}

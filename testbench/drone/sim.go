@@ -403,6 +403,21 @@ type LinkStats struct {
 	Bad     uint64 // damaged frames received
 }
 
+// Interval returns the shortest interval message id is streamed at on any
+// link being served, 0 if it is streamed on none: what the agent asked
+// for (SET_MESSAGE_INTERVAL, REQUEST_DATA_STREAM).
+func (s *Sim) Interval(id uint32) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var best time.Duration
+	for l := range s.links {
+		if d := l.interval(id); d > 0 && (best == 0 || d < best) {
+			best = d
+		}
+	}
+	return best
+}
+
 // Links returns the counters of the links being served.
 func (s *Sim) Links() []LinkStats {
 	s.mu.Lock()

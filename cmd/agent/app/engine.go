@@ -11,13 +11,13 @@ import (
 	"github.com/dockagent/dock-agent/dock/sortie"
 )
 
-// buildEngine makes the sortie engine over the controller and the vehicle;
-// with pace (not nil) the active sortie also keeps the I/O modules' fast
-// poll.
-func buildEngine(cfg *config.Config, ctrl *dock.Controller, pace *ioPace, veh dock.Vehicle, events dock.EventSink, flog *flightLog, clock clockwork.Clock, log *slog.Logger) (*sortie.Engine, error) {
-	var hw sortie.Hardware = ctrl
+// buildEngine makes the sortie engine over the controller and the vehicle.
+// The active sortie also keeps the vehicle's flight stream rates and, with
+// pace (not nil), the I/O modules' fast poll.
+func buildEngine(cfg *config.Config, ctrl *dock.Controller, pace *ioPace, veh *vehicleLink, events dock.EventSink, flog *flightLog, clock clockwork.Clock, log *slog.Logger) (*sortie.Engine, error) {
+	hw := sortieWatch{Hardware: ctrl, hooks: []func(bool){veh.streams.setSortie}}
 	if pace != nil {
-		hw = pacedSortie{Hardware: ctrl, pace: pace}
+		hw.hooks = append(hw.hooks, pace.setSortie)
 	}
 	opts := sortie.Options{
 		Clock:     clock,

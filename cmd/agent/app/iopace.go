@@ -140,14 +140,17 @@ func (m pacedMotor) Halt() error {
 	return err
 }
 
-// pacedSortie is the sortie engine's hardware with the active sortie
-// reported to the pace as well.
-type pacedSortie struct {
+// sortieWatch is the sortie engine's hardware that also tells parts of
+// the agent whether a sortie is active: the I/O pace (fast polls) and the
+// vehicle's stream rates. Each hook must not block.
+type sortieWatch struct {
 	sortie.Hardware
-	pace *ioPace
+	hooks []func(active bool)
 }
 
-func (h pacedSortie) SetSortie(ref *dock.SortieRef) {
-	h.pace.setSortie(ref != nil)
+func (h sortieWatch) SetSortie(ref *dock.SortieRef) {
+	for _, f := range h.hooks {
+		f(ref != nil)
+	}
 	h.Hardware.SetSortie(ref)
 }

@@ -95,7 +95,7 @@ func TestIOPace(t *testing.T) {
 	clock.Advance(config.IdleAfterMotion)
 	waitPace(t, l, "idle")
 
-	s := pacedSortie{Hardware: fakeSortieHW{}, pace: p}
+	s := sortieWatch{Hardware: fakeSortieHW{}, hooks: []func(bool){p.setSortie}}
 	s.SetSortie(&dock.SortieRef{ID: "s1"})
 	wantLog(t, l, "busy")
 	s.SetSortie(&dock.SortieRef{ID: "s1", Phase: "airborne"})

@@ -25,8 +25,8 @@ type vehicleLink struct {
 	log     *slog.Logger
 	link    *transport.Link
 	client  *vehicle.Client
-	streams []vehicle.Stream
-	require bool // drop unsigned frames
+	streams *streamSwitch // the docked or the flight rates
+	require bool          // drop unsigned frames
 
 	unsigned atomic.Uint64
 
@@ -66,11 +66,10 @@ func newVehicleLink(cfg *config.Config, clock clockwork.Clock, log *slog.Logger)
 		signer = mavlink.NewSigner(mavlink.SignerOptions{Key: k, LinkID: uint8(vc.Signing.LinkID), Clock: clock, Last: mavlink.SigningTimestamp(clock.Now())})
 		v.require = vc.Signing.Require
 	}
-	streams, err := streamsFromConfig(vc.StreamRates)
+	sets, err := streamSetsFromConfig(vc)
 	if err != nil {
 		return nil, err
 	}
-	v.streams = streams
 	// config.ParseLink is the one parser of link strings; Load already
 	// refused a bad vehicle.url, so this error names a bug, not the file.
 	lk, err := vc.Link()
@@ -91,7 +90,7 @@ func newVehicleLink(cfg *config.Config, clock clockwork.Clock, log *slog.Logger)
 		Signer:      signer,
 		Clock:       clock, Log: log,
 		LinkTimeout: vc.HeartbeatTimeout,
-		Streams:     streams,
+		Streams:     sets.flight,
 		OnSend:      func(raw []byte) { v.tap(raw, fromAgent) },
 		OnLink: func(alive bool) {
 			if alive {
@@ -105,29 +104,8 @@ func newVehicleLink(cfg *config.Config, clock clockwork.Clock, log *slog.Logger)
 			}
 		},
 	}, v.link)
+	v.streams = newStreamSwitch(sets, v.client, clock, log)
 	return v, nil
-}
-
-// streamsFromConfig maps the configured rates (by message name) to the
-// client's streams.
-func streamsFromConfig(rates map[string]float64) ([]vehicle.Stream, error) {
-	ids := map[string]uint32{}
-	for m := range mavlink.Messages {
-		ids[m.Name] = m.ID
-	}
-	var out []vehicle.Stream
-	var errs []error
-	for name, hz := range rates {
-		id, ok := ids[name]
-		if !ok {
-			errs = append(errs, fmt.Errorf("vehicle.stream_rates: %s is not a MAVLink message", name))
-			continue
-		}
-		if hz > 0 {
-			out = append(out, vehicle.Stream{MsgID: id, RateHz: hz})
-		}
-	}
-	return out, errors.Join(errs...)
 }
 
 // addTap registers a function that sees every frame on the link, with
@@ -184,6 +162,7 @@ func (v *vehicleLink) Run(ctx context.Context) error {
 	wg.Go(func() { errs <- v.link.Run(ctx) })
 	wg.Go(func() { errs <- v.client.Run(ctx) })
 	wg.Go(func() { v.readLimits(ctx) })
+	wg.Go(func() { v.streams.run(ctx) })
 	wg.Wait()
 	close(errs)
 	var all []error
@@ -249,10 +228,11 @@ func (v *vehicleLink) State() dock.VehicleState {
 	return out
 }
 
-// Streams asks again for the telemetry streams (the client also does after
-// every discovery and reboot), with ArduPilot's REQUEST_DATA_STREAM
-// fallback.
-func (v *vehicleLink) Streams(ctx context.Context) error { return v.client.SetupStreams(ctx) }
+// Streams asks for the flight rates (vehicle.stream_rates; the client
+// asks again after every discovery and reboot), with ArduPilot's
+// REQUEST_DATA_STREAM fallback: the sortie engine's request before a
+// launch, which also ends the docked rates.
+func (v *vehicleLink) Streams(ctx context.Context) error { return v.streams.flight(ctx) }
 
 func (v *vehicleLink) SetMode(ctx context.Context, mode string) error {
 	return v.client.SetMode(ctx, mode)
