@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +60,9 @@ type flight struct {
 	benchSpeed float64
 	// after checks the flight once its report is in (nil: nothing).
 	after func(t *testing.T, r *run, report world.Event)
+	// rest: the command waits until the agent asked for the docked stream
+	// rates (the drone resting on the pad), so the sortie starts from them.
+	rest bool
 }
 
 // run is one flight's world.
@@ -113,6 +117,11 @@ var flights = []flight{
 	// prepared, not armed); the dispatch that follows only arms and takes
 	// off.
 	{name: "alert_dispatch", command: "dispatch", alert: true, benchSpeed: 5,
+		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 10}, outcome: "complete", etaChecked: true},
+	// From a rested dock: the agent has turned attitude and VFR_HUD off
+	// and slowed the rest to 1 Hz; the sortie must ask for the flight
+	// rates again and keep its promise.
+	{name: "dispatch_from_docked_streams", command: "dispatch", rest: true,
 		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 10}, outcome: "complete", etaChecked: true},
 	{name: "dispatch_abort", command: "dispatch",
 		args: map[string]any{"lat": target.Lat, "lon": target.Lon, "loiter_s": 30}, outcome: "not_reached",
@@ -231,6 +240,9 @@ func fly(ctx context.Context, t *testing.T, f flight, opts world.Options, s *sit
 				t.Fatal(err)
 			}
 		}
+	}
+	if f.rest {
+		waitDockedStreams(ctx, t, r, wall(2*time.Minute))
 	}
 	var rep world.Reply
 	var commandAt, commandWall time.Time
@@ -642,4 +654,28 @@ func online(obs *world.Observer) bool {
 		Online bool `json:"online"`
 	}
 	return json.Unmarshal(m[len(m)-1].Payload, &st) == nil && st.Online
+}
+
+// waitDockedStreams waits until the agent logged its switch to the docked
+// stream rates, at most wall (real time).
+func waitDockedStreams(ctx context.Context, t *testing.T, r *run, wall time.Duration) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, wall)
+	defer cancel()
+	path := filepath.Join(r.w.Dir(), "agent.log")
+	err := r.obs.Wait(wctx, func() bool {
+		b, _ := os.ReadFile(path)
+		for line := range strings.Lines(string(b)) {
+			if strings.Contains(line, "vehicle streams switched") && strings.Contains(line, "docked") {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatalf("the agent never asked for the docked stream rates: %v", err)
+	}
+	if !r.obs.ReadyToFly() {
+		t.Logf("dock not ready on the docked rates yet: %v", world.Lookup(r.obs.State(), "readiness"))
+	}
 }
