@@ -1,9 +1,8 @@
 package metrics
 
 import (
+	"slices"
 	"strconv"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // modbusCollector reports every Modbus unit's counters, read at each
@@ -12,7 +11,7 @@ type modbusCollector struct {
 	stats func() []ModbusStats
 }
 
-var modbusDescs = descs("_modbus_", []string{"bus", "unit"},
+var modbusDescs = descs("_modbus_", Counter, []string{"bus", "unit"},
 	"requests_total", "Modbus RTU request frames sent, retries included, by bus and unit.",
 	"retries_total", "Modbus RTU requests sent again after a timeout or a damaged reply.",
 	"timeouts_total", "Modbus RTU requests met with silence (unit off, unplugged, wrong address or baud).",
@@ -22,30 +21,23 @@ var modbusDescs = descs("_modbus_", []string{"bus", "unit"},
 	"port_errors_total", "Reads or writes of the bus's serial port that failed.",
 )
 
-// descs describes a family of metrics named namespace+infix+name with
+// descs describes families of type t named namespace+infix+name with
 // labels, from name and help pairs.
-func descs(infix string, labels []string, nameHelp ...string) []*prometheus.Desc {
-	out := make([]*prometheus.Desc, 0, len(nameHelp)/2)
+func descs(infix string, t Type, labels []string, nameHelp ...string) []*Desc {
+	out := make([]*Desc, 0, len(nameHelp)/2)
 	for i := 0; i+1 < len(nameHelp); i += 2 {
-		out = append(out, prometheus.NewDesc(namespace+infix+nameHelp[i], nameHelp[i+1], labels, nil))
+		out = append(out, &Desc{Name: namespace + infix + nameHelp[i], Help: nameHelp[i+1], Type: t, Labels: labels})
 	}
 	return out
 }
 
-// describe sends every description of ds (a collector's Describe).
-func describe(ch chan<- *prometheus.Desc, ds []*prometheus.Desc) {
-	for _, d := range ds {
-		ch <- d
-	}
-}
+func (c *modbusCollector) Describe() []*Desc { return modbusDescs }
 
-func (c *modbusCollector) Describe(ch chan<- *prometheus.Desc) { describe(ch, modbusDescs) }
-
-func (c *modbusCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *modbusCollector) Collect(sc *Scrape) {
 	for _, s := range c.stats() {
 		unit := strconv.Itoa(int(s.Unit))
 		for i, v := range [...]uint64{s.Requests, s.Retries, s.Timeouts, s.CRCErrors, s.Frames, s.Exceptions, s.PortErrors} {
-			ch <- prometheus.MustNewConstMetric(modbusDescs[i], prometheus.CounterValue, float64(v), s.Bus, unit)
+			sc.Add(modbusDescs[i], float64(v), s.Bus, unit)
 		}
 	}
 }
@@ -55,23 +47,27 @@ type forwardCollector struct {
 	stats func() []ForwardStats
 }
 
-var forwardDescs = descs("_mavlink_forward_", []string{"endpoint"},
+var forwardDescs = descs("_mavlink_forward_", Counter, []string{"endpoint"},
 	"frames_sent_total", "MAVLink frames forwarded to a ground-station endpoint.",
 	"frames_received_total", "MAVLink frames from a ground-station endpoint passed on to the vehicle.",
 	"sent_bytes_total", "Bytes forwarded to a ground-station endpoint.",
 	"received_bytes_total", "Bytes from a ground-station endpoint passed on.",
 	"filtered_total", "MAVLink frames the endpoint's filter held back, both directions.",
 	"write_errors_total", "Writes to a ground-station endpoint that failed.",
-	"clients", "Ground stations heard recently on a server endpoint (udpin).",
 )
 
-func (c *forwardCollector) Describe(ch chan<- *prometheus.Desc) { describe(ch, forwardDescs) }
+var forwardClients = &Desc{Name: namespace + "_mavlink_forward_clients", Type: Gauge, Labels: []string{"endpoint"},
+	Help: "Ground stations heard recently on a server endpoint (udpin)."}
 
-func (c *forwardCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *forwardCollector) Describe() []*Desc {
+	return append(slices.Clone(forwardDescs), forwardClients)
+}
+
+func (c *forwardCollector) Collect(sc *Scrape) {
 	for _, s := range c.stats() {
 		for i, v := range [...]uint64{s.FramesOut, s.FramesIn, s.BytesOut, s.BytesIn, s.Filtered, s.WriteErrors} {
-			ch <- prometheus.MustNewConstMetric(forwardDescs[i], prometheus.CounterValue, float64(v), s.Endpoint)
+			sc.Add(forwardDescs[i], float64(v), s.Endpoint)
 		}
-		ch <- prometheus.MustNewConstMetric(forwardDescs[6], prometheus.GaugeValue, float64(s.Clients), s.Endpoint)
+		sc.Add(forwardClients, float64(s.Clients), s.Endpoint)
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/dock/fault"
@@ -301,20 +300,18 @@ func fullMetrics(t *testing.T) *Metrics {
 	return m
 }
 
-// TestLint runs the linter of `promtool check metrics` (client_golang's
-// promlint) on every metric the agent exports: names, units, help,
-// counters ending _total.
+// TestLint runs the checks of `promtool check metrics` (client_golang's
+// promlint, ported in lint_test.go) on every metric the agent exports, as
+// a real /metrics scrape has them: names, units, help, counters ending
+// _total.
 func TestLint(t *testing.T) {
-	mfs, err := fullMetrics(t).Registry().Gather()
+	_, body := get(t, serve(t, fullMetrics(t), nil)+"/metrics")
+	fams, err := parseExposition(body)
 	if err != nil {
-		t.Fatalf("Gather() = %v", err)
+		t.Fatalf("parse /metrics: %v", err)
 	}
-	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
-	if err != nil {
-		t.Fatalf("Lint() = %v", err)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	for _, p := range lint(fams) {
+		t.Errorf("promlint: %s", p)
 	}
 }
 
@@ -347,9 +344,9 @@ func TestDocsNameEveryMetric(t *testing.T) {
 		t.Fatalf("Gather() = %v", err)
 	}
 	for _, mf := range mfs {
-		name, ours := strings.CutPrefix(mf.GetName(), "dock_agent_")
+		name, ours := strings.CutPrefix(mf.Name, "dock_agent_")
 		if ours && !bytes.Contains(doc, []byte("`"+name+"`")) {
-			t.Errorf("docs/operations.md does not name %s", mf.GetName())
+			t.Errorf("docs/operations.md does not name %s", mf.Name)
 		}
 	}
 }

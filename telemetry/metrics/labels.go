@@ -53,21 +53,21 @@ func faultCodes() []string {
 func (m *Metrics) zeroLabelled() {
 	for _, c := range commandNames() {
 		for _, r := range commandResults() {
-			m.commands.WithLabelValues(string(c), r)
+			m.commands.with(string(c), r)
 		}
 	}
 	for _, o := range sortieOutcomes() {
-		m.sorties.WithLabelValues(o)
+		m.sorties.with(o)
 	}
 	for _, a := range actuators() {
 		for _, r := range motionResults() {
-			m.motions.WithLabelValues(a, string(r))
+			m.motions.with(a, string(r))
 		}
 	}
 	for _, k := range faultKinds() {
-		m.faults.WithLabelValues(k)
+		m.faults.with(k)
 	}
 	for _, c := range faultCodes() {
-		m.faultCodes.WithLabelValues(c)
+		m.faultCodes.with(c)
 	}
 }

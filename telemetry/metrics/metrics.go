@@ -7,8 +7,6 @@ import (
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/dock/fault"
 	"github.com/dockagent/dock-agent/telemetry/contract"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // namespace prefixes every metric name.
@@ -99,55 +97,60 @@ var defaultLaunchBuckets = []float64{2, 4, 6, 8, 10, 11, 12, 13, 14, 16, 20, 25,
 // methods are safe for concurrent use and do not allocate once a label
 // combination has been seen.
 type Metrics struct {
-	reg *prometheus.Registry
+	reg *Registry
 
-	framesIn, framesOut *prometheus.CounterVec // by MAVLink message name
-	commands            *prometheus.CounterVec // by command name and result code
-	sorties             *prometheus.CounterVec // by outcome
-	launch              prometheus.Histogram   // seconds from command to take-off
-	etaError            prometheus.Histogram   // (time to station - promised ETA) / ETA
-	motions             *prometheus.CounterVec // by actuator and result
-	faults              *prometheus.CounterVec // by kind
-	faultCodes          *prometheus.CounterVec // fault events by code
-	refused             *prometheus.CounterVec // frames to the vehicle refused, by source and reason
+	framesIn, framesOut *counterVec // by MAVLink message name
+	commands            *counterVec // by command name and result code
+	sorties             *counterVec // by outcome
+	launch              *histogram  // seconds from command to take-off
+	etaError            *histogram  // (time to station - promised ETA) / ETA
+	motions             *counterVec // by actuator and result
+	faults              *counterVec // by kind
+	faultCodes          *counterVec // fault events by code
+	refused             *counterVec // frames to the vehicle refused, by source and reason
 }
 
 // New builds the registry with every collector o asks for. It fails only on
-// a programmer error (a duplicate metric), named in the error.
+// a programmer error (a duplicate metric, launch buckets out of order),
+// named in the error.
 func New(o Options) (*Metrics, error) {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+	m := &Metrics{reg: NewRegistry()}
 	buckets := o.LaunchBuckets
 	if buckets == nil {
 		buckets = defaultLaunchBuckets
 	}
-	m.framesIn = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "mavlink_frames_received_total",
-		Help: "MAVLink frames received from the vehicle, by message name."}, []string{"message"})
-	m.framesOut = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "mavlink_frames_sent_total",
-		Help: "MAVLink frames sent to the vehicle, by message name."}, []string{"message"})
-	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "commands_total",
-		Help: `MQTT commands executed, by command name and result ("ok" or the contract error code).`}, []string{"command", "result"})
-	m.sorties = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "sorties_total",
-		Help: "Sorties finished, by outcome (complete, not_reached, late, landed_away, aborted, failed, dry_run_ok)."}, []string{"outcome"})
-	m.etaError = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "sortie_eta_error_ratio",
-		Help:    "Per dispatch on station: (time to station - promised ETA) / promised ETA; positive when late.",
-		Buckets: []float64{-0.3, -0.15, -0.05, 0, 0.05, 0.15, 0.3, 0.6, 1}})
-	m.launch = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "launch_latency_seconds",
-		Help: "Time from the launch command to take-off.", Buckets: buckets})
-	m.motions = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "actuator_motions_total",
-		Help: "Actuator motions finished, by actuator (lid, arms) and result (ok, failed, canceled, timeout)."}, []string{"actuator", "result"})
-	m.faults = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "faults_total",
-		Help: "Dock faults raised and e-stop presses, by kind (fault, estop)."}, []string{"kind"})
-	m.faultCodes = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "faults_by_code_total",
-		Help: "Dock faults reported by a fault event (new, or back within the damping window), by code (see docs/operations.md)."}, []string{"code"})
-	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "mavlink_inbound_refused_total",
-		Help: "MAVLink frames from ground stations or the MQTT bridge kept from the vehicle, by source and reason (not_allowed, interlock, malformed, unsigned)."}, []string{"source", "reason"})
+	m.framesIn = newCounterVec("mavlink_frames_received_total",
+		"MAVLink frames received from the vehicle, by message name.", "message")
+	m.framesOut = newCounterVec("mavlink_frames_sent_total",
+		"MAVLink frames sent to the vehicle, by message name.", "message")
+	m.commands = newCounterVec("commands_total",
+		`MQTT commands executed, by command name and result ("ok" or the contract error code).`, "command", "result")
+	m.sorties = newCounterVec("sorties_total",
+		"Sorties finished, by outcome (complete, not_reached, late, landed_away, aborted, failed, dry_run_ok).", "outcome")
+	var errs []error
+	var err error
+	m.etaError, err = newHistogram("sortie_eta_error_ratio",
+		"Per dispatch on station: (time to station - promised ETA) / promised ETA; positive when late.",
+		[]float64{-0.3, -0.15, -0.05, 0, 0.05, 0.15, 0.3, 0.6, 1})
+	errs = append(errs, err)
+	m.launch, err = newHistogram("launch_latency_seconds", "Time from the launch command to take-off.", buckets)
+	errs = append(errs, err)
+	m.motions = newCounterVec("actuator_motions_total",
+		"Actuator motions finished, by actuator (lid, arms) and result (ok, failed, canceled, timeout).", "actuator", "result")
+	m.faults = newCounterVec("faults_total",
+		"Dock faults raised and e-stop presses, by kind (fault, estop).", "kind")
+	m.faultCodes = newCounterVec("faults_by_code_total",
+		"Dock faults reported by a fault event (new, or back within the damping window), by code (see docs/operations.md).", "code")
+	m.refused = newCounterVec("mavlink_inbound_refused_total",
+		"MAVLink frames from ground stations or the MQTT bridge kept from the vehicle, by source and reason (not_allowed, interlock, malformed, unsigned).", "source", "reason")
+	if err := errors.Join(errs...); err != nil {
+		return nil, errors.Join(errors.New("metrics (a programmer error)"), err)
+	}
 	m.zeroLabelled()
-	cs := []prometheus.Collector{m.framesIn, m.framesOut, m.commands, m.sorties, m.launch, m.etaError, m.motions, m.faults, m.faultCodes, m.refused}
+	cs := []Collector{m.framesIn, m.framesOut, m.commands, m.sorties, m.launch, m.etaError, m.motions, m.faults, m.faultCodes, m.refused}
 
-	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "build_info",
-		Help: "Always 1; the version label is the agent's version."}, []string{"version"})
-	info.WithLabelValues(o.Version).Set(1)
-	cs = append(cs, info)
+	cs = append(cs, constant{&Desc{Name: namespace + "_build_info", Type: Gauge, Labels: []string{"version"},
+		Help: "Always 1; the version label is the agent's version."}, 1, []string{o.Version}})
 
 	if o.Link != nil {
 		link := o.Link
@@ -178,9 +181,11 @@ func New(o Options) (*Metrics, error) {
 		cs = append(cs, &forwardCollector{stats: o.Forward})
 	}
 	if o.Runtime {
-		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		cs = append(cs, newGoCollector())
+		if canCollectProcess() {
+			cs = append(cs, processCollector{})
+		}
 	}
-	var errs []error
 	for _, c := range cs {
 		if err := m.reg.Register(c); err != nil {
 			errs = append(errs, err)
@@ -192,14 +197,6 @@ func New(o Options) (*Metrics, error) {
 	return m, nil
 }
 
-func gaugeFunc(name, help string, f func() float64) prometheus.Collector {
-	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, f)
-}
-
-func counterFunc(name, help string, f func() float64) prometheus.Collector {
-	return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, f)
-}
-
 func b2f(b bool) float64 {
 	if b {
 		return 1
@@ -207,15 +204,16 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// Registry is the private registry, for the Server or a test's Gather.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+// Registry is the private registry, for the Server, a collector of the
+// wiring's own (Register) or a test's Gather.
+func (m *Metrics) Registry() *Registry { return m.reg }
 
 // FrameIn counts one MAVLink frame received, by its spec message name
 // ("HEARTBEAT"; "UNKNOWN" for ids without a definition).
-func (m *Metrics) FrameIn(message string) { m.framesIn.WithLabelValues(message).Inc() }
+func (m *Metrics) FrameIn(message string) { m.framesIn.inc(message) }
 
 // FrameOut counts one MAVLink frame sent, by its spec message name.
-func (m *Metrics) FrameOut(message string) { m.framesOut.WithLabelValues(message).Inc() }
+func (m *Metrics) FrameOut(message string) { m.framesOut.inc(message) }
 
 // Command counts one executed command by name and result: code is the
 // contract error code, "" for success (recorded as "ok").
@@ -224,32 +222,32 @@ func (m *Metrics) Command(name contract.Command, code contract.Code) {
 	if result == "" {
 		result = "ok"
 	}
-	m.commands.WithLabelValues(string(name), result).Inc()
+	m.commands.inc(string(name), result)
 }
 
 // ETAError observes one dispatch's ETA error as a ratio (0.1 = 10 % late).
-func (m *Metrics) ETAError(ratio float64) { m.etaError.Observe(ratio) }
+func (m *Metrics) ETAError(ratio float64) { m.etaError.observe(ratio) }
 
 // Sortie counts one finished sortie by outcome (complete, aborted, failed).
-func (m *Metrics) Sortie(outcome string) { m.sorties.WithLabelValues(outcome).Inc() }
+func (m *Metrics) Sortie(outcome string) { m.sorties.inc(outcome) }
 
 // LaunchLatency records the time from a launch command to take-off.
-func (m *Metrics) LaunchLatency(d time.Duration) { m.launch.Observe(d.Seconds()) }
+func (m *Metrics) LaunchLatency(d time.Duration) { m.launch.observe(d.Seconds()) }
 
 // Motion counts one finished actuator motion: actuator "lid" or "arms",
 // result "ok", "timeout", "stopped" or "failed".
-func (m *Metrics) Motion(actuator, result string) { m.motions.WithLabelValues(actuator, result).Inc() }
+func (m *Metrics) Motion(actuator, result string) { m.motions.inc(actuator, result) }
 
 // Fault counts one dock fault by kind: a short fixed word ("fault" for a
 // dock fault, "estop" for an e-stop press, as EventSink records them), never
 // the free-text reason, which would make a new time series per message.
-func (m *Metrics) Fault(kind string) { m.faults.WithLabelValues(kind).Inc() }
+func (m *Metrics) Fault(kind string) { m.faults.inc(kind) }
 
 // FaultCode counts one reported fault by its code; a code the dock does
 // not define is not counted, so no event can add a series.
 func (m *Metrics) FaultCode(code fault.Code) {
 	if code.Known() {
-		m.faultCodes.WithLabelValues(string(code)).Inc()
+		m.faultCodes.inc(string(code))
 	}
 }
 
@@ -260,7 +258,7 @@ func (m *Metrics) FaultCode(code fault.Code) {
 // "malformed" (not exactly one valid frame), "unsigned" (the bridge's
 // envelope missing or wrong while signing is on).
 func (m *Metrics) InboundRefused(source, reason string) {
-	m.refused.WithLabelValues(source, reason).Inc()
+	m.refused.inc(source, reason)
 }
 
 // stateCollector reads one dock.State per scrape and reports its readings.
@@ -268,28 +266,31 @@ type stateCollector struct {
 	state func() dock.State
 }
 
-var (
-	descWind    = prometheus.NewDesc(namespace+"_weather_wind_meters_per_second", "Mean wind speed at the dock (absent while the reading is stale).", nil, nil)
-	descGust    = prometheus.NewDesc(namespace+"_weather_gust_meters_per_second", "Gust speed at the dock (absent while stale).", nil, nil)
-	descTemp    = prometheus.NewDesc(namespace+"_weather_temp_celsius", "Outside air temperature at the dock, °C (absent while stale).", nil, nil)
-	descRain    = prometheus.NewDesc(namespace+"_weather_rain", "1 while the rain sensor reports rain (absent while stale).", nil, nil)
-	descStale   = prometheus.NewDesc(namespace+"_weather_stale", "1 while the weather station's readings are stale.", nil, nil)
-	descEStop   = prometheus.NewDesc(namespace+"_estop", "1 while the e-stop is pressed or latched.", nil, nil)
-	descFault   = prometheus.NewDesc(namespace+"_fault", "1 while the dock is in fault (see the fault event for the reason).", nil, nil)
-	descBattery = prometheus.NewDesc(namespace+"_vehicle_battery_ratio", "Vehicle battery charge, 0..1 (absent without a vehicle link).", nil, nil)
-	descReady   = prometheus.NewDesc(namespace+"_dock_ready", "1 when the dock could launch now: no e-stop or latch, no fault, mains, auto mode, vehicle link (see /readyz).", nil, nil)
-	descBlocked = prometheus.NewDesc(namespace+"_dock_ready_blocked", "1 for each readiness check that blocks a launch now, by check (estop, estop_latched, fault, mains, mode, vehicle_link).", []string{"check"}, nil)
-)
-
-func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descWind, descGust, descTemp, descRain, descStale, descEStop, descFault, descBattery, descReady, descBlocked} {
-		ch <- d
-	}
+// gauge describes a dock_agent_ gauge without labels.
+func gauge(name, help string, labels ...string) *Desc {
+	return &Desc{Name: namespace + "_" + name, Help: help, Type: Gauge, Labels: labels}
 }
 
-func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+var (
+	descWind    = gauge("weather_wind_meters_per_second", "Mean wind speed at the dock (absent while the reading is stale).")
+	descGust    = gauge("weather_gust_meters_per_second", "Gust speed at the dock (absent while stale).")
+	descTemp    = gauge("weather_temp_celsius", "Outside air temperature at the dock, °C (absent while stale).")
+	descRain    = gauge("weather_rain", "1 while the rain sensor reports rain (absent while stale).")
+	descStale   = gauge("weather_stale", "1 while the weather station's readings are stale.")
+	descEStop   = gauge("estop", "1 while the e-stop is pressed or latched.")
+	descFault   = gauge("fault", "1 while the dock is in fault (see the fault event for the reason).")
+	descBattery = gauge("vehicle_battery_ratio", "Vehicle battery charge, 0..1 (absent without a vehicle link).")
+	descReady   = gauge("dock_ready", "1 when the dock could launch now: no e-stop or latch, no fault, mains, auto mode, vehicle link (see /readyz).")
+	descBlocked = gauge("dock_ready_blocked", "1 for each readiness check that blocks a launch now, by check (estop, estop_latched, fault, mains, mode, vehicle_link).", "check")
+)
+
+func (c *stateCollector) Describe() []*Desc {
+	return []*Desc{descWind, descGust, descTemp, descRain, descStale, descEStop, descFault, descBattery, descReady, descBlocked}
+}
+
+func (c *stateCollector) Collect(sc *Scrape) {
 	s := c.state()
-	gauge := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v) }
+	gauge := func(d *Desc, v float64) { sc.Add(d, v) }
 	// A stale reading is reported as absent, never as zero wind (issue 6).
 	if !s.Weather.Stale && !s.Weather.At.IsZero() {
 		gauge(descWind, s.Weather.WindMPS)
@@ -312,6 +313,6 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 				v = 1
 			}
 		}
-		ch <- prometheus.MustNewConstMetric(descBlocked, prometheus.GaugeValue, v, check)
+		sc.Add(descBlocked, v, check)
 	}
 }

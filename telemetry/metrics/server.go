@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // ServerOptions configure NewServer.
@@ -73,10 +72,7 @@ func NewServer(o ServerOptions, m *Metrics) (*Server, error) {
 	}
 	s := &Server{o: o, ln: ln, log: o.Logger.With("component", "metrics")}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry(), promhttp.HandlerOpts{
-		ErrorLog:      slogAdapter{s.log},
-		ErrorHandling: promhttp.ContinueOnError,
-	}))
+	mux.Handle("GET /metrics", m.Registry().Handler(s.log))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if o.Page != nil {
@@ -162,8 +158,3 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Close releases the listener of a Server whose Run was never called.
 func (s *Server) Close() error { return s.srv.Close() }
-
-// slogAdapter lets promhttp report collection errors through slog.
-type slogAdapter struct{ log *slog.Logger }
-
-func (a slogAdapter) Println(v ...any) { a.log.Warn("metrics collection", "err", fmt.Sprint(v...)) }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/jonboulle/clockwork"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dockagent/dock-agent/config"
 	"github.com/dockagent/dock-agent/dock"
@@ -90,11 +89,11 @@ func newMetrics(cfg *config.Config, version string, veh *vehicleLink, mqtt func(
 // frame lost between the vehicle and MQTT can be placed: the link's parser
 // (frames in, damaged, refused, bytes outside frames), then the MQTT
 // bridge (published, dropped on a full queue or a broker away).
-func relayCollector(link func() transport.Stats, mqtt func() telemetry.Health) prometheus.Collector {
-	desc := func(name, help string) *prometheus.Desc {
-		return prometheus.NewDesc("dock_agent_"+name, help, nil, nil)
+func relayCollector(link func() transport.Stats, mqtt func() telemetry.Health) metrics.Collector {
+	desc := func(name, help string) *metrics.Desc {
+		return &metrics.Desc{Name: "dock_agent_" + name, Help: help, Type: metrics.Counter}
 	}
-	return &relayStats{link: link, mqtt: mqtt, descs: [...]*prometheus.Desc{
+	return &relayStats{link: link, mqtt: mqtt, descs: [...]*metrics.Desc{
 		desc("mavlink_link_frames_in_total", "Good MAVLink frames read from the vehicle link."),
 		desc("mavlink_link_rejected_total", "Checksum-valid MAVLink frames refused (flags, length, signature)."),
 		desc("mavlink_link_bytes_skipped_total", "Bytes read from the vehicle link that were part of no frame."),
@@ -106,14 +105,10 @@ func relayCollector(link func() transport.Stats, mqtt func() telemetry.Health) p
 type relayStats struct {
 	link  func() transport.Stats
 	mqtt  func() telemetry.Health
-	descs [5]*prometheus.Desc
+	descs [5]*metrics.Desc
 }
 
-func (r *relayStats) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range r.descs {
-		ch <- d
-	}
-}
+func (r *relayStats) Describe() []*metrics.Desc { return r.descs[:] }
 
 // Collect reads the later stage first. A frame is counted by the parser
 // before the bridge sees it, so with the bridge's counters read before
@@ -123,11 +118,11 @@ func (r *relayStats) Describe(ch chan<- *prometheus.Desc) {
 // Read the other way round, a frame read and published between the two
 // reads counted as published and not read, and two scrapes could show
 // the bridge publishing more frames than the link read.
-func (r *relayStats) Collect(ch chan<- prometheus.Metric) {
+func (r *relayStats) Collect(s *metrics.Scrape) {
 	h := r.mqtt()
 	ls := r.link()
 	for i, v := range [...]uint64{ls.FramesIn, ls.Rejected, ls.Skipped, h.FramesOut, h.FramesDropped} {
-		ch <- prometheus.MustNewConstMetric(r.descs[i], prometheus.CounterValue, float64(v))
+		s.Add(r.descs[i], float64(v))
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jonboulle/clockwork"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dockagent/dock-agent/dock"
 	"github.com/dockagent/dock-agent/mavlink"
@@ -102,15 +101,15 @@ func TestMotionCounter(t *testing.T) {
 	}
 	got := map[string]float64{}
 	for _, mf := range mfs {
-		if mf.GetName() != "dock_agent_actuator_motions_total" {
+		if mf.Name != "dock_agent_actuator_motions_total" || mf.Type != metrics.Counter {
 			continue
 		}
-		for _, s := range mf.GetMetric() {
+		for _, s := range mf.Series {
 			key := ""
-			for _, l := range s.GetLabel() {
-				key += l.GetName() + "=" + l.GetValue() + " "
+			for i, l := range mf.Labels {
+				key += l + "=" + s.LabelValues[i] + " "
 			}
-			got[key] = s.GetCounter().GetValue()
+			got[key] = s.Value
 		}
 	}
 	for key, v := range map[string]float64{
@@ -142,7 +141,7 @@ func TestRelayCollectorNeverBridgeAhead(t *testing.T) {
 	step := func() { parsed++; published++ }
 	link := func() transport.Stats { defer step(); return transport.Stats{FramesIn: parsed} }
 	mqtt := func() telemetry.Health { defer step(); return telemetry.Health{FramesOut: published} }
-	reg := prometheus.NewPedanticRegistry()
+	reg := metrics.NewRegistry()
 	if err := reg.Register(relayCollector(link, mqtt)); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +152,7 @@ func TestRelayCollectorNeverBridgeAhead(t *testing.T) {
 		}
 		got := map[string]float64{}
 		for _, mf := range mfs {
-			got[mf.GetName()] = mf.GetMetric()[0].GetCounter().GetValue()
+			got[mf.Name] = mf.Series[0].Value
 		}
 		in, out := got["dock_agent_mavlink_link_frames_in_total"], got["dock_agent_mavlink_bridge_frames_out_total"]
 		if out > in {
