@@ -212,8 +212,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer sub.Disconnect(100)
-	// Let the agent set up its streams.
+	// Let the agent set up its streams, then switch to the docked ones.
 	if err := waitLink(ctx, w); err != nil {
+		fmt.Fprintf(stderr, "load: %v\n", err)
+		return 1
+	}
+	if err := waitDocked(ctx, w); err != nil {
 		fmt.Fprintf(stderr, "load: %v\n", err)
 		return 1
 	}
@@ -249,12 +253,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// streamRate is the msgs/s of the streams a resting dock asks for
+// (vehicle.docked_stream_rates) and the heartbeat.
 func streamRate(w *world.World) int {
 	total := 1.0 // heartbeat
-	for _, hz := range w.Config.Vehicle.StreamRates {
+	for _, hz := range w.Config.Vehicle.DockedStreamRates {
 		total += hz
 	}
 	return int(math.Round(total))
+}
+
+// attitudeMsgID is ATTITUDE, a stream the docked rates turn off.
+const attitudeMsgID = 30
+
+// waitDocked waits until the agent asked the drone for the docked stream
+// rates, which it does after 30 s of rest (cmd/agent/app/streams.go), so
+// that every phase measures what a resting dock relays and none a switch
+// in its middle.
+func waitDocked(ctx context.Context, w *world.World) error {
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	for w.Drone.Interval(attitudeMsgID) != 0 {
+		if err := sleep(ctx, 100*time.Millisecond); err != nil { // polling a condition
+			return fmt.Errorf("the agent never asked for the docked stream rates: %w", err)
+		}
+	}
+	return nil
 }
 
 // telemetryLog records telemetry arrivals.
