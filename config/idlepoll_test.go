@@ -41,10 +41,6 @@ func TestIdlePollInterval(t *testing.T) {
 		{"e-stop on the bus at 9600 bit/s", "  io: {device: /dev/ttyUSB0, poll_interval: 20ms, idle_poll_interval: 40ms}\n", estopOnIO,
 			"t.yaml:9: buses.io.idle_poll_interval: 40ms is too long: the e-stop is input 1 of unit 1 on this bus, and a press must be read within 50ms (one poll plus 21.9ms for the request and reply at 9600 bit/s): use at most 28ms"},
 		{"e-stop on the bus at 115200 bit/s", "  io: {device: /dev/ttyUSB0, baud: 115200, poll_interval: 20ms, idle_poll_interval: 45ms}\n", estopOnIO, ""},
-		// The poll itself too: without an idle poll, poll_interval alone
-		// sets how late a press is read.
-		{"e-stop on the bus, poll_interval too long", "  io: {device: /dev/ttyUSB0, poll_interval: 50ms}\n", estopOnIO,
-			"t.yaml:9: buses.io.poll_interval: 50ms is too long: the e-stop is input 1 of unit 1 on this bus, and a press must be read within 50ms (one poll plus 21.9ms for the request and reply at 9600 bit/s): use at most 28ms"},
 		{"e-stop on the bus at 115200 bit/s, too slow", "  io: {device: /dev/ttyUSB0, baud: 115200, poll_interval: 20ms, idle_poll_interval: 46ms}\n", estopOnIO,
 			"use at most 45ms"},
 	}

@@ -61,11 +61,6 @@ func TestWriteFileGenerated(t *testing.T) {
 		var b Bus
 		b.setDefaults()
 		b.Device = "/dev/pts/" + name
-		if name == "io" {
-			// The e-stop is one of its inputs: a press must be read
-			// within EStopDetect at 9600 bit/s.
-			b.PollInterval = 25 * time.Millisecond
-		}
 		c.Buses[name] = b
 	}
 	c.Signals = map[string]Binding{}

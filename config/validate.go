@@ -340,18 +340,20 @@ func validateBuses(c *Config, v *validator) {
 	}
 }
 
-// validateIdlePoll checks each bus's poll_interval and
-// idle_poll_interval against the e-stop: with the e-stop on a module of
-// the bus, both must be short enough that a press is read within
-// EStopDetect (invariant 4). The idle interval must also lie between
-// poll_interval and 1 s (the modules count as stale after five polls).
+// validateIdlePoll checks each bus's idle_poll_interval: at least
+// poll_interval, at most 1 s (the modules count as stale after five
+// polls), and, with the e-stop on a module of the bus, short enough that a
+// press is read within EStopDetect.
 func validateIdlePoll(c *Config, v *validator) {
 	es, esOK := c.Signals[SignalEStop]
 	for _, name := range sortedKeys(v, "buses.", c.Buses) {
 		b := c.Buses[name]
-		p := "buses." + name
-		if b.IdlePollInterval != 0 && (b.IdlePollInterval < b.PollInterval || b.IdlePollInterval > time.Second) {
-			v.errf(p+".idle_poll_interval", "%s is out of range (poll_interval %s..1s; 0 polls every poll_interval always)", b.IdlePollInterval, b.PollInterval)
+		if b.IdlePollInterval == 0 {
+			continue
+		}
+		p := "buses." + name + ".idle_poll_interval"
+		if b.IdlePollInterval < b.PollInterval || b.IdlePollInterval > time.Second {
+			v.errf(p, "%s is out of range (poll_interval %s..1s; 0 polls every poll_interval always)", b.IdlePollInterval, b.PollInterval)
 			continue
 		}
 		if !esOK || es.Modbus == nil || es.Modbus.Bus != name || es.Modbus.Input == nil {
@@ -364,15 +366,9 @@ func validateIdlePoll(c *Config, v *validator) {
 			}
 		}
 		read := b.InputReadTime(inputs)
-		limit := EStopDetect - read
-		for _, iv := range []struct {
-			key string
-			d   time.Duration
-		}{{"poll_interval", b.PollInterval}, {"idle_poll_interval", b.IdlePollInterval}} {
-			if iv.d > limit {
-				v.errf(p+"."+iv.key, "%s is too long: the e-stop is input %d of unit %d on this bus, and a press must be read within %s (one poll plus %s for the request and reply at %d bit/s): use at most %s",
-					iv.d, *es.Modbus.Input, es.Modbus.Unit, EStopDetect, read.Round(100*time.Microsecond), b.Baud, limit.Truncate(time.Millisecond))
-			}
+		if limit := EStopDetect - read; b.IdlePollInterval > limit {
+			v.errf(p, "%s is too long: the e-stop is input %d of unit %d on this bus, and a press must be read within %s (one poll plus %s for the request and reply at %d bit/s): use at most %s",
+				b.IdlePollInterval, *es.Modbus.Input, es.Modbus.Unit, EStopDetect, read.Round(100*time.Microsecond), b.Baud, limit.Truncate(time.Millisecond))
 		}
 	}
 }
