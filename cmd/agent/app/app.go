@@ -46,6 +46,9 @@ type Options struct {
 	// WatchdogInterval is systemd's WatchdogSec; zero asks systemd
 	// (WATCHDOG_USEC), negative turns the pings off.
 	WatchdogInterval time.Duration
+	// ClockSynced says whether the system clock is synchronised (the dock
+	// state's clock_synced); nil asks the kernel (adjtimex).
+	ClockSynced func() (bool, error)
 }
 
 // Start-up and shutdown bounds.
@@ -106,6 +109,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer a.close()
 	a.started = started
+	a.clockSynced = o.ClockSynced
+	if a.clockSynced == nil {
+		a.clockSynced = kernelClockSynced
+	}
 	return a.run(ctx)
 }
 
@@ -287,6 +294,8 @@ func (a *agent) run(ctx context.Context) error {
 	}
 	st := &statusLine{notify: notify}
 	st.update(ctrl.Snapshot(), svc.Health(), veh.State())
+	cw := &clockWatch{read: a.clockSynced, set: ctrl.SetClockSynced, log: log}
+	cw.check(clock.Now())
 
 	t := clock.NewTicker(time.Second)
 	defer t.Stop()
@@ -301,6 +310,7 @@ loop:
 			break loop
 		case <-t.Chan():
 			st.update(ctrl.Snapshot(), svc.Health(), veh.State())
+			cw.check(clock.Now())
 		}
 	}
 
@@ -334,6 +344,8 @@ type agent struct {
 	log     *slog.Logger
 	notify  Notifier
 	started time.Time
+	// clockSynced reads whether the system clock is synchronised.
+	clockSynced func() (bool, error)
 
 	hw      *hardware
 	veh     *vehicleLink
