@@ -60,11 +60,12 @@ type refRouter struct {
 // given to a reference router that has one.
 const refDedupe = 200 * time.Millisecond
 
-// findRefRouters looks for mavlink-routerd (C++) or mavp2p (Go) on PATH.
+// findRefRouters looks for mavlink-routerd (C++) and mavp2p (Go) on PATH.
 // mavlink-router is measured twice: with its DeduplicationPeriod at the
 // agent's 200 ms (the same work: the reference) and as it ships (no
-// dedupe, every repeat relayed).
+// dedupe, every repeat relayed). mavp2p has no dedupe.
 func findRefRouters() []*refRouter {
+	var refs []*refRouter
 	if p, err := exec.LookPath("mavlink-routerd"); err == nil {
 		mr := func(dedupe time.Duration) func(dir, dev string, baud int, udp string) ([]string, error) {
 			return func(dir, dev string, baud int, udp string) ([]string, error) {
@@ -82,17 +83,20 @@ func findRefRouters() []*refRouter {
 				return []string{"-c", conf, "-d", confDir, "-t", "0", "-e", udp, fmt.Sprintf("%s:%d", dev, baud)}, nil
 			}
 		}
-		return []*refRouter{
-			{name: fmt.Sprintf("mavlink-router (C++), dedupe %d ms", refDedupe.Milliseconds()), path: p, dedupe: true, args: mr(refDedupe)},
-			{name: "mavlink-router (C++), no dedupe (its default)", path: p, args: mr(0)},
-		}
+		refs = append(refs,
+			&refRouter{name: fmt.Sprintf("mavlink-router (C++), dedupe %d ms", refDedupe.Milliseconds()), path: p, dedupe: true, args: mr(refDedupe)},
+			&refRouter{name: "mavlink-router (C++), no dedupe (its default)", path: p, args: mr(0)})
 	}
 	if p, err := exec.LookPath("mavp2p"); err == nil {
-		return []*refRouter{{name: "mavp2p (Go)", path: p, args: func(_, dev string, baud int, udp string) ([]string, error) {
-			return []string{fmt.Sprintf("serial:%s:%d", dev, baud), "udpc:" + udp}, nil
-		}}}
+		refs = append(refs, &refRouter{name: "mavp2p (Go), no dedupe", path: p, args: func(_, dev string, baud int, udp string) ([]string, error) {
+			// No heartbeats of its own and no stream requests: by default
+			// it asks an ArduPilot for every stream at 4 Hz, which would
+			// change the stream under test.
+			return []string{"--hb-disable", "--streamreq-disable", "--idle-timeout=1h", "-q",
+				fmt.Sprintf("serial:%s:%d", dev, baud), "udpc:" + udp}, nil
+		}})
 	}
-	return nil
+	return refs
 }
 
 // relayRow is one configuration at one rate.
