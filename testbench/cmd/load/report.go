@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -185,6 +186,11 @@ func measureConfig(ctx context.Context, c relayConfig, o reportOptions, starts b
 			}
 			cfg.Log.Level = "info"
 			cfg.Metrics.Listen = metricsAddr
+			// One stream for the whole run, the flight set: the agent
+			// would ask for vehicle.docked_stream_rates after 30 s of
+			// rest, in the middle of a run, while a reference router
+			// relays whatever the agent asked for last.
+			cfg.Vehicle.DockedStreamRates = maps.Clone(cfg.Vehicle.StreamRates)
 			if o.ioIdlePoll > 0 {
 				b := cfg.Buses["io"]
 				b.IdlePollInterval = o.ioIdlePoll
@@ -359,6 +365,7 @@ func writeReport(out io.Writer, o reportOptions, cfgs []relayConfig, refIdx int,
 	if o.ioIdlePoll > 0 {
 		fmt.Fprintf(out, "The agent's I/O module: polled every %v while the dock rests (`-io-idle-poll`, buses.io.idle_poll_interval), every 20 ms otherwise.\n\n", o.ioIdlePoll)
 	}
+	fmt.Fprintf(out, "The drone streams vehicle.stream_rates throughout (-report sets vehicle.docked_stream_rates to the same, so the agent does not switch to them at rest); each rate tops them up with extra messages.\n\n")
 	perCfg := len(o.rates)
 	var ref []relayRow // the reference's row at each rate index
 	if refIdx < 0 {
@@ -383,7 +390,7 @@ func writeReport(out io.Writer, o reportOptions, cfgs []relayConfig, refIdx int,
 		mq, mp := "-", "-"
 		if r.mqtt != nil {
 			_, m99, _ := percentiles(r.mqtt.lat)
-			mq, mp = fmt.Sprintf("%d / %d", r.mqtt.got, r.mqtt.missing), ms(m99)
+			mq, mp = fmt.Sprintf("%d / %d", r.mqtt.got, r.mqtt.missing)+unresolved(*r.mqtt), ms(m99)
 		}
 		rr := "no reference"
 		if ref != nil {
@@ -398,8 +405,8 @@ func writeReport(out io.Writer, o reportOptions, cfgs []relayConfig, refIdx int,
 		if c := cfgs[r.cfgIdx]; c.ref != nil && !c.ref.dedupe {
 			rep += ", relayed: no dedupe"
 		}
-		fmt.Fprintf(out, "| %s | %s | %d | %d / %d (%s) | %s | %s | %s | %.2f | %.1f µs | %.1f µs | %.1f MB | %s | %s / %s |\n",
-			r.cfg, label, r.written, r.udp.got, r.udp.missing, rep, ms(p99), mq, mp, r.cpuPct, r.usFrame, r.usSent, r.hwmMB, rr, r.loadAvg, r.loadEnd)
+		fmt.Fprintf(out, "| %s | %s | %d | %d / %d (%s)%s | %s | %s | %s | %.2f | %.1f µs | %.1f µs | %.1f MB | %s | %s / %s |\n",
+			r.cfg, label, r.written, r.udp.got, r.udp.missing, rep, unresolved(r.udp), ms(p99), mq, mp, r.cpuPct, r.usFrame, r.usSent, r.hwmMB, rr, r.loadAvg, r.loadEnd)
 	}
 	for _, n := range notes {
 		fmt.Fprintf(out, "\n%s\n", n)
@@ -467,6 +474,15 @@ func writeAboveIdle(out io.Writer, o reportOptions, cfgs []relayConfig, refIdx i
 		}
 		fmt.Fprintln(out)
 	}
+}
+
+// unresolved is a table cell's note of the frames of the phase neither
+// seen nor known lost when it was read, if any.
+func unresolved(s stageStats) string {
+	if n := s.inFlight(); n > 0 {
+		return fmt.Sprintf(", %d unresolved", n)
+	}
+	return ""
 }
 
 func ratio(a, b float64) string {
