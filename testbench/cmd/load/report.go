@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -186,11 +185,6 @@ func measureConfig(ctx context.Context, c relayConfig, o reportOptions, starts b
 			}
 			cfg.Log.Level = "info"
 			cfg.Metrics.Listen = metricsAddr
-			// One stream for the whole run, the flight set: the agent
-			// would ask for vehicle.docked_stream_rates after 30 s of
-			// rest, in the middle of a run, while a reference router
-			// relays whatever the agent asked for last.
-			cfg.Vehicle.DockedStreamRates = maps.Clone(cfg.Vehicle.StreamRates)
 			if o.ioIdlePoll > 0 {
 				b := cfg.Buses["io"]
 				b.IdlePollInterval = o.ioIdlePoll
@@ -282,6 +276,12 @@ func measureConfig(ctx context.Context, c relayConfig, o reportOptions, starts b
 	if err := waitLink(ctx, w); err != nil {
 		return nil, nil, "", err
 	}
+	// One stream for the whole run, the resting dock's: the agent asks
+	// for vehicle.docked_stream_rates after 30 s of rest, and a reference
+	// router started after that relays the same.
+	if err := waitDocked(ctx, w); err != nil {
+		return nil, nil, "", err
+	}
 	pid := w.Agent.PID()
 	if c.ref != nil {
 		// The agent set up the drone's streams; the reference router takes
@@ -365,7 +365,7 @@ func writeReport(out io.Writer, o reportOptions, cfgs []relayConfig, refIdx int,
 	if o.ioIdlePoll > 0 {
 		fmt.Fprintf(out, "The agent's I/O module: polled every %v while the dock rests (`-io-idle-poll`, buses.io.idle_poll_interval), every 20 ms otherwise.\n\n", o.ioIdlePoll)
 	}
-	fmt.Fprintf(out, "The drone streams vehicle.stream_rates throughout (-report sets vehicle.docked_stream_rates to the same, so the agent does not switch to them at rest); each rate tops them up with extra messages.\n\n")
+	fmt.Fprintf(out, "The drone streams what a resting dock asks for, vehicle.docked_stream_rates (each configuration starts once the agent switched to them, 30 s after the drone came to rest; a reference router takes over that stream); each rate tops them up with extra messages.\n\n")
 	perCfg := len(o.rates)
 	var ref []relayRow // the reference's row at each rate index
 	if refIdx < 0 {
