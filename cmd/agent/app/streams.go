@@ -49,11 +49,14 @@ func streamSetsFromConfig(vc config.Vehicle) (streamSets, error) {
 	}
 	var errs []error
 	names := map[string]bool{}
-	for key, rates := range map[string]map[string]float64{"stream_rates": vc.StreamRates, "docked_stream_rates": vc.DockedStreamRates} {
-		for name, hz := range rates {
+	for _, set := range []struct {
+		key   string
+		rates map[string]float64
+	}{{"stream_rates", vc.StreamRates}, {"docked_stream_rates", vc.DockedStreamRates}} {
+		for _, name := range slices.Sorted(maps.Keys(set.rates)) {
 			if _, ok := ids[name]; !ok {
-				errs = append(errs, fmt.Errorf("vehicle.%s: %s is not a MAVLink message", key, name))
-			} else if hz > 0 {
+				errs = append(errs, fmt.Errorf("vehicle.%s: %s is not a MAVLink message", set.key, name))
+			} else if set.rates[name] > 0 {
 				names[name] = true
 			}
 		}
@@ -87,6 +90,11 @@ type streamSwitch struct {
 	kick   chan struct{}
 	sortie atomic.Bool // a sortie is active (the engine's SetSortie)
 
+	// cancelDocked ends a switch to the docked rates under way, so that a
+	// sortie's request for the flight rates need not wait for it.
+	cancelMu     sync.Mutex
+	cancelDocked context.CancelFunc
+
 	mu        sync.Mutex // one switch at a time, held across it; guards the fields below
 	docked    bool       // the docked set was asked for last
 	failed    bool       // the last switch failed: try again
@@ -111,8 +119,18 @@ func (s *streamSwitch) setSortie(active bool) {
 }
 
 // flight asks for the flight rates now and returns when the vehicle
-// acknowledged them, or the error: the sortie engine's Streams.
+// acknowledged them, or the error: the sortie engine's Streams. A switch
+// to the docked rates under way is cut short first: a launch does not
+// wait for it (on a poor link its set-up can take many command timeouts).
 func (s *streamSwitch) flight(ctx context.Context) error {
+	if s.sets.docked == nil { // nothing switches: the client keeps its set
+		return s.client.SetupStreams(ctx)
+	}
+	s.cancelMu.Lock()
+	if s.cancelDocked != nil {
+		s.cancelDocked()
+	}
+	s.cancelMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.client.SetStreams(s.sets.flight)
@@ -168,11 +186,21 @@ func (s *streamSwitch) check(ctx context.Context) {
 	}
 	s.client.SetStreams(set)
 	s.docked = want
-	sctx, cancel := context.WithTimeout(ctx, streamSetupTimeout)
+	sctx, cancel := clockwork.WithTimeout(ctx, s.clock, streamSetupTimeout)
 	defer cancel()
+	if want {
+		s.cancelMu.Lock()
+		s.cancelDocked = cancel
+		s.cancelMu.Unlock()
+		defer func() {
+			s.cancelMu.Lock()
+			s.cancelDocked = nil
+			s.cancelMu.Unlock()
+		}()
+	}
 	if err := s.client.SetupStreams(sctx); err != nil {
 		s.failed = true
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && !errors.Is(err, context.Canceled) { // not ended for a sortie
 			s.log.Warn("vehicle streams not switched; trying again", "rates", name, "err", err)
 		}
 		return
