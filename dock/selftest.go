@@ -96,7 +96,14 @@ func (c *Controller) selfTest() report {
 	// start up by ~2 ms a relay at 115200 bit/s). If that fails, each is
 	// switched off on its own, so the report names the one that did not
 	// answer.
-	cut := c.opts.CutAll != nil && c.opts.CutAll() == nil
+	cut := false
+	if c.opts.CutAll != nil {
+		if err := c.opts.CutAll(); err != nil {
+			c.log.Warn("self-test: switching every output off at once failed; switching each off", "err", err)
+		} else {
+			cut = true
+		}
+	}
 	for o, out := range c.outs {
 		pc := pinCheck{Name: out.name, Wired: true}
 		if cut {

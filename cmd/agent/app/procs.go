@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 )
 
 // DefaultMaxProcs is how many threads run the agent's Go code at once
@@ -36,9 +37,10 @@ const DefaultGCPercent = 50
 // environment variable sets it, and returns the value in force.
 func LimitHeap() int {
 	if os.Getenv("GOGC") != "" {
-		v := debug.SetGCPercent(-1)
-		debug.SetGCPercent(v)
-		return v
+		// The runtime applied it at start; read it back without changing it.
+		s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+		metrics.Read(s)
+		return int(s[0].Value.Uint64())
 	}
 	debug.SetGCPercent(DefaultGCPercent)
 	return DefaultGCPercent
