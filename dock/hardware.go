@@ -205,9 +205,9 @@ type ControllerOptions struct {
 
 	// CutAll, when set, de-energises every output in one step when the
 	// e-stop latches (one Modbus request per I/O module instead of one per
-	// relay) so the cut stays inside invariant 4's 100 ms on a slow bus.
-	// The outputs are then written low one by one only if it fails. It is
-	// called from the loop.
+	// relay) so the cut stays inside invariant 4's 100 ms on a slow bus,
+	// and at the start-up self-test. The outputs are then written low one
+	// by one only if it fails. It is called from the loop.
 	CutAll func() error
 
 	// InputsHealthy, when set, is asked every loop iteration whether the
